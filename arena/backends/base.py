@@ -1,0 +1,114 @@
+"""The one interface every model backend implements.
+
+A backend streams an answer to a conversation: text chunks, then one final
+:class:`Usage`. The base class owns the policy all backends share: a first-token
+and a total timeout, and retries only before the first token, asked of the
+backend's own :meth:`Backend.should_retry`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from arena.config import ArenaSettings, ModelSpec
+from arena.errors import BackendError, BackendTimeout
+
+__all__ = ["Backend", "Message", "Usage"]
+
+Message = Mapping[str, str]  # {"role": "user" | "assistant" | "system", "content": str}
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The closing record of an answer, as the backend reported it."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+
+
+class Backend(ABC):
+    """A model the arena can ask. Subclasses implement :meth:`_stream`."""
+
+    retries: int = 2
+    retry_delay_s: float = 0.5
+
+    def __init__(self, spec: ModelSpec, settings: ArenaSettings) -> None:
+        self.spec = spec
+        self.settings = settings
+
+    async def start(self) -> None:  # noqa: B027 - optional hook, most backends run nothing
+        """Start whatever the backend runs itself (a supervised server); default none."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Stop what :meth:`start` started."""
+
+    @property
+    def ready(self) -> bool:
+        """Whether the backend can take requests now."""
+        return True
+
+    @abstractmethod
+    def _stream(
+        self, messages: Sequence[Message], params: Mapping[str, Any]
+    ) -> AsyncIterator[str | Usage]:
+        """Yield the answer's text chunks, then at most one :class:`Usage`."""
+
+    def should_retry(self, exc: BaseException) -> bool:
+        """Whether a failure before the first token is worth another try."""
+        return False
+
+    async def stream(
+        self, messages: Sequence[Message], params: Mapping[str, Any] | None = None
+    ) -> AsyncIterator[str | Usage]:
+        """Stream an answer under the model's timeouts.
+
+        Retries (up to :attr:`retries` times) only while no token has been produced.
+
+        Raises:
+            BackendTimeout: no first token within ``first_token_timeout`` seconds, or the
+                whole answer took over ``total_timeout``.
+            BackendError: the backend failed; the message is safe to show to a voter.
+        """
+        merged = {**self.spec.params, **(params or {})}
+        deadline = time.monotonic() + self.spec.total_timeout
+        for attempt in range(self.retries + 1):
+            produced = False
+            iterator = aiter(self._stream(messages, merged))
+            try:
+                try:
+                    first = await asyncio.wait_for(anext(iterator), self.spec.first_token_timeout)
+                except StopAsyncIteration:
+                    return
+                produced = True
+                yield first
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError
+                    try:
+                        chunk = await asyncio.wait_for(anext(iterator), remaining)
+                    except StopAsyncIteration:
+                        return
+                    yield chunk
+            except TimeoutError:
+                limit = self.spec.total_timeout if produced else self.spec.first_token_timeout
+                what = "the whole answer" if produced else "the first token"
+                raise BackendTimeout(f"no answer: {what} took over {limit:g} s") from None
+            except BackendError:
+                raise
+            except Exception as exc:
+                if produced or attempt == self.retries or not self.should_retry(exc):
+                    raise BackendError(self.describe(exc)) from exc
+                await asyncio.sleep(self.retry_delay_s * 2**attempt)
+            finally:
+                await iterator.aclose()  # type: ignore[attr-defined]
+
+    def describe(self, exc: BaseException) -> str:
+        """A message for the voter and the log; never holds a key or the model's name."""
+        return f"the model failed to answer ({type(exc).__name__})"

@@ -1,0 +1,48 @@
+"""The process that serves one GGUF file with llama.cpp (xllamacpp's server).
+
+Run by :class:`arena.backends.local.LocalBackend` through the supervisor, never in the
+web process: ``python -m arena.backends.llama_worker --model FILE --port N``. It
+serves OpenAI-compatible ``/v1/chat/completions``, ``/health`` and ``/v1/models`` on
+127.0.0.1 until it is terminated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--ctx-size", type=int, default=8192)
+    parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--alias", default="")
+    args = parser.parse_args()
+
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = args.model
+    params.hostnames = [args.host]
+    params.port = args.port
+    params.n_ctx = args.ctx_size
+    params.n_parallel = args.parallel
+    params.cpuparams.n_threads = args.threads
+    params.cpuparams_batch.n_threads = args.threads
+    if args.alias:
+        params.model_alias = args.alias
+    server = xllamacpp.Server(params)  # serves on its own threads
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    del server
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""Configuration: one typed settings object, the models, and where each value came from.
+
+Sources, later ones winning: the embedded defaults, ``arena.toml`` (its ``[arena]``
+table and ``[[models]]`` list), ``ARENA_<SETTING>`` environment variables, then
+command-line flags. API keys are never configuration values: a model names the
+environment variable that holds its key (``api_key_env``).
+
+Every setting has a help line; ``docs/configuration.md`` documents each one and a
+test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from arena.errors import ConfigError
+
+__all__ = ["DEFAULT_MODELS", "ArenaSettings", "Config", "ModelSpec", "load_config"]
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class ArenaSettings:
+    """The ``[arena]`` table; each field is also the variable ``ARENA_<NAME>``."""
+
+    db: str = _setting(
+        "sqlite:///arena.db",
+        "Database URL: a SQLite file (created on first start, WAL mode) or "
+        "postgresql+psycopg://user@host/db.",
+    )
+    host: str = _setting("127.0.0.1", "Address the web server binds to.")
+    port: int = _setting(7860, "Port the web server listens on.")
+    max_prompt_chars: int = _setting(
+        12000, "Longest prompt accepted, in characters; longer ones are refused, never cut."
+    )
+    max_turns: int = _setting(8, "Most prompts a voter may send in one battle.")
+    leaderboard_refresh_s: float = _setting(
+        60.0, "Seconds between leaderboard refreshes on the page while it is open."
+    )
+    model_cache: str = _setting(
+        "~/.cache/arena/models",
+        "Folder where packaged model files that ship in parts are assembled.",
+    )
+    salt: str = _setting(
+        "",
+        "Secret salt for hashing voter sessions and IP addresses; empty means one is "
+        "generated on first start and kept in the database.",
+    )
+    title: str = _setting("Arena", "Title shown on the page.")
+
+    @staticmethod
+    def help() -> dict[str, str]:
+        return {f.name: f.metadata["help"] for f in fields(ArenaSettings)}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One ``[[models]]`` entry."""
+
+    name: str = _setting("", "Name shown to voters after they vote; unique.")
+    kind: str = _setting(
+        "",
+        "Backend kind: openai (any OpenAI-compatible endpoint, vLLM "
+        "included) or local (a GGUF file the arena serves with llama.cpp).",
+    )
+    model: str = _setting("", "openai: the model id the endpoint expects (defaults to name).")
+    base_url: str = _setting("", "openai: the endpoint, e.g. http://gpu-host:8000/v1.")
+    api_key_env: str = _setting("", "openai: name of the environment variable holding the key.")
+    path: str = _setting("", "local: path to a GGUF file.")
+    package: str = _setting(
+        "", "local: a model packaged on PyPI: smollm2-135m-instruct or qwen2.5-coder-0.5b-instruct."
+    )
+    organization: str = _setting("", "Who made the model (shown after the vote and on the board).")
+    license: str = _setting("", "The model's licence (shown on the board).")
+    params: dict[str, Any] = _setting(
+        None, "Sampling parameters sent with every request: temperature, top_p, max_tokens."
+    )
+    extra_body: dict[str, Any] = _setting(None, "openai: extra JSON fields for the request body.")
+    threads: int = _setting(0, "local: CPU threads (0: the cores shared among local models).")
+    ctx_size: int = _setting(8192, "local: context size in tokens, shared by parallel slots.")
+    parallel: int = _setting(4, "local: requests served at once.")
+    connect_timeout: float = _setting(10.0, "Seconds to connect before the answer fails.")
+    first_token_timeout: float = _setting(120.0, "Seconds to the first token before it fails.")
+    total_timeout: float = _setting(600.0, "Seconds for the whole answer before it fails.")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", dict(self.params or {}))
+        object.__setattr__(self, "extra_body", dict(self.extra_body or {}))
+
+    @staticmethod
+    def help() -> dict[str, str]:
+        return {f.name: f.metadata["help"] for f in fields(ModelSpec)}
+
+    def public(self) -> dict[str, str]:
+        """What anyone may see about the model (after a vote, on the board)."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "organization": self.organization,
+            "license": self.license,
+        }
+
+
+DEFAULT_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="SmolLM2-135M-Instruct",
+        kind="local",
+        package="smollm2-135m-instruct",
+        organization="Hugging Face",
+        license="Apache-2.0",
+        params={"temperature": 0.7, "top_p": 0.9, "max_tokens": 512},
+    ),
+    ModelSpec(
+        name="Qwen2.5-Coder-0.5B-Instruct",
+        kind="local",
+        package="qwen2.5-coder-0.5b-instruct",
+        organization="Alibaba Qwen",
+        license="Apache-2.0",
+        params={"temperature": 0.7, "top_p": 0.9, "max_tokens": 512},
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: ArenaSettings
+    models: tuple[ModelSpec, ...]
+    source: str  # the file read, or "embedded defaults"
+
+    def model(self, name: str) -> ModelSpec:
+        for spec in self.models:
+            if spec.name == name:
+                return spec
+        raise ConfigError(f"no model named {name!r}; configured: {', '.join(self.names)}")
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Read ``arena.toml`` (or use the embedded defaults), then apply ``ARENA_*``
+    variables and explicit overrides (command-line flags).
+
+    Args:
+        path: the file; ``None`` reads ``./arena.toml`` when it exists.
+        env: environment to read ``ARENA_*`` from (``os.environ`` by default).
+        overrides: setting name to value, applied last; ``None`` values are ignored.
+
+    Raises:
+        ConfigError: naming the file, the line and the key that is wrong.
+    """
+    env = os.environ if env is None else env
+    if path is None and Path("arena.toml").is_file():
+        path = "arena.toml"
+    if path is None:
+        settings, models, source = ArenaSettings(), DEFAULT_MODELS, "embedded defaults"
+    else:
+        settings, models = _read_file(Path(path))
+        source = str(path)
+    settings = _apply_env(settings, env)
+    settings = replace(settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
+    return Config(settings, models, source)
+
+
+def _read_file(path: Path) -> tuple[ArenaSettings, tuple[ModelSpec, ...]]:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    unknown = set(data) - {"arena", "models"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(
+            f"{path}, line {_line_of(text, key)}: unknown table or key {key!r}; "
+            "expected [arena] and [[models]]"
+        )
+    settings = _build(ArenaSettings, data.get("arena", {}), path, text, "[arena]")
+    raw_models = data.get("models", [])
+    if not isinstance(raw_models, list) or not raw_models:
+        raise ConfigError(f"{path}: no [[models]] entries; the arena needs at least two models")
+    models = tuple(
+        _build(ModelSpec, raw, path, text, f"[[models]] #{i + 1}", occurrence=i)
+        for i, raw in enumerate(raw_models)
+    )
+    from arena.backends import KINDS
+
+    seen: set[str] = set()
+    for i, spec in enumerate(models):
+        if spec.kind not in KINDS:
+            raise ConfigError(
+                f"{path}, line {_line_of(text, 'kind', i)}: unknown model kind "
+                f"{spec.kind!r} for model {spec.name!r}; expected one of "
+                f"{', '.join(sorted(KINDS))}"
+            )
+        if not spec.name:
+            raise ConfigError(
+                f"{path}, line {_line_of(text, '[[models]]', i)}: model without a name"
+            )
+        if spec.name in seen:
+            raise ConfigError(
+                f"{path}, line {_line_of(text, 'name', i)}: model name {spec.name!r} is used twice"
+            )
+        seen.add(spec.name)
+    return settings, models
+
+
+def _build(cls: type, raw: Any, path: Path, text: str, where: str, occurrence: int = 0) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: {where} must be a table")
+    known = {f.name: f for f in fields(cls)}
+    for key, value in raw.items():
+        line = _line_of(text, key, occurrence)
+        if key not in known:
+            raise ConfigError(
+                f"{path}, line {line}: unknown key {key!r} in {where}; "
+                f"expected one of {', '.join(known)}"
+            )
+        expected = _type_of(known[key].default, key)
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            raise ConfigError(
+                f"{path}, line {line}: {key} = {value!r} in {where} should be "
+                f"{_type_name(expected)}"
+            )
+    return cls(**raw)
+
+
+def _type_of(default: Any, key: str) -> type | tuple[type, ...]:
+    if key in ("params", "extra_body"):
+        return dict
+    if isinstance(default, float):
+        return (int, float)
+    return type(default)
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", dict: "a table", bool: "true or false"}
+    if isinstance(expected, tuple):
+        return "a number"
+    return names.get(expected, expected.__name__)
+
+
+def _line_of(text: str, key: str, occurrence: int = 0) -> int:
+    """Line of ``key = ...`` (or a table header) in the ``occurrence``-th models entry."""
+    lines = text.splitlines()
+    pattern = re.compile(rf"^\s*(\[\[models\]\]|{re.escape(key)}\s*=|\[{re.escape(key)}\])")
+    header_seen = -1
+    for number, line in enumerate(lines, start=1):
+        if line.strip() == "[[models]]":
+            header_seen += 1
+            if key == "[[models]]" and header_seen == occurrence:
+                return number
+            continue
+        if pattern.match(line) and (
+            header_seen == occurrence or header_seen == -1 and occurrence == 0
+        ):
+            return number
+    return 1
+
+
+def _apply_env(settings: ArenaSettings, env: Mapping[str, str]) -> ArenaSettings:
+    changes: dict[str, Any] = {}
+    for f in fields(ArenaSettings):
+        name = f"ARENA_{f.name.upper()}"
+        if name not in env:
+            continue
+        raw = env[name]
+        kind: type = type(f.default)
+        try:
+            changes[f.name] = kind(raw)
+        except ValueError:
+            raise ConfigError(
+                f"environment variable {name}={raw!r} should be {_type_name(kind)}"
+            ) from None
+    return replace(settings, **changes)

@@ -1,0 +1,57 @@
+"""Errors the arena raises on purpose. Each message says what was wrong, with the
+offending value, and what to do next.
+
+    ArenaError
+    ├── ConfigError          arena.toml or an ARENA_* variable is wrong (names file, line, key)
+    ├── PrerequisiteError    an optional package or model file is missing (names the install)
+    ├── PromptError          a prompt the arena refuses (empty, over the limit)
+    ├── BattleStateError     an action the battle's state forbids (vote twice, turn after vote)
+    ├── NoModelsError        fewer than two healthy models to draw a pair from
+    └── BackendError         a model failed to answer
+        └── BackendTimeout   ...within its connect, first-token or total timeout
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArenaError",
+    "BackendError",
+    "BackendTimeout",
+    "BattleStateError",
+    "ConfigError",
+    "NoModelsError",
+    "PrerequisiteError",
+    "PromptError",
+]
+
+
+class ArenaError(Exception):
+    """Base class of the arena's own errors."""
+
+
+class ConfigError(ArenaError):
+    """The configuration cannot be used."""
+
+
+class PrerequisiteError(ArenaError):
+    """Something to install is missing; the message names the command."""
+
+
+class PromptError(ArenaError, ValueError):
+    """A prompt the arena refuses."""
+
+
+class BattleStateError(ArenaError):
+    """The battle cannot take this action in its current state."""
+
+
+class NoModelsError(ArenaError):
+    """Not enough healthy models to start a battle."""
+
+
+class BackendError(ArenaError):
+    """A model backend failed to answer."""
+
+
+class BackendTimeout(BackendError):
+    """A model backend did not answer in time."""

@@ -1,0 +1,64 @@
+"""The web server: FastAPI with the Gradio page mounted at ``/`` and the JSON API at ``/api``.
+
+Model servers start in the background, so the page is up at once; until two models
+are ready a voter is told to try again in a moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+
+from arena.app import Arena  # noqa: E402
+from arena.ui import build_ui  # noqa: E402
+
+__all__ = ["create_server", "STATIC"]
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_server(arena: Arena) -> FastAPI:
+    """The ASGI app for ``arena``; starting it starts the model servers, stopping it stops them."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(arena.start())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await arena.stop()
+
+    api = FastAPI(title="arena", lifespan=lifespan)
+
+    @api.get("/api/health")
+    def health() -> dict[str, object]:
+        ready = arena.pool.ready()
+        return {
+            "status": "ok" if len(ready) >= 2 else "starting",
+            "models_ready": len(ready),
+            "models_configured": len(arena.pool.backends),
+        }
+
+    blocks = build_ui(arena)
+    return gr.mount_gradio_app(
+        api,
+        blocks,
+        path="/",
+        css_paths=[STATIC / "arena.css"],
+        theme=gr.themes.Soft(primary_hue="indigo", font=gr.themes.Font("system-ui")),
+        allowed_paths=[str(STATIC)],
+        favicon_path=str(STATIC / "logo.svg"),
+        footer_links=[],
+    )

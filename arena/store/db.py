@@ -1,0 +1,222 @@
+"""The database: the single source of truth for battles, turns and votes.
+
+SQLite (WAL mode, created on first use) by default; a PostgreSQL URL
+(``postgresql+psycopg://...``) goes through the same code. State changes that
+must happen once (starting a turn, casting the vote) are single conditional
+``UPDATE`` statements, so two clicks, two tabs or two processes cannot both win.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, func, update
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from arena.errors import BattleStateError, ConfigError
+from arena.store.tables import BattleRecord, MetaRecord, TurnRecord, utcnow
+from ratings import BattleTable
+
+__all__ = ["Store", "make_engine"]
+
+VOTE_LABELS = ("model_a", "model_b", "tie", "tie (bothbad)")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode, a busy timeout and full sync."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise ConfigError(f"invalid database URL {url!r}; e.g. sqlite:///arena.db") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged vote survives a crash
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    """Battles, turns and votes in one database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        SQLModel.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def voter_salt(self) -> str:
+        """The salt for voter hashes: generated on first use and kept in the database."""
+        with self.session() as s:
+            found = s.get(MetaRecord, "voter_salt")
+            if found:
+                return found.value
+            s.add(MetaRecord(key="voter_salt", value=secrets.token_hex(16)))
+            try:
+                s.commit()
+            except Exception:  # another process created it first
+                s.rollback()
+            found = s.get(MetaRecord, "voter_salt")
+            assert found is not None
+            return found.value
+
+    # -- battles ---------------------------------------------------------------------
+
+    def add_battle(self, battle: BattleRecord) -> None:
+        with self.session() as s:
+            s.add(battle)
+            s.commit()
+
+    def battle(self, battle_id: str) -> BattleRecord:
+        with self.session() as s:
+            found = s.get(BattleRecord, battle_id)
+        if found is None:
+            raise BattleStateError(f"no battle {battle_id!r}; start a new round")
+        return found
+
+    def turns(self, battle_id: str) -> list[TurnRecord]:
+        with self.session() as s:
+            rows = s.exec(
+                select(TurnRecord)
+                .where(TurnRecord.battle_id == battle_id)
+                .order_by(TurnRecord.turn, TurnRecord.side)  # type: ignore[arg-type]
+            ).all()
+        return list(rows)
+
+    def begin_turn(self, battle_id: str, voter_hash: str, max_turns: int) -> int:
+        """Mark a turn as streaming; returns its number (1, 2, ...).
+
+        Raises:
+            BattleStateError: the battle is voted, failed, already streaming, at its
+                turn limit, or belongs to another session.
+        """
+        with self.session() as s:
+            done = s.exec(
+                update(BattleRecord)
+                .where(
+                    BattleRecord.id == battle_id,  # type: ignore[arg-type]
+                    BattleRecord.state == "open",  # type: ignore[arg-type]
+                    BattleRecord.streaming == False,  # type: ignore[arg-type]  # noqa: E712
+                    BattleRecord.turns < max_turns,  # type: ignore[arg-type]
+                    BattleRecord.voter_hash == voter_hash,  # type: ignore[arg-type]
+                )
+                .values(streaming=True, updated_at=utcnow())
+            )
+            s.commit()
+            if done.rowcount == 1:
+                return self.battle(battle_id).turns + 1
+        battle = self.battle(battle_id)
+        self._refuse(battle, voter_hash, action="take another turn")
+        if battle.turns >= max_turns:
+            raise BattleStateError(
+                f"this battle reached its limit of {max_turns} turns; vote, or start a new round"
+            )
+        raise BattleStateError("the answers are still streaming; wait for them to finish")
+
+    def add_turn(self, turn: TurnRecord) -> None:
+        with self.session() as s:
+            s.add(turn)
+            s.commit()
+
+    def end_turn(self, battle_id: str, error: str | None) -> None:
+        """Close the streaming turn: counted if both sides answered, else the battle fails."""
+        values: dict[str, Any] = {"streaming": False, "updated_at": utcnow()}
+        if error is None:
+            values["turns"] = BattleRecord.turns + 1
+        else:
+            values.update(state="failed", error=error)
+        with self.session() as s:
+            s.exec(update(BattleRecord).where(BattleRecord.id == battle_id).values(**values))  # type: ignore[arg-type]
+            s.commit()
+
+    def record_vote(self, battle_id: str, winner: str, voter_hash: str) -> BattleRecord:
+        """Cast the one vote of a battle; a repeat of the same vote is answered the same.
+
+        Raises:
+            BattleStateError: unknown label, battle failed, still streaming, no answer
+                yet, another session's battle, or a different vote already cast.
+        """
+        if winner not in VOTE_LABELS:
+            raise BattleStateError(
+                f"unknown vote {winner!r}; expected model_a, model_b, tie or tie (bothbad)"
+            )
+        with self.session() as s:
+            done = s.exec(
+                update(BattleRecord)
+                .where(
+                    BattleRecord.id == battle_id,  # type: ignore[arg-type]
+                    BattleRecord.state == "open",  # type: ignore[arg-type]
+                    BattleRecord.streaming == False,  # type: ignore[arg-type]  # noqa: E712
+                    BattleRecord.turns >= 1,  # type: ignore[arg-type]
+                    BattleRecord.voter_hash == voter_hash,  # type: ignore[arg-type]
+                )
+                .values(state="voted", winner=winner, voted_at=utcnow(), updated_at=utcnow())
+            )
+            s.commit()
+        battle = self.battle(battle_id)
+        if done.rowcount == 1:
+            return battle
+        if battle.state == "voted" and battle.winner == winner and battle.voter_hash == voter_hash:
+            return battle  # a double click or a replay: already counted once
+        self._refuse(battle, voter_hash, action="vote")
+        if battle.streaming:
+            raise BattleStateError("wait until both answers have finished, then vote")
+        raise BattleStateError("send a prompt first; there is nothing to vote on yet")
+
+    @staticmethod
+    def _refuse(battle: BattleRecord, voter_hash: str, *, action: str) -> None:
+        if battle.voter_hash != voter_hash:
+            raise BattleStateError(f"this battle belongs to another session; you cannot {action}")
+        if battle.state == "voted":
+            raise BattleStateError(
+                f"this battle already has its vote; you cannot {action} — start a new round"
+            )
+        if battle.state == "failed":
+            raise BattleStateError(
+                f"this battle failed ({battle.error}); you cannot {action} — start a new round"
+            )
+
+    # -- ratings ---------------------------------------------------------------------
+
+    def battle_table(self, *, include_invalid: bool = False) -> BattleTable:
+        """All voted battles as a :class:`ratings.BattleTable`, in time order."""
+        query = select(
+            BattleRecord.model_a, BattleRecord.model_b, BattleRecord.winner, BattleRecord.anony
+        ).where(BattleRecord.state == "voted")
+        if not include_invalid:
+            query = query.where(BattleRecord.valid == True)  # noqa: E712
+        with self.session() as s:
+            rows = s.exec(query.order_by(BattleRecord.voted_at)).all()  # type: ignore[arg-type]
+        return BattleTable.from_records(
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] or "" for r in rows],
+            [r[3] for r in rows],
+        )
+
+    def vote_count(self) -> int:
+        with self.session() as s:
+            return int(
+                s.exec(select(func.count()).where(BattleRecord.state == "voted")).one()  # type: ignore[arg-type]
+            )

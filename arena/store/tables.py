@@ -1,0 +1,88 @@
+"""The database tables. Every leaderboard can be recomputed from them.
+
+``battles``  one row per battle: the pair, mode, state, vote, voter hashes, parameters
+``turns``    one row per side per turn, stored as each answer completes
+``meta``     key/value facts about the database itself (the generated voter salt)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = ["BattleRecord", "MetaRecord", "TurnRecord", "UTCDateTime", "utcnow"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; the arena stores timezone-aware UTC timestamps")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class BattleRecord(SQLModel, table=True):
+    __tablename__ = "battles"
+
+    id: str = Field(primary_key=True, max_length=36)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    anony: bool = Field(default=True, index=True)
+    model_a: str = Field(index=True)
+    model_b: str = Field(index=True)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    state: str = Field(default="open", index=True)  # open | voted | failed
+    streaming: bool = False
+    turns: int = 0  # turns completed on both sides
+    error: str | None = Field(default=None, sa_type=Text)
+    winner: str | None = None  # model_a | model_b | tie | tie (bothbad)
+    voted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    voter_hash: str = Field(index=True)
+    ip_hash: str = ""
+    valid: bool = True
+    invalid_reason: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+
+
+class TurnRecord(SQLModel, table=True):
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("battle_id", "turn", "side"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    battle_id: str = Field(foreign_key="battles.id", index=True, max_length=36)
+    turn: int  # 1, 2, ...
+    side: str  # a | b
+    prompt: str = Field(sa_type=Text)
+    answer: str = Field(default="", sa_type=Text)
+    error: str | None = Field(default=None, sa_type=Text)
+    ttft_s: float | None = None
+    total_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MetaRecord(SQLModel, table=True):
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True)
+    value: str

@@ -1,0 +1,119 @@
+"""Shared fixtures: real SQLite files, real local models on CPU, a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from arena.app import Arena
+from arena.backends.supervisor import free_port
+from arena.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+# Short answers keep the real models quick on two cores.
+TEST_CONFIG = """\
+[arena]
+max_prompt_chars = 2000
+max_turns = 3
+
+[[models]]
+name = "SmolLM2-135M-Instruct"
+kind = "local"
+package = "smollm2-135m-instruct"
+organization = "Hugging Face"
+license = "Apache-2.0"
+params = {{ temperature = 0.0, max_tokens = {max_tokens} }}
+
+[[models]]
+name = "Qwen2.5-Coder-0.5B-Instruct"
+kind = "local"
+package = "qwen2.5-coder-0.5b-instruct"
+organization = "Alibaba Qwen"
+license = "Apache-2.0"
+params = {{ temperature = 0.0, max_tokens = {max_tokens} }}
+"""
+
+
+def shared_file(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs ../shared/data ({path} is absent in this checkout)")
+    return path
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "arena.toml"
+    path.write_text(TEST_CONFIG.format(max_tokens=40))
+    return path
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """``run_arena.py serve`` as a user runs it, with the two real local models."""
+    folder = tmp_path_factory.mktemp("server")
+    config = folder / "arena.toml"
+    config.write_text(TEST_CONFIG.format(max_tokens=48))
+    port = free_port()
+    db = f"sqlite:///{folder / 'arena.db'}"
+    log = (folder / "serve.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "run_arena.py"),
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--db",
+            db,
+        ],
+        cwd=folder,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert process.poll() is None, (folder / "serve.log").read_text()
+            try:
+                if httpx.get(url + "api/health", timeout=2).json()["status"] == "ok":
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.5)
+        else:
+            pytest.fail("arena did not become ready:\n" + (folder / "serve.log").read_text())
+        yield {"url": url, "db": db, "config": str(config), "folder": str(folder)}
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest_asyncio.fixture
+async def arena(tmp_path: Path, config_file: Path) -> AsyncIterator[Arena]:
+    """An :class:`Arena` in this process, with both real local models running."""
+    config = load_config(config_file, overrides={"db": f"sqlite:///{tmp_path / 'arena.db'}"})
+    app = Arena.create(config)
+    await app.start()
+    assert len(app.pool.ready()) == 2, app.pool.failures
+    yield app
+    await app.stop()

@@ -1,0 +1,110 @@
+"""Configuration: the file, the environment, the errors, and the docs kept in step."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from arena.backends import create_backend
+from arena.config import ArenaSettings, ModelSpec, load_config
+from arena.errors import ConfigError
+from tests.conftest import ROOT
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "arena.toml"
+    path.write_text(text)
+    return path
+
+
+def test_embedded_defaults_are_two_local_models(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no arena.toml here
+    config = load_config(env={})
+    assert config.source == "embedded defaults"
+    assert [m.kind for m in config.models] == ["local", "local"]
+    assert config.settings.db == "sqlite:///arena.db"
+    assert (config.settings.host, config.settings.port) == ("127.0.0.1", 7860)
+
+
+def test_the_example_file_in_the_repo_loads_and_matches_the_defaults() -> None:
+    config = load_config(ROOT / "arena.toml", env={})
+    assert config.settings == ArenaSettings()
+    assert [m.name for m in config.models] == [
+        "SmolLM2-135M-Instruct",
+        "Qwen2.5-Coder-0.5B-Instruct",
+    ]
+
+
+def test_environment_overrides_the_file_and_flags_override_both(
+    tmp_path: Path, config_file: Path
+) -> None:
+    env = {"ARENA_PORT": "9000", "ARENA_DB": "sqlite:///other.db"}
+    config = load_config(config_file, env=env, overrides={"db": "sqlite:///flag.db", "host": None})
+    assert config.settings.port == 9000
+    assert config.settings.db == "sqlite:///flag.db"
+    assert config.settings.max_turns == 3  # from the file
+
+
+def test_a_bad_environment_value_names_the_variable(config_file: Path) -> None:
+    with pytest.raises(ConfigError, match="ARENA_PORT='many' should be an integer"):
+        load_config(config_file, env={"ARENA_PORT": "many"})
+
+
+def test_malformed_toml_names_the_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "[arena]\nport = 7860\nhost = \n")
+    with pytest.raises(ConfigError, match=r"arena\.toml: .*line 3"):
+        load_config(path, env={})
+
+
+def test_an_unknown_key_names_the_file_line_and_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[models]]\nname = "a"\nkind = "local"\n\n[[models]]\nname = "b"\n'
+        'kind = "local"\ntemprature = 0.5\n',
+    )
+    with pytest.raises(ConfigError, match=r"arena\.toml, line 8: unknown key 'temprature'"):
+        load_config(path, env={})
+
+
+def test_a_wrongly_typed_value_names_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[arena]\nport = "eighty"\n')
+    with pytest.raises(ConfigError, match=r"line 2: port = 'eighty' in \[arena\] should be an"):
+        load_config(path, env={})
+
+
+def test_an_unknown_model_kind_is_named_with_the_known_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[models]]\nname = "a"\nkind = "telepathy"\n')
+    with pytest.raises(ConfigError, match="unknown model kind 'telepathy'.*local, openai"):
+        load_config(path, env={})
+
+
+def test_a_missing_api_key_variable_is_named(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("ARENA_TEST_MISSING_KEY", raising=False)
+    spec = ModelSpec(
+        name="gpt",
+        kind="openai",
+        base_url="http://127.0.0.1:9/v1",
+        api_key_env="ARENA_TEST_MISSING_KEY",
+    )
+    with pytest.raises(ConfigError, match="ARENA_TEST_MISSING_KEY, which is not set"):
+        create_backend(spec, ArenaSettings())
+
+
+def test_duplicate_model_names_are_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[models]]\nname = "a"\nkind = "local"\n\n[[models]]\nname = "a"\nkind = "local"\n',
+    )
+    with pytest.raises(ConfigError, match="line 6: model name 'a' is used twice"):
+        load_config(path, env={})
+
+
+def test_every_setting_is_documented() -> None:
+    docs = (ROOT / "docs" / "configuration.md").read_text()
+    for name in ArenaSettings.help():
+        assert re.search(rf"`{name}`", docs), f"[arena] setting {name} is not in the docs"
+        assert f"ARENA_{name.upper()}" in docs
+    for name in ModelSpec.help():
+        assert re.search(rf"`{name}`", docs), f"model key {name} is not in the docs"

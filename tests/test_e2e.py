@@ -1,0 +1,131 @@
+"""A battle driven through the running app (``run_arena.py serve``) with gradio_client,
+against the two real local models."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from tests.conftest import ROOT
+
+NAMES = ("SmolLM2-135M-Instruct", "Qwen2.5-Coder-0.5B-Instruct")
+ORGS = ("Hugging Face", "Alibaba Qwen")
+
+
+def db_path(server: dict[str, str]) -> Path:
+    return Path(server["db"].removeprefix("sqlite:///"))
+
+
+def rows(server: dict[str, str], sql: str) -> list[tuple]:
+    with sqlite3.connect(db_path(server)) as db:
+        return db.execute(sql).fetchall()
+
+
+def stream(client: Client, prompt: str) -> list:
+    job = client.submit(prompt, api_name="/send")
+    for _ in job:
+        pass
+    job.result()  # raises if the app refused
+    return job.outputs()
+
+
+def test_battle_end_to_end(live_server: dict[str, str]) -> None:
+    client = Client(live_server["url"], verbose=False)
+    first = stream(client, "Write one sentence about the sea.")
+    second = stream(client, "Now one about mountains.")
+    seen_before_vote = json.dumps([first, second], default=str)
+
+    # Both answers streamed: many updates, each side growing to a full answer.
+    assert len(first) > 3
+    chat_a, chat_b = second[-1][0], second[-1][1]
+    assert len(chat_a) == len(chat_b) == 4  # two prompts, two answers each side
+    assert all(m["content"] for m in chat_a + chat_b)
+    # Nothing the client received before the vote names the models or their makers.
+    for secret in NAMES + ORGS:
+        assert secret not in seen_before_vote
+    page_config = httpx.get(live_server["url"] + "config").text
+    for secret in NAMES + ORGS:
+        assert secret not in page_config
+
+    reveal = client.predict(api_name="/model_a")
+    assert any(name in reveal[0] for name in NAMES)
+
+    battle = rows(
+        live_server,
+        "select id, model_a, model_b, state, winner, anony, turns, "
+        "voter_hash, ip_hash, created_at, voted_at from battles where state = 'voted'",
+    )
+    assert len(battle) == 1
+    battle_id, model_a, model_b, state, winner, anony, turns, voter, ip, created, voted = battle[0]
+    assert {model_a, model_b} == set(NAMES)
+    assert f"Model A was **{model_a}**" in reveal[0]
+    assert (state, winner, anony, turns) == ("voted", "model_a", 1, 2)
+    assert len(voter) == 64 and len(ip) == 64 and "127.0.0.1" not in ip
+    assert created and voted
+    turns = rows(
+        live_server,
+        f"select turn, side, prompt, answer, ttft_s, total_s, "
+        f"completion_tokens from turns where battle_id = '{battle_id}' order by turn, side",
+    )
+    assert [(t[0], t[1]) for t in turns] == [(1, "a"), (1, "b"), (2, "a"), (2, "b")]
+    assert turns[2][2] == "Now one about mountains."
+    assert all(t[3] and t[4] > 0 and t[5] >= t[4] and t[6] > 0 for t in turns)
+    # The answers the voter saw are the answers stored.
+    assert chat_a[-1]["content"][0]["text"] == turns[2][3]
+
+
+def test_new_round_draws_a_new_battle(live_server: dict[str, str]) -> None:
+    client = Client(live_server["url"], verbose=False)
+    stream(client, "Say yes.")
+    client.predict(api_name="/tie")
+    with pytest.raises(Exception, match="already has its vote"):
+        stream(client, "Another turn after the vote?")
+    client.predict(api_name="/new_round")
+    stream(client, "Say no.")
+    client.predict(api_name="/tie_bothbad")
+    winners = [r[0] for r in rows(live_server, "select winner from battles where state='voted'")]
+    assert "tie" in winners and "tie (bothbad)" in winners
+
+
+def test_empty_prompt_is_refused_through_the_app(live_server: dict[str, str]) -> None:
+    client = Client(live_server["url"], verbose=False)
+    with pytest.raises(Exception, match="prompt is empty"):
+        stream(client, "  ")
+
+
+def test_leaderboard_counts_the_votes(live_server: dict[str, str]) -> None:
+    client = Client(live_server["url"], verbose=False)
+    stream(client, "Say something kind.")
+    client.predict(api_name="/model_b")
+    summary, table, *_ = client.predict(api_name="/leaderboard")
+    voted = rows(live_server, "select count(*) from battles where state='voted'")[0][0]
+    assert f"**{voted:,} votes**" in summary
+    assert {row[1] for row in table["data"]} == set(NAMES)
+
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "run_arena.py"),
+            "leaderboard",
+            "--db",
+            live_server["db"],
+            "--config",
+            live_server["config"],
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    board = json.loads(out.stdout)
+    assert board["manifest"]["battles"] == voted
+    assert sum(r["votes"] for r in board["rows"]) == 2 * voted
+    assert {r["organization"] for r in board["rows"]} == set(ORGS)
