@@ -31,7 +31,12 @@ __all__ = ["Leaderboard", "Row", "Settings", "build_leaderboard"]
 
 SCALE = 400.0 / math.log(10.0)
 INITIAL_RATING = 1000.0
-_FALLBACK_L2 = 1e-3
+# When some model never lost (or never won) the maximum-likelihood ratings are infinite.
+# Then a weak Gaussian prior on θ (σ = 1/√0.05 ≈ 4.5 nats ≈ 1,900 rating points) keeps
+# them finite, and intervals come from the posterior curvature (Fisher): the sandwich
+# collapses to almost nothing when every residual is near zero, which would claim a
+# precision that one or two votes cannot give.
+_FALLBACK_L2 = 0.05
 
 
 @dataclass(frozen=True)
@@ -153,17 +158,16 @@ def _rank_component(
         rating, se = np.array([INITIAL_RATING]), np.array([0.0])
     else:
         sub = counts.sub(index)
-        l2 = settings.l2
+        l2, interval = settings.l2, settings.interval
         if l2 == 0.0 and not _mle_exists(sub):
-            l2 = _FALLBACK_L2
+            l2, interval = _FALLBACK_L2, "fisher"
+            shown = ", ".join(names[:5]) + ("…" if len(names) > 5 else "")
             manifest["warnings"].append(
-                "some models in {"
-                + ", ".join(names[:5])
-                + ("…" if len(names) > 5 else "")
-                + "} never lost (or never won) against the rest, so plain maximum likelihood "
-                f"has no finite answer; a ridge penalty l2={l2} was added for them"
+                f"in {{{shown}}} some model never lost (or never won) against the rest, so "
+                "plain maximum likelihood has no finite answer; a weak prior "
+                f"(l2={l2}) and Fisher intervals were used there"
             )
-        fit = fit_bradley_terry(sub, l2=l2, interval=settings.interval)
+        fit = fit_bradley_terry(sub, l2=l2, interval=interval)
         rating, cov = SCALE * fit.theta + INITIAL_RATING, SCALE**2 * fit.cov
         rating, cov = _anchor(rating, cov, names, settings.anchor)
         se = np.sqrt(np.clip(np.diag(cov), 0.0, None))

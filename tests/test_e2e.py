@@ -106,7 +106,7 @@ def test_leaderboard_counts_the_votes(live_server: dict[str, str]) -> None:
     client.predict(api_name="/model_b")
     summary, table, *_ = client.predict(api_name="/leaderboard")
     voted = rows(live_server, "select count(*) from battles where state='voted'")[0][0]
-    assert f"**{voted:,} votes**" in summary
+    assert f"**{voted:,} vote" in summary
     assert {row[1] for row in table["data"]} == set(NAMES)
 
     out = subprocess.run(

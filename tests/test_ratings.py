@@ -273,3 +273,18 @@ def test_the_digest_depends_on_the_battles_not_the_source() -> None:
     two = BattleTable.from_records(["A", "B"], ["B", "A"], ["model_a", "tie"], [True, True])
     other = BattleTable.from_records(["A", "B"], ["B", "A"], ["model_b", "tie"])
     assert one.sha256() == two.sha256() != other.sha256()
+
+
+def test_one_vote_does_not_separate_two_models() -> None:
+    # A model that never lost has no finite maximum-likelihood rating; the board must
+    # not claim the precision of a ranking it cannot know.
+    board = build_leaderboard(BattleTable.from_records(["A"], ["B"], ["model_a"]))
+    a, b = board.rows
+    assert (a.model, a.rank, b.rank) == ("A", 1, 1)
+    assert a.rating > b.rating and a.upper - a.lower > 500
+    assert any("never lost" in w for w in board.manifest["warnings"])
+
+
+def test_a_clean_sweep_of_twenty_does_separate_them() -> None:
+    board = build_leaderboard(BattleTable.from_records(["A"] * 20, ["B"] * 20, ["model_a"] * 20))
+    assert [(r.model, r.rank) for r in board.rows] == [("A", 1), ("B", 2)]

@@ -91,6 +91,7 @@ def battle_tab(arena: Arena) -> None:
             buttons=["copy"],
             group_consecutive_messages=False,
         )
+    status = gr.Markdown("Write a prompt below to start a battle.", elem_id="battle-status")
     with gr.Row(elem_classes="arena-votes"):
         votes = [
             gr.Button(label, interactive=False, variant="secondary", elem_classes="vote")
@@ -110,7 +111,6 @@ def battle_tab(arena: Arena) -> None:
         send = gr.Button("Send", variant="primary", scale=1, min_width=90)
     with gr.Row():
         new_round = gr.Button("New round", variant="secondary", scale=0, min_width=140)
-    status = gr.Markdown("", elem_id="battle-status")
 
     def vote_buttons(enabled: bool) -> list[Any]:
         return [gr.Button(interactive=enabled) for _ in votes]
@@ -139,7 +139,7 @@ def battle_tab(arena: Arena) -> None:
             gr.Chatbot(value=[], label="Model A"),
             gr.Chatbot(value=[], label="Model B"),
             None,
-            "",
+            "New pair drawn. Write a prompt below to start the battle.",
             *vote_buttons(False),
         )
 

@@ -50,8 +50,9 @@ def table_rows(board: Leaderboard) -> list[list[Any]]:
 
 def _summary(board: Leaderboard) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    count = board.manifest.get("battles", 0)
     text = (
-        f"**{board.manifest.get('battles', 0):,} votes** counted (anonymous battles only) · "
+        f"**{count:,} vote{'' if count == 1 else 's'}** counted (anonymous battles only) · "
         f"refreshed {now}"
     )
     if board.others:
