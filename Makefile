@@ -15,7 +15,7 @@ $(VENV)/.run-deps: pyproject.toml requirements-models.txt
 	touch $@
 
 $(VENV)/.test-deps: $(VENV)/.run-deps
-	$(PIP) install -e '.[test,parquet]'
+	$(PIP) install -e '.[test]'
 	touch $@
 
 install: $(VENV)/.run-deps

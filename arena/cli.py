@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from arena.config import Config, load_config
 from arena.errors import ArenaError
@@ -41,17 +42,68 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--config")
     models.add_argument("--format", choices=("table", "json"), default="table")
 
-    board = commands.add_parser("leaderboard", help="print or write the leaderboard")
+    board = commands.add_parser(
+        "leaderboard",
+        help="print or write the leaderboard",
+        description="Rank models from the arena database or a battle file. See docs/ratings.md.",
+    )
     source = board.add_mutually_exclusive_group()
     source.add_argument("--db", help="arena database URL (default: the configured one)")
     source.add_argument("--battles", help="battle file: clean_battle JSON/JSONL, CSV or Parquet")
     board.add_argument("--config", help="arena.toml, for the database URL and model metadata")
-    board.add_argument("--format", choices=("table", "csv", "json", "md"), default="table")
+    board.add_argument("--format", choices=("table", "csv", "json", "md", "html"), default="table")
     board.add_argument("--out", help="write to this file instead of standard output")
+    board.add_argument(
+        "--method", choices=("bradley-terry", "davidson", "elo"), default="bradley-terry"
+    )
+    board.add_argument(
+        "--interval",
+        choices=("sandwich", "fisher", "bootstrap", "none"),
+        help="interval method (default: sandwich; fisher for davidson; none for elo)",
+    )
+    board.add_argument("--level", type=float, default=0.95, help="interval level (0.95)")
+    board.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (100)")
+    board.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
+    board.add_argument(
+        "--style",
+        action="store_true",
+        help="style control: hold answer length and markdown equal (Bradley-Terry only)",
+    )
+    board.add_argument("--anchor", metavar="MODEL=RATING", help="fix one model's rating")
+    board.add_argument("--elo-k", type=float, default=4.0, help="K factor for --method elo")
     board.add_argument(
         "--include-named", action="store_true", help="count named (non-anonymous) battles too"
     )
-    board.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    board.add_argument(
+        "--include-invalid",
+        action="store_true",
+        help="count battles the arena flagged as invalid too",
+    )
+    board.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="leave a model out (repeatable)",
+    )
+    board.add_argument(
+        "--since", help="only battles at or after this time (ISO date/time or unix seconds)"
+    )
+    board.add_argument("--until", help="only battles before this time")
+    board.add_argument(
+        "--category",
+        help="one category: language:<code>, long_prompt, multi_turn, coding or tag:<name>",
+    )
+    board.add_argument("--categories", action="store_true", help="a board for every category")
+    board.add_argument(
+        "--plots", metavar="DIR", help="write interval and heatmap plots (HTML) here"
+    )
+    board.add_argument("--tables", metavar="DIR", help="write pairwise tables (CSV) here")
+    board.add_argument(
+        "--verify",
+        metavar="EXPORT",
+        help="recompute EXPORT from the battles and say whether it matches",
+    )
     return parser
 
 
@@ -107,27 +159,121 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _time(value: str | None) -> float | None:
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ArenaError(
+            f"cannot read time {value!r}; use 2026-01-31, 2026-01-31T12:00 or unix seconds"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _anchor(value: str | None) -> tuple[str, float] | None:
+    if not value:
+        return None
+    model, sep, rating = value.rpartition("=")
+    try:
+        return model, float(rating)
+    except ValueError:
+        raise ArenaError(f"--anchor {value!r}: expected MODEL=RATING, e.g. gpt-4=1200") from None
+    finally:
+        if not sep or not model:
+            raise ArenaError(f"--anchor {value!r}: expected MODEL=RATING, e.g. gpt-4=1200")
+
+
 def _leaderboard(args: argparse.Namespace) -> int:
     from ratings import Settings, build_leaderboard, read_battles, render
+    from ratings.leaderboard import category_boards
 
-    settings = Settings(anony_only=not args.include_named, level=args.level)
+    settings = Settings(
+        method=args.method,
+        interval=args.interval,
+        level=args.level,
+        rounds=args.rounds,
+        seed=args.seed,
+        style=args.style,
+        anchor=_anchor(args.anchor),
+        anony_only=not args.include_named,
+        include_invalid=args.include_invalid,
+        exclude=tuple(args.exclude),
+        since=_time(args.since),
+        until=_time(args.until),
+        category=args.category,
+        elo_k=args.elo_k,
+    )
+    metadata: dict[str, dict[str, str]] = {}
     if args.battles:
-        board = build_leaderboard(read_battles(args.battles), settings)
-        board.manifest["source"] = str(args.battles)
+        table = read_battles(args.battles)
+        source = str(args.battles)
     else:
-        from arena.leaderboard import compute_leaderboard
         from arena.store import Store
 
         config: Config = load_config(args.config, overrides={"db": args.db})
+        metadata = {
+            m.name: {"organization": m.organization, "license": m.license} for m in config.models
+        }
         store = Store(config.settings.db)
         try:
-            board = compute_leaderboard(store, config, settings)
+            table = store.battle_table(include_invalid=True)
         finally:
             store.close()
-    text = render(board, args.format)
+        source = "arena database"
+    if args.verify:
+        from ratings.verify import verify_export
+
+        result = verify_export(args.verify, table)
+        print(result.report())
+        return 0 if result.matches else 1
+    progress = sys.stderr.isatty()
+    if args.categories:
+        boards = category_boards(table, settings, metadata=metadata)
+        text = _render_categories(boards, args.format)
+    else:
+        board = build_leaderboard(table, settings, metadata=metadata, progress=progress)
+        board.manifest["source"] = source
+        text = render(board, args.format)
+        _extras(args, table, board, settings)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _render_categories(boards: dict[str, Any], fmt: str) -> str:
+    from ratings import render
+
+    if fmt == "json":
+        return (
+            json.dumps({"categories": {k: b.to_dict() for k, b in boards.items()}}, indent=2) + "\n"
+        )
+    if not boards:
+        return "No categories: these battles carry no language, prompt, turn or tag columns.\n"
+    return "\n".join(f"== {name} ==\n{render(b, fmt)}" for name, b in boards.items())
+
+
+def _extras(args: argparse.Namespace, table: Any, board: Any, settings: Any) -> None:
+    if not (args.plots or args.tables) or not board.rows:
+        return
+    from ratings.leaderboard import select_battles
+    from ratings.tables import pair_tables, write_tables
+
+    tables = pair_tables(select_battles(table, settings), board)
+    written = []
+    if args.tables:
+        written += write_tables(tables, args.tables)
+    if args.plots:
+        from ratings.plots import write_plots
+
+        written += write_plots(board, tables, args.plots)
+    print("wrote " + ", ".join(written), file=sys.stderr)

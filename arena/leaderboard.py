@@ -19,6 +19,6 @@ def compute_leaderboard(
         metadata = {
             m.name: {"organization": m.organization, "license": m.license} for m in config.models
         }
-    board = build_leaderboard(store.battle_table(), settings, metadata=metadata)
+    board = build_leaderboard(store.battle_table(include_invalid=True), settings, metadata=metadata)
     board.manifest["source"] = "arena database"
     return board

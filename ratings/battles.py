@@ -1,25 +1,32 @@
 """A table of battles, the one input of every rating method.
 
 Battles are held as integer arrays (model indices and outcome codes) so that a fit
-on millions of battles never loops in Python. Readers for battle files live in
-:mod:`ratings.io`; the arena builds the same table from its database.
+on millions of battles never loops in Python. Optional per-battle columns ride along
+in ``extra``: ``tstamp`` (unix seconds), ``valid`` (bool), ``language``, ``turn``,
+``tags`` (tuples of strings), ``prompt``, and style features per side
+(``len_a``/``len_b``, ``headers_a``/``headers_b``, ``lists_a``/``lists_b``,
+``bold_a``/``bold_b``). Readers for battle files live in :mod:`ratings.io`; the
+arena builds the same table from its database.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ratings.errors import BattleDataError
 
-__all__ = ["WINNER_LABELS", "BattleTable", "MODEL_A", "MODEL_B", "TIE", "TIE_BOTHBAD"]
+__all__ = ["MODEL_A", "MODEL_B", "TIE", "TIE_BOTHBAD", "WINNER_LABELS", "BattleTable"]
 
 MODEL_A, MODEL_B, TIE, TIE_BOTHBAD = 0, 1, 2, 3
 WINNER_LABELS: tuple[str, ...] = ("model_a", "model_b", "tie", "tie (bothbad)")
-_CODE = {label: code for code, label in enumerate(WINNER_LABELS)}
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class BattleTable:
         b: shape (n_battles,), index of the model shown as B.
         outcome: shape (n_battles,), 0 = A won, 1 = B won, 2 = tie, 3 = tie (both bad).
         anony: shape (n_battles,), whether the battle was anonymous.
+        extra: optional per-battle columns, each of shape (n_battles,).
     """
 
     models: tuple[str, ...]
@@ -39,60 +47,52 @@ class BattleTable:
     b: np.ndarray
     outcome: np.ndarray
     anony: np.ndarray = field(repr=False)
+    extra: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_records(
         cls,
-        model_a: Sequence[str],
-        model_b: Sequence[str],
-        winner: Sequence[str],
-        anony: Sequence[bool] | None = None,
+        model_a: Sequence[Any] | pa.Array | pa.ChunkedArray,
+        model_b: Sequence[Any] | pa.Array | pa.ChunkedArray,
+        winner: Sequence[Any] | pa.Array | pa.ChunkedArray,
+        anony: Sequence[bool] | np.ndarray | None = None,
         *,
+        extra: Mapping[str, Any] | None = None,
         where: str = "row",
         positions: Sequence[int] | None = None,
     ) -> BattleTable:
-        """Build a table from parallel columns, refusing bad labels by position.
+        """Build a table from parallel columns, refusing bad values by position.
 
         Args:
             model_a, model_b: model names per battle.
             winner: ``model_a | model_b | tie | tie (bothbad)`` per battle.
             anony: per battle, whether it was anonymous (all True when absent).
+            extra: optional columns (see the module docstring), one value per battle.
             where: the word for a position in errors ("row", "line").
             positions: the line or row number of each record, for errors (1.. by default).
 
         Raises:
-            BattleDataError: an unknown winner label, a missing name, or a battle of
-                a model against itself, naming the position and the value.
+            BattleDataError: an unknown winner label or a missing model name, naming
+                the position and the value.
         """
-        n = len(winner)
 
         def at(i: int) -> str:
             return f"{where} {positions[i] if positions is not None else i + 1}"
 
+        n = len(winner)
         if not (len(model_a) == len(model_b) == n):
             raise BattleDataError("model_a, model_b and winner columns differ in length")
-        codes = np.empty(n, dtype=np.int8)
-        for i, label in enumerate(winner):
-            code = _CODE.get(label) if isinstance(label, str) else None
-            if code is None:
-                raise BattleDataError(
-                    f"unknown winner label {label!r} in {at(i)}; expected "
-                    "model_a, model_b, tie or tie (bothbad)"
-                )
-            codes[i] = code
-        for column, values in (("model_a", model_a), ("model_b", model_b)):
-            for i, name in enumerate(values):
-                if not isinstance(name, str) or not name.strip():
-                    raise BattleDataError(f"missing {column} in {at(i)}: {name!r}")
-        names, inverse = np.unique(
-            np.asarray([*model_a, *model_b], dtype=object), return_inverse=True
-        )
-        a, b = inverse[:n].astype(np.int32), inverse[n:].astype(np.int32)
+        outcome = _winner_codes(_arrow(winner), at)
+        models, a, b = _factorize(_arrow(model_a), _arrow(model_b), at)
         anon = np.ones(n, dtype=bool) if anony is None else np.asarray(anony, dtype=bool)
-        return cls(tuple(str(m) for m in names), a, b, codes, anon)
+        columns = {k: _column(k, v, n) for k, v in (extra or {}).items() if v is not None}
+        return cls(models, a, b, outcome, anon, columns)
 
     def __len__(self) -> int:
         return int(self.outcome.shape[0])
+
+    def column(self, name: str) -> np.ndarray | None:
+        return self.extra.get(name)
 
     def select(self, mask: np.ndarray) -> BattleTable:
         """The battles where ``mask`` is true, with unused models dropped."""
@@ -106,17 +106,109 @@ class BattleTable:
             remap[b],
             self.outcome[mask],
             self.anony[mask],
+            {k: v[mask] for k, v in self.extra.items()},
         )
 
     def sha256(self) -> str:
-        """SHA-256 of the canonical battle set: one ``model_a\\tmodel_b\\twinner`` line per
-        battle, in order, so that the same battles give the same digest from any source."""
-        digest = hashlib.sha256()
-        names = np.asarray(self.models, dtype=object)
-        labels = np.asarray(WINNER_LABELS, dtype=object)
-        chunk = 100_000
-        for start in range(0, len(self), chunk):
-            sl = slice(start, start + chunk)
-            lines = names[self.a[sl]] + "\t" + names[self.b[sl]] + "\t" + labels[self.outcome[sl]]
-            digest.update(("\n".join(lines) + "\n").encode())
+        """SHA-256 of the canonical battle set, the same from any source.
+
+        Canonical form: the sorted model names as JSON, then three little-endian
+        arrays in battle order: ``a`` and ``b`` (int32 indices into those names) and
+        the outcome codes (int8: 0 model_a, 1 model_b, 2 tie, 3 tie (bothbad)).
+        """
+        digest = hashlib.sha256(json.dumps(list(self.models)).encode())
+        for array, kind in ((self.a, "<i4"), (self.b, "<i4"), (self.outcome, "i1")):
+            digest.update(np.ascontiguousarray(array, dtype=kind).tobytes())
         return digest.hexdigest()
+
+
+def _arrow(values: Any) -> pa.ChunkedArray:
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values])
+    if isinstance(values, pa.ChunkedArray):
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(values.type.value_type)
+        if not pa.types.is_string(values.type):
+            try:
+                values = values.cast(pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise BattleDataError(f"expected text, got {values.type}") from None
+        return values
+    try:
+        return pa.chunked_array(
+            [
+                pa.array(
+                    list(values) if not isinstance(values, np.ndarray) else values, type=pa.string()
+                )
+            ],
+            type=pa.string(),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # Mixed types (a number where a name belongs): keep them for the error message.
+        return pa.chunked_array(
+            [
+                pa.array(
+                    [
+                        None if v is None else str(v) if isinstance(v, str) else repr(v)
+                        for v in values
+                    ],
+                    type=pa.string(),
+                )
+            ]
+        )
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _winner_codes(winner: pa.ChunkedArray, at: Any) -> np.ndarray:
+    encoded = pc.dictionary_encode(winner.cast(pa.string())).combine_chunks()
+    labels = encoded.dictionary.to_pylist()
+    lookup = np.array(
+        [WINNER_LABELS.index(v) if v in WINNER_LABELS else -1 for v in labels], dtype=np.int8
+    )
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    nulls = np.asarray(encoded.is_null())
+    codes = np.where(nulls, -1, lookup[np.where(nulls, 0, indices)] if len(lookup) else -1)
+    if (codes < 0).any():
+        i = _first(codes < 0)
+        value = None if nulls[i] else labels[indices[i]]
+        raise BattleDataError(
+            f"unknown winner label {value!r} in {at(i)}; expected model_a, model_b, tie or "
+            "tie (bothbad)"
+        )
+    return codes.astype(np.int8)
+
+
+def _factorize(
+    a: pa.ChunkedArray, b: pa.ChunkedArray, at: Any
+) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    n = len(a)
+    both = pa.chunked_array(a.chunks + b.chunks, type=pa.string())
+    for column, values in (("model_a", a), ("model_b", b)):
+        blank = np.asarray(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True))
+        if blank.any():
+            i = _first(blank)
+            raise BattleDataError(f"missing {column} in {at(i)}: {values[i].as_py()!r}")
+    encoded = pc.dictionary_encode(both).combine_chunks()
+    names = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    order = np.argsort(names)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    codes = rank[encoded.indices.to_numpy()].astype(np.int32)
+    return tuple(str(x) for x in names[order]), codes[:n], codes[n:]
+
+
+def _column(name: str, values: Any, n: int) -> np.ndarray:
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        values = values.to_pylist()
+    if name in ("language", "tags", "prompt"):
+        array = np.empty(len(values), dtype=object)
+        for i, value in enumerate(values):  # element-wise: tuples must stay tuples
+            array[i] = value
+    else:
+        array = np.asarray(values)
+    if array.shape != (n,):
+        raise BattleDataError(f"column {name} has {array.shape[0]} values for {n} battles")
+    return array

@@ -89,7 +89,7 @@ class BTFit:
     """
 
     theta: np.ndarray
-    cov: np.ndarray
+    cov: np.ndarray | None
     iterations: int
     max_gradient: float
     log_likelihood: float
@@ -115,7 +115,8 @@ def fit_bradley_terry(
     l2: float = 0.0,
     tol: float = 1e-9,
     max_iter: int = 200,
-    interval: str = "sandwich",
+    interval: str | None = "sandwich",
+    start: np.ndarray | None = None,
 ) -> BTFit:
     """Maximum-likelihood Bradley–Terry strengths for one connected set of models.
 
@@ -125,7 +126,9 @@ def fit_bradley_terry(
             only when the MLE does not exist (a model that never lost, say).
         tol: stop when the largest gradient component is below this many votes.
         max_iter: Newton steps at most.
-        interval: ``"sandwich"`` (robust) or ``"fisher"`` (inverse information).
+        interval: ``"sandwich"`` (robust), ``"fisher"`` (inverse information), or
+            ``None`` to skip the covariance (bootstrap rounds).
+        start: a starting point (warm start), shape (m,).
 
     Returns:
         The fit, with θ centred to sum zero.
@@ -133,7 +136,7 @@ def fit_bradley_terry(
     e = counts.effective_wins
     n = counts.battles
     m = e.shape[0]
-    theta = np.zeros(m)
+    theta = np.zeros(m) if start is None else start - start.mean()
     ones = np.full((m, m), 1.0 / m)
     loglik = _log_likelihood(theta, e, l2)
     iterations = 0
@@ -154,6 +157,8 @@ def fit_bradley_terry(
                 break
             step *= 0.5
         theta, loglik = candidate - candidate.mean(), new
+    if interval is None:
+        return BTFit(theta, None, iterations, float(np.abs(grad).max()), loglik)
     p = expit(theta[:, None] - theta[None, :])
     info = _laplacian(n * p * p.T) + l2 * np.eye(m)
     inv = np.linalg.inv(info + ones) - ones

@@ -1,13 +1,15 @@
-"""Leaderboard exports: a terminal table, CSV, JSON and Markdown.
+"""Leaderboard exports: a terminal table, CSV, JSON, Markdown and HTML.
 
 Every format carries the manifest (the battle-set digest, method and settings, the
-software version): JSON as its ``manifest`` object, CSV and Markdown as leading
-comment lines, the table as a footer.
+software version): JSON as its ``manifest`` object; CSV, Markdown and HTML as comment
+lines, one of which (``manifest: {...}``) holds it whole as JSON, so that
+``--verify`` can recompute any export; the table as a footer.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from collections.abc import Callable
@@ -29,6 +31,10 @@ def _manifest_lines(board: Leaderboard) -> list[str]:
     ]
     lines += [f"warning: {w}" for w in m.get("warnings", [])]
     return lines
+
+
+def _machine_line(board: Leaderboard) -> str:
+    return "manifest: " + json.dumps(board.manifest, sort_keys=True)
 
 
 def _columns(board: Leaderboard) -> tuple[str, ...]:
@@ -83,7 +89,7 @@ def to_table(board: Leaderboard) -> str:
 def to_csv(board: Leaderboard) -> str:
     columns = _columns(board)
     buffer = io.StringIO()
-    for line in _manifest_lines(board):
+    for line in [*_manifest_lines(board), _machine_line(board)]:
         buffer.write(f"# {line}\n")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*columns, "component"])
@@ -100,7 +106,7 @@ def to_json(board: Leaderboard) -> str:
 
 def to_markdown(board: Leaderboard) -> str:
     columns = _columns(board)
-    out = [f"<!-- {line} -->" for line in _manifest_lines(board)]
+    out = [f"<!-- {line} -->" for line in [*_manifest_lines(board), _machine_line(board)]]
     if not board.rows:
         return "\n".join([*out, "", "No battles to rank yet."]) + "\n"
     for title, rows in _groups(board):
@@ -113,16 +119,54 @@ def to_markdown(board: Leaderboard) -> str:
     return "\n".join(out) + "\n"
 
 
+def to_html(board: Leaderboard) -> str:
+    columns = _columns(board)
+    manifest = "\n".join(
+        f"<!-- {html.escape(line)} -->" for line in [*_manifest_lines(board), _machine_line(board)]
+    )
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        manifest,
+        "<title>Leaderboard</title><style>body{font-family:system-ui,sans-serif;margin:2rem}"
+        "table{border-collapse:collapse}th,td{padding:.3rem .7rem;border-bottom:1px solid #ddd;"
+        "text-align:right}td:nth-child(2),th:nth-child(2){text-align:left}"
+        ".note{color:#666;font-size:.85rem}</style></head><body><h1>Leaderboard</h1>",
+    ]
+    for title, rows in _groups(board):
+        if title:
+            parts.append(f"<h2>{html.escape(title)}</h2>")
+        parts.append(
+            "<table><thead><tr>"
+            + "".join(f"<th>{c}</th>" for c in columns)
+            + "</tr></thead><tbody>"
+        )
+        for r in rows:
+            parts.append(
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r, columns)) + "</tr>"
+            )
+        parts.append("</tbody></table>")
+    if not board.rows:
+        parts.append("<p>No battles to rank yet.</p>")
+    parts.append(
+        "<p class=note>"
+        + "<br>".join(html.escape(x) for x in _manifest_lines(board))
+        + "</p></body></html>"
+    )
+    return "\n".join(parts) + "\n"
+
+
 FORMATS: dict[str, Callable[[Leaderboard], str]] = {
     "table": to_table,
     "csv": to_csv,
     "json": to_json,
     "md": to_markdown,
+    "html": to_html,
 }
 
 
 def render(board: Leaderboard, fmt: str) -> str:
-    """The board in one of :data:`FORMATS` (``table``, ``csv``, ``json``, ``md``)."""
+    """The board in one of :data:`FORMATS` (``table``, ``csv``, ``json``, ``md``, ``html``)."""
     try:
         return FORMATS[fmt](board)
     except KeyError:

@@ -2,21 +2,37 @@
 
 Every reader refuses a truncated or malformed file, or an unknown winner label, with
 an error that names the line (text files) or row (Parquet) and the offending value.
+Optional columns are kept when present: ``anony``, ``tstamp``, ``language``, ``turn``,
+``is_valid``/``valid``, ``category_tags``/``tags``, style features as flat columns
+(``len_a``, ``headers_a``, ``lists_a``, ``bold_a`` and their ``_b`` twins) or in LMSYS
+``conv_metadata``, and the first prompt from ``conversation_a``.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ratings.battles import BattleTable
 from ratings.errors import BattleDataError
 
-__all__ = ["read_battles"]
+__all__ = ["STYLE_COLUMNS", "read_battles"]
 
 _LEFT_RIGHT = {"left": "model_a", "right": "model_b", "tie": "tie"}
+STYLE_COLUMNS = ("len", "headers", "lists", "bold")
+_NUMERIC = {"tstamp": float, "turn": int}
+_FLAT = [f"{f}_{s}" for f in STYLE_COLUMNS for s in "ab"]
+_META = {  # LMSYS conv_metadata key -> our feature
+    "sum_assistant_{}_tokens": "len",
+    "header_count_{}": "headers",
+    "list_count_{}": "lists",
+    "bold_count_{}": "bold",
+}
 
 
 def read_battles(path: str | Path) -> BattleTable:
@@ -33,15 +49,15 @@ def read_battles(path: str | Path) -> BattleTable:
     path = Path(path)
     if not path.is_file():
         raise BattleDataError(f"battle file not found: {path}")
+    reader: Callable[[Path], BattleTable]
     suffix = path.suffix.lower()
+    reader = {".parquet": _read_parquet, ".csv": _read_csv}.get(suffix, _read_json)
     try:
-        if suffix == ".parquet":
-            return _read_parquet(path)
-        if suffix == ".csv":
-            return _read_csv(path)
-        return _read_json(path)
+        return reader(path)
     except BattleDataError as exc:
         raise BattleDataError(f"{path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BattleDataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def _read_json(path: Path) -> BattleTable:
@@ -51,7 +67,9 @@ def _read_json(path: Path) -> BattleTable:
             records = json.loads(text)
         except json.JSONDecodeError as exc:
             raise BattleDataError(f"malformed JSON at line {exc.lineno}: {exc.msg}") from None
-        return _from_dicts(records, lines=_record_lines(text, len(records)), where="line")
+        if not isinstance(records, list):
+            raise BattleDataError("expected a JSON array of battle objects")
+        return _from_dicts(records, _record_lines(text, len(records)))
     records, lines = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -63,12 +81,11 @@ def _read_json(path: Path) -> BattleTable:
                 f"malformed JSON on line {number}: {exc.msg}: {line[:80]!r}"
             ) from None
         lines.append(number)
-    return _from_dicts(records, lines=lines, where="line")
+    return _from_dicts(records, lines)
 
 
 def _record_lines(text: str, count: int) -> list[int]:
-    """Best-effort line number of each record in a JSON array, for error messages:
-    the line of each top-level object's opening brace."""
+    """Line of each top-level object's opening brace in a JSON array (for errors)."""
     lines, depth, line, in_string, escaped = [], 0, 1, False, False
     for char in text:
         if char == "\n":
@@ -91,34 +108,82 @@ def _record_lines(text: str, count: int) -> list[int]:
     return lines if len(lines) == count else list(range(1, count + 1))
 
 
-def _from_dicts(records: Any, *, lines: list[int], where: str) -> BattleTable:
-    if not isinstance(records, list):
-        raise BattleDataError("expected a JSON array of battle objects")
-    model_a, model_b, winner, anony = [], [], [], []
+def _from_dicts(records: list[Any], lines: list[int]) -> BattleTable:
     for record, line in zip(records, lines, strict=True):
         if not isinstance(record, dict):
-            raise BattleDataError(f"{where} {line}: expected an object, got {record!r:.80}")
+            raise BattleDataError(f"line {line}: expected an object, got {record!r:.80}")
         missing = [k for k in ("model_a", "model_b", "winner") if k not in record]
         if missing:
-            raise BattleDataError(f"{where} {line}: missing field {', '.join(missing)}")
-        model_a.append(record["model_a"])
-        model_b.append(record["model_b"])
-        winner.append(record["winner"])
-        anony.append(bool(record.get("anony", True)))
-    return _table(model_a, model_b, winner, anony, lines, where)
+            raise BattleDataError(f"line {line}: missing field {', '.join(missing)}")
+    first = records[0] if records else {}
+    columns = {k: [r.get(k) for r in records] for k in first}
+    if "conv_metadata" in first:
+        for key, feature in _META.items():
+            for side in "ab":
+                columns[f"{feature}_{side}"] = [
+                    _count((r.get("conv_metadata") or {}).get(key.format(side))) for r in records
+                ]
+    if "conversation_a" in first:
+        columns["prompt"] = [_first_prompt(r.get("conversation_a")) for r in records]
+    return _table(columns, lines, "line")
 
 
-def _table(
-    model_a: list[Any],
-    model_b: list[Any],
-    winner: list[Any],
-    anony: list[Any] | None,
-    positions: list[int],
-    where: str,
-) -> BattleTable:
+def _count(value: Any) -> float:
+    if isinstance(value, dict):
+        return float(sum(value.values()))
+    return float(value or 0)
+
+
+def _first_prompt(conversation: Any) -> str:
+    for message in conversation or []:
+        if isinstance(message, dict) and message.get("role") == "user":
+            return str(message.get("content", ""))
+    return ""
+
+
+def _table(columns: dict[str, list[Any]], positions: list[int], where: str) -> BattleTable:
+    extra: dict[str, Any] = {}
+    for name, kind in _NUMERIC.items():
+        if name in columns:
+            extra[name] = np.asarray(
+                [kind(v) if v not in (None, "") else np.nan for v in columns[name]], dtype=float
+            )
+    for name in _FLAT:
+        if name in columns:
+            extra[name] = np.asarray([float(v or 0) for v in columns[name]], dtype=float)
+    for source in ("is_valid", "valid"):
+        if source in columns:
+            extra["valid"] = np.asarray([_truth(v) for v in columns[source]], dtype=bool)
+    for source in ("category_tags", "tags"):
+        if source in columns:
+            extra["tags"] = [tuple(_tags(v)) for v in columns[source]]
+    for name in ("language", "prompt"):
+        if name in columns:
+            extra[name] = [str(v or "") for v in columns[name]]
+    anony = [_truth(v) for v in columns["anony"]] if "anony" in columns else None
     return BattleTable.from_records(
-        model_a, model_b, winner, anony, where=where, positions=positions
+        columns["model_a"],
+        columns["model_b"],
+        columns["winner"],
+        anony,
+        extra=extra,
+        where=where,
+        positions=positions,
     )
+
+
+def _truth(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no", "")
+    return bool(value) if value is not None else True
+
+
+def _tags(value: Any) -> list[str]:
+    if isinstance(value, dict):  # LMSYS category_tag: {"criteria_v0.1": {...}, ...}
+        return [k for k, v in value.items() if v]
+    if isinstance(value, str):
+        return [t for t in value.split(";") if t]
+    return [str(v) for v in value or []]
 
 
 def _read_csv(path: Path) -> BattleTable:
@@ -126,42 +191,37 @@ def _read_csv(path: Path) -> BattleTable:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         if {"model_a", "model_b", "winner"} <= set(header):
-            columns, labels = ("model_a", "model_b"), None
+            names, labels = ("model_a", "model_b"), None
         elif {"left", "right", "winner"} <= set(header):
-            columns, labels = ("left", "right"), _LEFT_RIGHT
+            names, labels = ("left", "right"), _LEFT_RIGHT
         else:
             raise BattleDataError(
                 f"line 1: CSV header {header} has neither model_a, model_b, winner "
                 "nor left, right, winner"
             )
-        model_a, model_b, winner, anony, lines = [], [], [], [], []
+        columns: dict[str, list[Any]] = {k: [] for k in header}
+        lines = []
         for row in reader:
             line = reader.line_num
-            if None in row or any(row.get(c) is None for c in (*columns, "winner")):
+            if None in row or any(row.get(c) is None for c in (*names, "winner")):
                 raise BattleDataError(f"line {line}: wrong number of fields (truncated?)")
-            label = row["winner"]
             if labels is not None:
-                if label not in labels:
+                if row["winner"] not in labels:
                     raise BattleDataError(
-                        f"unknown winner label {label!r} in line {line}; "
+                        f"unknown winner label {row['winner']!r} in line {line}; "
                         "expected left, right or tie"
                     )
-                label = labels[label]
-            model_a.append(row[columns[0]])
-            model_b.append(row[columns[1]])
-            winner.append(label)
-            anony.append(row.get("anony", "true").strip().lower() not in ("false", "0"))
+                row["winner"] = labels[row["winner"]]
+            for k in header:
+                columns[k].append(row[k])
             lines.append(line)
-    return _table(model_a, model_b, winner, anony, lines, "line")
+    columns["model_a"], columns["model_b"] = columns[names[0]], columns[names[1]]
+    return _table(columns, lines, "line")
 
 
 def _read_parquet(path: Path) -> BattleTable:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise BattleDataError(
-            "reading Parquet needs pyarrow: pip install 'arena[parquet]'"
-        ) from None
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
@@ -169,14 +229,22 @@ def _read_parquet(path: Path) -> BattleTable:
     missing = [c for c in ("model_a", "model_b", "winner") if c not in table.column_names]
     if missing:
         raise BattleDataError(f"Parquet file lacks column {', '.join(missing)}")
-    columns = {c: table.column(c).to_pylist() for c in ("model_a", "model_b", "winner")}
-    anony = table.column("anony").to_pylist() if "anony" in table.column_names else None
-    n = table.num_rows
-    return _table(
-        columns["model_a"],
-        columns["model_b"],
-        columns["winner"],
+    present = set(table.column_names)
+    extra: dict[str, Any] = {}
+    for name in ("tstamp", "turn", *_FLAT):
+        if name in present:
+            extra[name] = table.column(name).to_numpy().astype(float)
+    for source, name in (("is_valid", "valid"), ("valid", "valid")):
+        if source in present:
+            extra[name] = table.column(source).to_numpy().astype(bool)
+    if "language" in present:
+        extra["language"] = table.column("language").to_pylist()
+    anony = table.column("anony").to_numpy().astype(bool) if "anony" in present else None
+    return BattleTable.from_records(
+        table.column("model_a"),
+        table.column("model_b"),
+        table.column("winner"),
         anony,
-        list(range(1, n + 1)),
-        "row",
+        extra=extra,
+        where="row",
     )

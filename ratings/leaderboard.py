@@ -1,19 +1,29 @@
-"""From battles to a leaderboard: fit, intervals, ranks, components and a manifest.
+"""From battles to a leaderboard: filters, a method, intervals, ranks, components, manifest.
 
-The Elo-like scale is ``rating = 400 · log10(strength) + 1000 = (400 / ln 10) · θ + 1000``.
-Rank is by upper bound: 1 + the number of models whose lower bound is above this
-model's upper bound, so models whose intervals overlap share a rank.
+Methods (``Settings.method``):
 
-A comparison graph in several pieces is never put into one arbitrary order: the
-largest connected component is ranked, the others are reported apart
-(:attr:`Leaderboard.others`).
+- ``bradley-terry`` (default): maximum likelihood on pair counts, ties as half a win
+  each (:mod:`ratings.bradley_terry`); with ``style=True`` the contextual model that
+  holds answer style equal (:mod:`ratings.contextual`).
+- ``davidson``: ties as an outcome of their own (:mod:`ratings.davidson`).
+- ``elo``: online Elo in battle order, K = 4 by default (:mod:`ratings.elo`).
+
+Intervals (``Settings.interval``): ``sandwich`` (robust; the Bradley–Terry default),
+``fisher`` (inverse information; the Davidson default), ``bootstrap`` (percentiles
+over resampled data; :mod:`ratings.bootstrap`), ``none`` (the Elo default).
+
+The scale is ``rating = 400 · log10(strength) + 1000 = (400 / ln 10) · θ + 1000``,
+optionally shifted so that an anchor model has a fixed rating. Rank is by upper
+bound: 1 + the number of models whose lower bound is above this model's upper bound.
+A comparison graph in several pieces is never put into one order: the largest
+connected component is ranked, the others are reported apart.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,13 +34,21 @@ from scipy.stats import norm
 
 from ratings import __version__
 from ratings.battles import MODEL_A, MODEL_B, BattleTable
+from ratings.bootstrap import bootstrap_thetas
 from ratings.bradley_terry import PairCounts, components, fit_bradley_terry
+from ratings.categories import category_mask
+from ratings.contextual import fit_contextual, style_features
+from ratings.davidson import fit_davidson
+from ratings.elo import online_elo
 from ratings.errors import LeaderboardError
 
-__all__ = ["Leaderboard", "Row", "Settings", "build_leaderboard"]
+__all__ = ["METHODS", "Leaderboard", "Row", "Settings", "build_leaderboard", "category_boards"]
 
 SCALE = 400.0 / math.log(10.0)
 INITIAL_RATING = 1000.0
+METHODS = ("bradley-terry", "davidson", "elo")
+INTERVALS = ("sandwich", "fisher", "bootstrap", "none")
+_DEFAULT_INTERVAL = {"bradley-terry": "sandwich", "davidson": "fisher", "elo": "none"}
 # When some model never lost (or never won) the maximum-likelihood ratings are infinite.
 # Then a weak Gaussian prior on θ (σ = 1/√0.05 ≈ 4.5 nats ≈ 1,900 rating points) keeps
 # them finite, and intervals come from the posterior curvature (Fisher): the sandwich
@@ -44,11 +62,55 @@ class Settings:
     """How a leaderboard is computed; recorded in the manifest of every export."""
 
     method: str = "bradley-terry"
-    interval: str = "sandwich"
+    interval: str | None = None  # None: the method's default
     level: float = 0.95
+    rounds: int = 100
+    seed: int = 0
+    style: bool = False
     anchor: tuple[str, float] | None = None
     anony_only: bool = True
+    include_invalid: bool = False
+    exclude: tuple[str, ...] = ()
+    since: float | None = None
+    until: float | None = None
+    category: str | None = None
     l2: float = 0.0
+    elo_k: float = 4.0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise LeaderboardError(
+                f"unknown method {self.method!r}; expected one of {', '.join(METHODS)}"
+            )
+        interval = self.resolved_interval
+        if interval not in INTERVALS:
+            raise LeaderboardError(
+                f"unknown interval {interval!r}; expected one of {', '.join(INTERVALS)}"
+            )
+        if not 0 < self.level < 1:
+            raise LeaderboardError(f"interval level must be between 0 and 1, got {self.level}")
+        if self.method == "elo" and interval in ("sandwich", "fisher"):
+            raise LeaderboardError(
+                "online Elo has no sandwich or Fisher interval; use bootstrap or none"
+            )
+        if self.style and (self.method != "bradley-terry" or interval == "bootstrap"):
+            raise LeaderboardError(
+                "style control is a Bradley–Terry model with sandwich or Fisher intervals"
+            )
+
+    @property
+    def resolved_interval(self) -> str:
+        return self.interval or _DEFAULT_INTERVAL.get(self.method, "sandwich")
+
+    @classmethod
+    def from_manifest(cls, data: Mapping[str, Any]) -> Settings:
+        """The settings recorded in an export's manifest."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if values.get("anchor"):
+            values["anchor"] = (values["anchor"][0], float(values["anchor"][1]))
+        values["exclude"] = tuple(values.get("exclude") or ())
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -74,13 +136,38 @@ class Leaderboard:
     manifest: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "manifest": self.manifest,
-            "rows": [asdict(r) for r in self.rows],
-        }
+        data: dict[str, Any] = {"manifest": self.manifest, "rows": [asdict(r) for r in self.rows]}
         if self.others:
             data["disconnected"] = [[asdict(r) for r in group] for group in self.others]
         return data
+
+
+def select_battles(table: BattleTable, settings: Settings) -> BattleTable:
+    """The battles ``settings`` asks to rate (anonymous, valid, in range, category...)."""
+    mask = np.ones(len(table), dtype=bool)
+    if settings.anony_only:
+        mask &= table.anony
+    valid = table.column("valid")
+    if not settings.include_invalid and valid is not None:
+        mask &= valid.astype(bool)
+    stamps = table.column("tstamp")
+    if settings.since is not None or settings.until is not None:
+        if stamps is None:
+            raise LeaderboardError("a time range needs a tstamp column, which these battles lack")
+        if settings.since is not None:
+            mask &= stamps >= settings.since
+        if settings.until is not None:
+            mask &= stamps < settings.until
+    if settings.exclude:
+        unknown = sorted(set(settings.exclude) - set(table.models))
+        if unknown:
+            raise LeaderboardError(f"cannot exclude unknown model(s) {', '.join(unknown)}")
+        dropped = np.isin(np.asarray(table.models, dtype=object), list(settings.exclude))
+        mask &= ~dropped[table.a] & ~dropped[table.b]
+    if settings.category:
+        mask &= category_mask(table, settings.category)
+    mask &= table.a != table.b  # a model against itself carries no information
+    return table.select(mask)
 
 
 def build_leaderboard(
@@ -88,32 +175,30 @@ def build_leaderboard(
     settings: Settings | None = None,
     *,
     metadata: Mapping[str, Mapping[str, str]] | None = None,
+    progress: bool = False,
 ) -> Leaderboard:
-    """Compute a Bradley–Terry leaderboard with confidence intervals.
+    """Compute a leaderboard with confidence intervals.
 
     Args:
         table: the battles.
-        settings: method and options (defaults: sandwich 95% intervals, anonymous only).
+        settings: method, intervals, filters (defaults: Bradley–Terry, sandwich 95%,
+            anonymous valid battles only).
         metadata: per model name, optional ``organization`` and ``license``.
+        progress: show a progress bar for long work (bootstrap) on standard error.
 
     Returns:
         The leaderboard; an empty one (no rows) when no battle is left after filtering.
     """
     settings = settings or Settings()
-    if not 0 < settings.level < 1:
-        raise LeaderboardError(f"interval level must be between 0 and 1, got {settings.level}")
     total = len(table)
-    if settings.anony_only:
-        table = table.select(table.anony)
     self_battles = int((table.a == table.b).sum())
-    if self_battles:
-        table = table.select(table.a != table.b)
+    table = select_battles(table, settings)
     manifest: dict[str, Any] = {
         "battles_sha256": table.sha256(),
         "battles": len(table),
         "battles_read": total,
         "method": settings.method,
-        "settings": {k: v for k, v in asdict(settings).items() if k != "method"},
+        "settings": {**asdict(settings), "interval": settings.resolved_interval},
         "rating_scale": "400 * log10(strength) + 1000",
         "software": {"ratings": __version__},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -121,19 +206,20 @@ def build_leaderboard(
     }
     if self_battles:
         manifest["warnings"].append(
-            f"{self_battles} battle(s) of a model against itself carry no information "
-            "and were left out"
+            f"{self_battles} battle(s) of a model against itself "
+            "carry no information and were left out"
         )
     if len(table) == 0:
         return Leaderboard([], [], manifest)
+    if settings.anchor and settings.anchor[0] not in table.models:
+        raise LeaderboardError(f"anchor model {settings.anchor[0]!r} has no battles here")
     counts = PairCounts.from_table(table)
     votes, win_rate = _votes_and_win_rate(table)
-    z = float(norm.ppf(0.5 + settings.level / 2))
     groups = components(counts)
-    boards = [
-        _rank_component(table, counts, g, settings, z, votes, win_rate, metadata or {}, manifest)
-        for g in groups
-    ]
+    boards = []
+    for index in groups:
+        rating, lower, upper = _component(table, counts, index, settings, manifest, progress)
+        boards.append(_rows(table, index, rating, lower, upper, votes, win_rate, metadata or {}))
     if len(groups) > 1:
         manifest["warnings"].append(
             f"the comparison graph has {len(groups)} components that never meet; the board ranks "
@@ -142,36 +228,161 @@ def build_leaderboard(
     return Leaderboard(boards[0], boards[1:], manifest)
 
 
-def _rank_component(
+def category_boards(
+    table: BattleTable,
+    settings: Settings | None = None,
+    *,
+    metadata: Mapping[str, Mapping[str, str]] | None = None,
+    min_battles: int = 1,
+) -> dict[str, Leaderboard]:
+    """One board per category the battles have (see :mod:`ratings.categories`)."""
+    from dataclasses import replace
+
+    from ratings.categories import list_categories
+
+    settings = settings or Settings()
+    base = replace(settings, category=None)
+    pool = select_battles(table, base)
+    return {
+        name: build_leaderboard(table, replace(settings, category=name), metadata=metadata)
+        for name in list_categories(pool, min_battles)
+    }
+
+
+def _component(
     table: BattleTable,
     counts: PairCounts,
     index: np.ndarray,
     settings: Settings,
-    z: float,
+    manifest: dict[str, Any],
+    progress: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ratings and interval bounds for one connected component, shape (size,) each."""
+    names = [table.models[i] for i in index]
+    if index.size == 1:
+        one = np.array([INITIAL_RATING])
+        return one, one, one
+    sub_counts = counts.sub(index)
+    interval = settings.resolved_interval
+    l2 = settings.l2
+    if settings.method != "elo" and l2 == 0.0 and not _mle_exists(sub_counts):
+        l2 = _FALLBACK_L2
+        interval = "fisher" if interval == "sandwich" else interval
+        shown = ", ".join(names[:5]) + ("…" if len(names) > 5 else "")
+        manifest["warnings"].append(
+            f"in {{{shown}}} some model never lost (or never won) against the rest, so plain "
+            f"maximum likelihood has no finite answer; a weak prior (l2={l2}) and "
+            f"{interval} intervals were used there"
+        )
+    if settings.method == "elo" or settings.style:
+        inside = np.zeros(len(table.models), dtype=bool)
+        inside[index] = True
+        sub = table.select(inside[table.a])
+    if settings.method == "elo":
+        return _elo(sub, settings, progress)
+    cov: np.ndarray | None
+    samples = None
+    if settings.style:
+        x, feature_names = style_features(sub)
+        if not feature_names:
+            raise LeaderboardError(
+                "style control needs per-side style columns (len_a/len_b, "
+                "headers_a/_b, lists_a/_b, bold_a/_b), which these battles lack"
+            )
+        fit = fit_contextual(sub, x, l2=l2, interval=interval)
+        theta, cov = fit.theta, fit.cov[: index.size, : index.size]
+        se = np.sqrt(np.clip(np.diag(fit.cov)[index.size :], 0, None))
+        manifest.setdefault("style_coefficients", []).append(
+            {
+                name: {"coef": float(c), "se": float(s)}
+                for name, c, s in zip(feature_names, fit.beta, se, strict=True)
+            }
+        )
+    elif settings.method == "davidson":
+        dfit = fit_davidson(sub_counts, l2=l2)
+        theta, cov = dfit.theta, dfit.cov
+        manifest.setdefault("davidson_nu", []).append(dfit.nu)
+        if interval == "bootstrap":
+            samples = bootstrap_thetas(
+                sub_counts,
+                lambda c: fit_davidson(c, l2=l2).theta,
+                rounds=settings.rounds,
+                seed=settings.seed,
+                progress=progress,
+            )
+    else:
+        btfit = fit_bradley_terry(
+            sub_counts, l2=l2, interval=None if interval == "bootstrap" else interval
+        )
+        theta, cov = btfit.theta, btfit.cov
+        if interval == "bootstrap":
+            samples = bootstrap_thetas(
+                sub_counts,
+                lambda c: (
+                    fit_bradley_terry(
+                        c,
+                        l2=max(l2, 0.0 if _mle_exists(c) else _FALLBACK_L2),
+                        interval=None,
+                        start=btfit.theta,
+                    ).theta
+                ),
+                rounds=settings.rounds,
+                seed=settings.seed,
+                progress=progress,
+            )
+    rating = SCALE * theta + INITIAL_RATING
+    if samples is not None:
+        draws = _anchored(SCALE * samples + INITIAL_RATING, names, settings.anchor)
+        tail = (1 - settings.level) / 2 * 100
+        lower, upper = np.percentile(draws, [tail, 100 - tail], axis=0)
+        rating = _anchored(rating[None, :], names, settings.anchor)[0]
+        return rating, np.minimum(lower, rating), np.maximum(upper, rating)
+    assert cov is not None
+    rating, cov = _anchor(rating, SCALE**2 * cov, names, settings.anchor)
+    z = float(norm.ppf(0.5 + settings.level / 2))
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return rating, rating - z * se, rating + z * se
+
+
+def _elo(
+    sub: BattleTable, settings: Settings, progress: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    stamps = sub.column("tstamp")
+    order = np.argsort(stamps, kind="stable") if stamps is not None else None
+    rating = online_elo(sub, k=settings.elo_k, order=order)
+    names = list(sub.models)
+    rating = _anchored(rating[None, :], names, settings.anchor)[0]
+    if settings.resolved_interval == "none":
+        return rating, rating, rating
+    rng = np.random.default_rng(settings.seed)
+    rounds = range(settings.rounds)
+    if progress:
+        from tqdm import tqdm
+
+        rounds = tqdm(rounds, desc="bootstrap", unit="round", leave=False)
+    draws = []
+    for _ in rounds:  # FastChat's method: replay a resample of the battles
+        pick = np.sort(rng.integers(0, len(sub), len(sub)))
+        draws.append(
+            online_elo(sub, k=settings.elo_k, order=pick if order is None else order[pick])
+        )
+    tail = (1 - settings.level) / 2 * 100
+    draws_arr = _anchored(np.vstack(draws), names, settings.anchor)
+    lower, upper = np.percentile(draws_arr, [tail, 100 - tail], axis=0)
+    return rating, np.minimum(lower, rating), np.maximum(upper, rating)
+
+
+def _rows(
+    table: BattleTable,
+    index: np.ndarray,
+    rating: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
     votes: np.ndarray,
     win_rate: np.ndarray,
     metadata: Mapping[str, Mapping[str, str]],
-    manifest: dict[str, Any],
 ) -> list[Row]:
     names = [table.models[i] for i in index]
-    if index.size == 1:
-        rating, se = np.array([INITIAL_RATING]), np.array([0.0])
-    else:
-        sub = counts.sub(index)
-        l2, interval = settings.l2, settings.interval
-        if l2 == 0.0 and not _mle_exists(sub):
-            l2, interval = _FALLBACK_L2, "fisher"
-            shown = ", ".join(names[:5]) + ("…" if len(names) > 5 else "")
-            manifest["warnings"].append(
-                f"in {{{shown}}} some model never lost (or never won) against the rest, so "
-                "plain maximum likelihood has no finite answer; a weak prior "
-                f"(l2={l2}) and Fisher intervals were used there"
-            )
-        fit = fit_bradley_terry(sub, l2=l2, interval=interval)
-        rating, cov = SCALE * fit.theta + INITIAL_RATING, SCALE**2 * fit.cov
-        rating, cov = _anchor(rating, cov, names, settings.anchor)
-        se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    lower, upper = rating - z * se, rating + z * se
     ranks = 1 + (lower[None, :] > upper[:, None]).sum(axis=1)
     order = np.lexsort((np.asarray(names), -rating, ranks))
     return [
@@ -183,11 +394,19 @@ def _rank_component(
             upper=float(upper[k]),
             votes=int(votes[index[k]]),
             win_rate=float(win_rate[index[k]]),
-            organization=metadata.get(names[k], {}).get("organization"),
-            license=metadata.get(names[k], {}).get("license"),
+            organization=metadata.get(names[k], {}).get("organization") or None,
+            license=metadata.get(names[k], {}).get("license") or None,
         )
         for k in order
     ]
+
+
+def _anchored(draws: np.ndarray, names: list[str], anchor: tuple[str, float] | None) -> np.ndarray:
+    """Shift each row of ``draws`` (shape (r, m)) so the anchor model has its value."""
+    if anchor is None or anchor[0] not in names:
+        return draws
+    k = names.index(anchor[0])
+    return draws - draws[:, [k]] + anchor[1]
 
 
 def _anchor(
@@ -195,15 +414,12 @@ def _anchor(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Shift ratings so the anchor model has its fixed value; intervals then measure
     uncertainty relative to the anchor (Var(θ_i − θ_a))."""
-    if anchor is None:
+    if anchor is None or anchor[0] not in names:
         return rating, cov
-    model, value = anchor
-    if model not in names:
-        return rating, cov
-    k = names.index(model)
+    k = names.index(anchor[0])
     shift = np.eye(len(names))
     shift[:, k] -= 1.0
-    return rating - rating[k] + value, shift @ cov @ shift.T
+    return rating - rating[k] + anchor[1], shift @ cov @ shift.T
 
 
 def _mle_exists(counts: PairCounts) -> bool:
@@ -220,5 +436,4 @@ def _votes_and_win_rate(table: BattleTable) -> tuple[np.ndarray, np.ndarray]:
     points = np.bincount(table.a, score_a, minlength=m) + np.bincount(
         table.b, 1 - score_a, minlength=m
     )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return votes, np.where(votes > 0, points / np.maximum(votes, 1), 0.0)
+    return votes, np.where(votes > 0, points / np.maximum(votes, 1), 0.0)

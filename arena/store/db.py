@@ -21,6 +21,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 from arena.errors import BattleStateError, ConfigError
 from arena.store.tables import BattleRecord, MetaRecord, TurnRecord, utcnow
 from ratings import BattleTable
+from ratings.features import answer_style
 
 __all__ = ["Store", "make_engine"]
 
@@ -200,19 +201,45 @@ class Store:
     # -- ratings ---------------------------------------------------------------------
 
     def battle_table(self, *, include_invalid: bool = False) -> BattleTable:
-        """All voted battles as a :class:`ratings.BattleTable`, in time order."""
-        query = select(
-            BattleRecord.model_a, BattleRecord.model_b, BattleRecord.winner, BattleRecord.anony
-        ).where(BattleRecord.state == "voted")
+        """All voted battles as a :class:`ratings.BattleTable`, in vote order.
+
+        Besides the pair and the vote it carries what filters, categories and style
+        control need: ``tstamp`` (vote time), ``valid``, ``prompt`` (the first one),
+        ``turn`` (turns played), ``tags``, and per-side style features of the answers
+        (:func:`ratings.features.answer_style`, fenced code removed).
+        """
+        query = select(BattleRecord).where(BattleRecord.state == "voted")
         if not include_invalid:
             query = query.where(BattleRecord.valid == True)  # noqa: E712
         with self.session() as s:
-            rows = s.exec(query.order_by(BattleRecord.voted_at)).all()  # type: ignore[arg-type]
+            battles = s.exec(query.order_by(BattleRecord.voted_at)).all()  # type: ignore[arg-type]
+            turns = s.exec(
+                select(TurnRecord)
+                .join(BattleRecord, TurnRecord.battle_id == BattleRecord.id)  # type: ignore[arg-type]
+                .where(BattleRecord.state == "voted")
+            ).all()
+        answers: dict[tuple[str, str], list[str]] = {}
+        prompts: dict[str, str] = {}
+        for t in sorted(turns, key=lambda t: t.turn):
+            answers.setdefault((t.battle_id, t.side), []).append(t.answer)
+            prompts.setdefault(t.battle_id, t.prompt)
+        extra: dict[str, Any] = {
+            "tstamp": [b.voted_at.timestamp() if b.voted_at else float("nan") for b in battles],
+            "valid": [b.valid for b in battles],
+            "prompt": [prompts.get(b.id, "") for b in battles],
+            "turn": [b.turns for b in battles],
+            "tags": [tuple(b.tags or ()) for b in battles],
+        }
+        for side in "ab":
+            styles = [answer_style("\n\n".join(answers.get((b.id, side), []))) for b in battles]
+            for feature in ("len", "headers", "lists", "bold"):
+                extra[f"{feature}_{side}"] = [st[feature] for st in styles]
         return BattleTable.from_records(
-            [r[0] for r in rows],
-            [r[1] for r in rows],
-            [r[2] or "" for r in rows],
-            [r[3] for r in rows],
+            [b.model_a for b in battles],
+            [b.model_b for b in battles],
+            [b.winner or "" for b in battles],
+            [b.anony for b in battles],
+            extra=extra,
         )
 
     def vote_count(self) -> int:
