@@ -212,7 +212,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     )
     metadata: dict[str, dict[str, str]] = {}
     if args.battles:
-        table = read_battles(args.battles)
+        table = read_battles(args.battles, keep=None if args.verify else _columns_for(args))
         source = str(args.battles)
     else:
         from arena.store import Store
@@ -248,6 +248,20 @@ def _leaderboard(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _columns_for(args: argparse.Namespace) -> set[str]:
+    """The optional battle columns these options use (reading fewer is quicker)."""
+    from ratings.io import OPTIONAL_COLUMNS
+
+    keep = {"anony", "valid"}
+    if args.since or args.until or args.method == "elo":
+        keep.add("tstamp")
+    if args.style:
+        keep |= {c for c in OPTIONAL_COLUMNS if c[-2:] in ("_a", "_b")}
+    if args.category or args.categories:
+        keep |= {"language", "turn", "tags", "prompt"}
+    return keep
 
 
 def _render_categories(boards: dict[str, Any], fmt: str) -> str:

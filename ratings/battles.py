@@ -96,8 +96,13 @@ class BattleTable:
 
     def select(self, mask: np.ndarray) -> BattleTable:
         """The battles where ``mask`` is true, with unused models dropped."""
+        if mask.all() and len(self):
+            m = len(self.models)
+            if (np.bincount(self.a, minlength=m) + np.bincount(self.b, minlength=m)).all():
+                return self
         a, b = self.a[mask], self.b[mask]
-        used = np.unique(np.concatenate([a, b]))
+        m = len(self.models)
+        used = np.flatnonzero(np.bincount(a, minlength=m) + np.bincount(b, minlength=m))
         remap = np.full(len(self.models), -1, dtype=np.int32)
         remap[used] = np.arange(used.size, dtype=np.int32)
         return BattleTable(
@@ -158,6 +163,41 @@ def _arrow(values: Any) -> pa.ChunkedArray:
         )
 
 
+def arrow_to_numpy(array: pa.Array) -> np.ndarray:
+    """A fixed-width Arrow array's values as a numpy view (null slots hold garbage).
+
+    pyarrow's own ``to_numpy`` imports pandas, which costs 0.15 s of every start.
+    """
+    if pa.types.is_boolean(array.type):  # bit-packed: unpack
+        bits = np.frombuffer(array.buffers()[1], dtype=np.uint8)
+        return np.unpackbits(bits, bitorder="little")[
+            array.offset : array.offset + len(array)
+        ].astype(bool)
+    dtype = _NUMPY_TYPES[str(array.type)]
+    data = np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array) + array.offset)
+    return data[array.offset :]
+
+
+_NUMPY_TYPES = {
+    "int8": np.int8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "uint8": np.uint8,
+    "uint16": np.uint16,
+    "uint32": np.uint32,
+    "uint64": np.uint64,
+    "float": np.float32,
+    "double": np.float64,
+}
+
+
+def _nulls(array: pa.Array) -> np.ndarray:
+    if not array.null_count:
+        return np.zeros(len(array), dtype=bool)
+    return ~arrow_to_numpy(array.is_valid())
+
+
 def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -168,8 +208,8 @@ def _winner_codes(winner: pa.ChunkedArray, at: Any) -> np.ndarray:
     lookup = np.array(
         [WINNER_LABELS.index(v) if v in WINNER_LABELS else -1 for v in labels], dtype=np.int8
     )
-    indices = encoded.indices.to_numpy(zero_copy_only=False)
-    nulls = np.asarray(encoded.is_null())
+    indices = arrow_to_numpy(encoded.indices)
+    nulls = _nulls(encoded)
     codes = np.where(nulls, -1, lookup[np.where(nulls, 0, indices)] if len(lookup) else -1)
     if (codes < 0).any():
         i = _first(codes < 0)
@@ -186,17 +226,21 @@ def _factorize(
 ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     n = len(a)
     both = pa.chunked_array(a.chunks + b.chunks, type=pa.string())
-    for column, values in (("model_a", a), ("model_b", b)):
-        blank = np.asarray(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True))
-        if blank.any():
-            i = _first(blank)
-            raise BattleDataError(f"missing {column} in {at(i)}: {values[i].as_py()!r}")
     encoded = pc.dictionary_encode(both).combine_chunks()
     names = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    blank_names = np.asarray([not str(x).strip() for x in names], dtype=bool)
+    if encoded.null_count or blank_names.any():  # rare: find the first offending battle
+        indices = arrow_to_numpy(encoded.indices)
+        nulls = _nulls(encoded)
+        bad = nulls | blank_names[np.where(nulls, 0, indices)]
+        i = _first(bad)
+        column, row = ("model_a", i) if i < n else ("model_b", i - n)
+        value = None if nulls[i] else names[indices[i]]
+        raise BattleDataError(f"missing {column} in {at(row)}: {value!r}")
     order = np.argsort(names)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    codes = rank[encoded.indices.to_numpy()].astype(np.int32)
+    codes = rank[arrow_to_numpy(encoded.indices)].astype(np.int32)
     return tuple(str(x) for x in names[order]), codes[:n], codes[n:]
 
 

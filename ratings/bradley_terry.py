@@ -25,13 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.special import expit, log_expit
 
+from ratings._numeric import expit, log_expit, weak_components
 from ratings.battles import MODEL_A, MODEL_B, BattleTable
 
-__all__ = ["BTFit", "PairCounts", "components", "fit_bradley_terry"]
+__all__ = ["BTFit", "PairCounts", "components", "fit_bradley_terry", "zermelo"]
 
 
 @dataclass(frozen=True)
@@ -48,18 +46,12 @@ class PairCounts:
 
     @classmethod
     def from_table(cls, table: BattleTable) -> PairCounts:
+        """Count in one pass: a ``bincount`` over the code (A, B, outcome)."""
         m = len(table.models)
-        a, b, out = table.a.astype(np.int64), table.b.astype(np.int64), table.outcome
-        winner = np.where(out == MODEL_A, a, b)
-        loser = np.where(out == MODEL_A, b, a)
-        decisive = (out == MODEL_A) | (out == MODEL_B)
-        wins = (
-            np.bincount(winner[decisive] * m + loser[decisive], minlength=m * m)
-            .reshape(m, m)
-            .astype(float)
-        )
-        tied = ~decisive
-        ties = np.bincount(a[tied] * m + b[tied], minlength=m * m).reshape(m, m).astype(float)
+        code = (table.a.astype(np.int64) * m + table.b) * 4 + table.outcome
+        cells = np.bincount(code, minlength=m * m * 4).reshape(m, m, 4).astype(float)
+        wins = cells[:, :, MODEL_A] + cells[:, :, MODEL_B].T
+        ties = cells[:, :, 2] + cells[:, :, 3]
         return cls(wins, ties + ties.T)
 
     @property
@@ -99,8 +91,7 @@ def components(counts: PairCounts) -> list[np.ndarray]:
     """The connected components of the comparison graph, largest first (by models,
     then by battles). Ratings in different components cannot be compared."""
     n_battles = counts.battles
-    count, labels = connected_components(csr_matrix(n_battles > 0), directed=False)
-    groups = [np.flatnonzero(labels == k) for k in range(count)]
+    groups = weak_components(n_battles > 0)
     return sorted(groups, key=lambda g: (-g.size, -n_battles[np.ix_(g, g)].sum(), g[0]))
 
 
@@ -183,3 +174,30 @@ def _squared_residuals(counts: PairCounts, p: np.ndarray) -> np.ndarray:
     """``Σ_battles (y − p_ij)²`` per pair, y = 1 for a win of i, 0 for a loss, ½ for a tie."""
     w = counts.wins
     return w * (1 - p) ** 2 + w.T * p**2 + counts.ties * (0.5 - p) ** 2
+
+
+def zermelo(counts: PairCounts, *, limit: int = 100, tol: float = 1e-6) -> tuple[np.ndarray, int]:
+    """Zermelo's minorise–maximise iteration, the way evalica (and so the LLMFAO
+    notebook) computes Bradley–Terry: ``s_i ← W_i / Σ_j N_ij / (s_i + s_j)``, normalised to
+    sum 1, stopping when the L1 change is below ``tol`` or after ``limit`` steps.
+
+    It converges slowly on lopsided data; with evalica's cap of 100 steps it can stop
+    far from the optimum (LLMFAO's GPT-4 judge: 7.3e-3 off). Use it to reproduce
+    published numbers; use :func:`fit_bradley_terry` for the exact answer.
+
+    Returns:
+        The strengths, shape (m,), summing to 1, and the steps taken.
+    """
+    e = counts.effective_wins
+    n = counts.battles
+    wins = e.sum(axis=1)
+    s = np.full(e.shape[0], 1.0 / e.shape[0])
+    steps = 0
+    for steps in range(1, limit + 1):  # noqa: B007 - steps is the result
+        new = wins / (n / (s[:, None] + s[None, :])).sum(axis=1)
+        new /= new.sum()
+        change = np.abs(new - s).sum()
+        s = new
+        if change < tol:
+            break
+    return s, steps

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, log_expit
 
+from ratings._numeric import expit, log_expit
 from ratings.battles import MODEL_A, MODEL_B, BattleTable
 from ratings.io import STYLE_COLUMNS
 

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ratings.battles import BattleTable
+from ratings.battles import BattleTable, arrow_to_numpy
 from ratings.errors import BattleDataError
 
-__all__ = ["STYLE_COLUMNS", "read_battles"]
+__all__ = ["OPTIONAL_COLUMNS", "STYLE_COLUMNS", "read_battles"]
 
 _LEFT_RIGHT = {"left": "model_a", "right": "model_b", "tie": "tie"}
 STYLE_COLUMNS = ("len", "headers", "lists", "bold")
@@ -35,8 +36,15 @@ _META = {  # LMSYS conv_metadata key -> our feature
 }
 
 
-def read_battles(path: str | Path) -> BattleTable:
+OPTIONAL_COLUMNS = ("anony", "valid", "tstamp", "language", "turn", "tags", "prompt", *_FLAT)
+
+
+def read_battles(path: str | Path, *, keep: Collection[str] | None = None) -> BattleTable:
     """Read a battle file, choosing the format by its suffix and first character.
+
+    ``keep`` names the optional columns to keep (:data:`OPTIONAL_COLUMNS`; all by
+    default). A plain fit needs only ``anony`` and ``valid``; leaving the rest out
+    makes a large Parquet file quicker to read.
 
     ``.parquet`` is Parquet; ``.csv`` is CSV with ``model_a, model_b, winner`` or
     ``left, right, winner`` (winner ``left | right | tie``); anything else is JSON: an
@@ -49,15 +57,19 @@ def read_battles(path: str | Path) -> BattleTable:
     path = Path(path)
     if not path.is_file():
         raise BattleDataError(f"battle file not found: {path}")
-    reader: Callable[[Path], BattleTable]
     suffix = path.suffix.lower()
-    reader = {".parquet": _read_parquet, ".csv": _read_csv}.get(suffix, _read_json)
     try:
-        return reader(path)
+        if suffix == ".parquet":
+            table = _read_parquet(path, keep)
+        else:
+            table = (_read_csv if suffix == ".csv" else _read_json)(path)
     except BattleDataError as exc:
         raise BattleDataError(f"{path}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise BattleDataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    if keep is not None:
+        table = replace(table, extra={k: v for k, v in table.extra.items() if k in keep})
+    return table
 
 
 def _read_json(path: Path) -> BattleTable:
@@ -219,27 +231,53 @@ def _read_csv(path: Path) -> BattleTable:
     return _table(columns, lines, "line")
 
 
-def _read_parquet(path: Path) -> BattleTable:
+def _read_parquet(path: Path, keep: Collection[str] | None = None) -> BattleTable:
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    wanted = {
+        "model_a",
+        "model_b",
+        "winner",
+        "anony",
+        "tstamp",
+        "turn",
+        "is_valid",
+        "valid",
+        "language",
+        *_FLAT,
+    }
+    if keep is not None:
+        wanted &= {"model_a", "model_b", "winner", "is_valid", *keep}
     try:
-        table = pq.read_table(path)
+        handle = pq.ParquetFile(path)  # not read_table: that loads the dataset layer and pandas
+        present = set(handle.schema_arrow.names)
+        table = handle.read(columns=sorted(present & wanted))
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise BattleDataError(f"cannot read Parquet: {exc}") from None
-    missing = [c for c in ("model_a", "model_b", "winner") if c not in table.column_names]
+    missing = [c for c in ("model_a", "model_b", "winner") if c not in present]
     if missing:
         raise BattleDataError(f"Parquet file lacks column {', '.join(missing)}")
     present = set(table.column_names)
+
+    def numbers(name: str, kind: type) -> np.ndarray:
+        # Zero-copy float64 views: pyarrow's copying conversions import pandas (0.2 s).
+        column = table.column(name).combine_chunks().cast(pa.float64())
+        if column.null_count:  # rare
+            column = pc.fill_null(column, np.nan)
+        return arrow_to_numpy(column).astype(kind)
+
     extra: dict[str, Any] = {}
     for name in ("tstamp", "turn", *_FLAT):
         if name in present:
-            extra[name] = table.column(name).to_numpy().astype(float)
-    for source, name in (("is_valid", "valid"), ("valid", "valid")):
+            extra[name] = numbers(name, float)
+    for source in ("is_valid", "valid"):
         if source in present:
-            extra[name] = table.column(source).to_numpy().astype(bool)
+            extra["valid"] = numbers(source, bool)
     if "language" in present:
         extra["language"] = table.column("language").to_pylist()
-    anony = table.column("anony").to_numpy().astype(bool) if "anony" in present else None
+    anony = numbers("anony", bool) if "anony" in present else None
     return BattleTable.from_records(
         table.column("model_a"),
         table.column("model_b"),

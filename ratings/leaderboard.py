@@ -25,15 +25,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.stats import norm
 
 from ratings import __version__
-from ratings.battles import MODEL_A, MODEL_B, BattleTable
+from ratings._numeric import reachable
+from ratings.battles import BattleTable
 from ratings.bootstrap import bootstrap_thetas
 from ratings.bradley_terry import PairCounts, components, fit_bradley_terry
 from ratings.categories import category_mask
@@ -214,7 +213,7 @@ def build_leaderboard(
     if settings.anchor and settings.anchor[0] not in table.models:
         raise LeaderboardError(f"anchor model {settings.anchor[0]!r} has no battles here")
     counts = PairCounts.from_table(table)
-    votes, win_rate = _votes_and_win_rate(table)
+    votes, win_rate = _votes_and_win_rate(counts)
     groups = components(counts)
     boards = []
     for index in groups:
@@ -339,7 +338,7 @@ def _component(
         return rating, np.minimum(lower, rating), np.maximum(upper, rating)
     assert cov is not None
     rating, cov = _anchor(rating, SCALE**2 * cov, names, settings.anchor)
-    z = float(norm.ppf(0.5 + settings.level / 2))
+    z = NormalDist().inv_cdf(0.5 + settings.level / 2)
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     return rating, rating - z * se, rating + z * se
 
@@ -425,15 +424,11 @@ def _anchor(
 def _mle_exists(counts: PairCounts) -> bool:
     """The MLE is finite iff the directed 'won or tied against' graph is strongly connected."""
     beats = counts.effective_wins > 0
-    n_strong, _ = connected_components(csr_matrix(beats), directed=True, connection="strong")
-    return bool(n_strong == 1)
+    return bool(reachable(beats, 0).all() and reachable(beats.T, 0).all())
 
 
-def _votes_and_win_rate(table: BattleTable) -> tuple[np.ndarray, np.ndarray]:
-    m = len(table.models)
-    votes = np.bincount(table.a, minlength=m) + np.bincount(table.b, minlength=m)
-    score_a = np.where(table.outcome == MODEL_A, 1.0, np.where(table.outcome == MODEL_B, 0.0, 0.5))
-    points = np.bincount(table.a, score_a, minlength=m) + np.bincount(
-        table.b, 1 - score_a, minlength=m
-    )
-    return votes, np.where(votes > 0, points / np.maximum(votes, 1), 0.0)
+def _votes_and_win_rate(counts: PairCounts) -> tuple[np.ndarray, np.ndarray]:
+    """Battles per model, and the share of them it won (a tie counts half)."""
+    votes = counts.battles.sum(axis=1)
+    points = counts.effective_wins.sum(axis=1)
+    return votes.astype(int), np.where(votes > 0, points / np.maximum(votes, 1), 0.0)

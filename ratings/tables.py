@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
+from ratings._numeric import expit
 from ratings.battles import BattleTable
 from ratings.bradley_terry import PairCounts
 from ratings.leaderboard import SCALE, Leaderboard

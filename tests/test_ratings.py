@@ -23,6 +23,7 @@ from ratings import (
     read_battles,
     render,
 )
+from ratings.bradley_terry import zermelo
 from tests.conftest import ROOT, shared_file
 
 
@@ -128,18 +129,50 @@ def test_choix_test_cases(case: str) -> None:
     np.testing.assert_allclose(got, data["ml_est"], atol=1e-7)
 
 
-@pytest.mark.parametrize(
-    "judge,file", [("crowd", "crowd-comparisons.csv"), ("gpt3", "gpt3-crowd-comparisons.csv")]
-)
-def test_llmfao_published_scores(judge: str, file: str) -> None:
-    published = {
+LLMFAO = {
+    "crowd": "crowd-comparisons.csv",
+    "gpt4": "gpt4-crowd-comparisons.csv",
+    "gpt3": "gpt3-crowd-comparisons.csv",
+}
+
+
+def llmfao_published(judge: str) -> dict[str, float]:
+    return {
         r["item"]: float(r["score"])
         for r in csv_rows(shared_file("llmfao", "published_leaderboard_from_notebook.csv"))
         if r["judge"] == judge
     }
-    got = strengths(read_battles(shared_file("llmfao", file)))
+
+
+@pytest.mark.parametrize("judge", ["crowd", "gpt3"])
+def test_llmfao_published_scores_are_the_exact_optimum(judge: str) -> None:
+    published = llmfao_published(judge)
+    got = strengths(read_battles(shared_file("llmfao", LLMFAO[judge])))
     assert set(got) == set(published)
     assert max(abs(got[k] - published[k]) for k in got) < 5e-6
+
+
+@pytest.mark.parametrize("judge", ["crowd", "gpt4", "gpt3"])
+def test_llmfao_published_scores_reproduce_with_evalicas_iteration(judge: str) -> None:
+    # The notebook ran evalica 0.1.2: Zermelo's iteration, capped at 100 steps.
+    table = read_battles(shared_file("llmfao", LLMFAO[judge]))
+    scores, _ = zermelo(PairCounts.from_table(table), limit=100)
+    published = llmfao_published(judge)
+    got = dict(zip(table.models, scores, strict=True))
+    assert max(abs(got[k] - published[k]) for k in published) < 5e-6
+
+
+def test_llmfao_gpt4_published_scores_stopped_short_of_the_optimum() -> None:
+    # On the GPT-4 judge's lopsided votes evalica hit its 100-step cap: the published
+    # scores are 7e-3 from the maximum-likelihood answer, which we compute exactly.
+    table = read_battles(shared_file("llmfao", LLMFAO["gpt4"]))
+    counts = PairCounts.from_table(table)
+    exact = fit_bradley_terry(counts)
+    assert exact.max_gradient < 1e-6
+    capped, steps = zermelo(counts, limit=100)
+    assert steps == 100
+    s = np.exp(exact.theta) / np.exp(exact.theta).sum()
+    assert 1e-3 < np.abs(s - capped).max() < 1e-2
 
 
 @pytest.mark.parametrize("name", ["simple", "food", "llmfao"])
