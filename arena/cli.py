@@ -212,7 +212,11 @@ def _leaderboard(args: argparse.Namespace) -> int:
     )
     metadata: dict[str, dict[str, str]] = {}
     if args.battles:
-        table = read_battles(args.battles, keep=None if args.verify else _columns_for(args))
+        table = read_battles(
+            args.battles,
+            keep=None if args.verify else _columns_for(args),
+            progress=sys.stderr.isatty(),
+        )
         source = str(args.battles)
     else:
         from arena.store import Store

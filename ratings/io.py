@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,15 @@ _META = {  # LMSYS conv_metadata key -> our feature
 OPTIONAL_COLUMNS = ("anony", "valid", "tstamp", "language", "turn", "tags", "prompt", *_FLAT)
 
 
-def read_battles(path: str | Path, *, keep: Collection[str] | None = None) -> BattleTable:
+def read_battles(
+    path: str | Path, *, keep: Collection[str] | None = None, progress: bool = False
+) -> BattleTable:
     """Read a battle file, choosing the format by its suffix and first character.
 
     ``keep`` names the optional columns to keep (:data:`OPTIONAL_COLUMNS`; all by
     default). A plain fit needs only ``anony`` and ``valid``; leaving the rest out
-    makes a large Parquet file quicker to read.
+    makes a large Parquet file quicker to read. ``progress`` shows a progress bar on
+    standard error while a large JSONL or CSV file is parsed.
 
     ``.parquet`` is Parquet; ``.csv`` is CSV with ``model_a, model_b, winner`` or
     ``left, right, winner`` (winner ``left | right | tie``); anything else is JSON: an
@@ -62,7 +65,7 @@ def read_battles(path: str | Path, *, keep: Collection[str] | None = None) -> Ba
         if suffix == ".parquet":
             table = _read_parquet(path, keep)
         else:
-            table = (_read_csv if suffix == ".csv" else _read_json)(path)
+            table = (_read_csv if suffix == ".csv" else _read_json)(path, progress)
     except BattleDataError as exc:
         raise BattleDataError(f"{path}: {exc}") from None
     except UnicodeDecodeError as exc:
@@ -72,7 +75,26 @@ def read_battles(path: str | Path, *, keep: Collection[str] | None = None) -> Ba
     return table
 
 
-def _read_json(path: Path) -> BattleTable:
+_PROGRESS_BYTES = 20_000_000  # smaller files parse in a second or two
+
+
+def _lines(lines: Iterable[str], size: int, progress: bool) -> Iterable[str]:
+    if not progress or size < _PROGRESS_BYTES:
+        return lines
+    from tqdm import tqdm
+
+    bar = tqdm(total=size, unit="B", unit_scale=True, desc="reading", leave=False)
+
+    def counted() -> Iterator[str]:
+        for line in lines:
+            bar.update(len(line) + 1)
+            yield line
+        bar.close()
+
+    return counted()
+
+
+def _read_json(path: Path, progress: bool = False) -> BattleTable:
     text = path.read_text(encoding="utf-8", errors="strict")
     if text.lstrip().startswith("["):
         try:
@@ -83,7 +105,7 @@ def _read_json(path: Path) -> BattleTable:
             raise BattleDataError("expected a JSON array of battle objects")
         return _from_dicts(records, _record_lines(text, len(records)))
     records, lines = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text.splitlines(), len(text), progress), start=1):
         if not line.strip():
             continue
         try:
@@ -198,9 +220,9 @@ def _tags(value: Any) -> list[str]:
     return [str(v) for v in value or []]
 
 
-def _read_csv(path: Path) -> BattleTable:
+def _read_csv(path: Path, progress: bool = False) -> BattleTable:
     with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
+        reader = csv.DictReader(_lines(handle, path.stat().st_size, progress))
         header = reader.fieldnames or []
         if {"model_a", "model_b", "winner"} <= set(header):
             names, labels = ("model_a", "model_b"), None
