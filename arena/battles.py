@@ -9,21 +9,32 @@ database on every turn, so the service holds no per-battle state of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from arena.backends import Usage
+from arena.backends import Backend, Usage
 from arena.backends.pool import ModelPool
 from arena.config import Config
-from arena.errors import BackendError, PromptError
+from arena.errors import BackendError, BattleStateError, NoModelsError, PromptError
 from arena.sampling import pick_pair
 from arena.store import BattleRecord, Store, TurnRecord
 
-__all__ = ["BattleService", "Reveal", "SideState", "TurnUpdate", "Voter", "check_prompt"]
+__all__ = [
+    "BattleService",
+    "Reveal",
+    "SideState",
+    "TurnUpdate",
+    "Voter",
+    "answer_side",
+    "check_prompt",
+    "until_done",
+]
 
 SIDES = ("a", "b")
 
@@ -43,6 +54,7 @@ class SideState:
     text: str = ""
     done: bool = False
     error: str | None = None
+    stopped: bool = False
 
 
 @dataclass
@@ -100,17 +112,53 @@ class BattleService:
     def hash_identity(self, value: str) -> str:
         return hashlib.sha256(f"{self._salt}:{value}".encode()).hexdigest()
 
-    async def start_battle(self, voter: Voter) -> str:
-        """A new anonymous battle between two ready models; returns its id."""
-        model_a, model_b = pick_pair(self.pool.ready(), self.rng)
+    def accept_terms(self, voter: Voter, *, remembered: bool = False) -> None:
+        """Record that this browser session accepted the terms of use."""
+        self.store.record_consent(self.hash_identity(voter.session), remembered=remembered)
+
+    def _check_terms(self, voter: Voter) -> None:
+        if self.config.settings.terms and not self.store.has_consent(
+            self.hash_identity(voter.session)
+        ):
+            raise BattleStateError("please read and accept the terms of use first")
+
+    async def start_battle(
+        self,
+        voter: Voter,
+        *,
+        models: tuple[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> str:
+        """A new battle; returns its id.
+
+        Without ``models`` it is anonymous, between two ready models drawn at random.
+        With ``models`` (the side-by-side mode) it is named: the voter chose both, and
+        its vote is left out of the default leaderboard. ``params`` (temperature,
+        top_p, max_tokens) override each model's own sampling parameters.
+
+        Raises:
+            BattleStateError: the terms of use were not accepted.
+            NoModelsError: fewer than two ready models (or a chosen one not ready).
+            ConfigError: an unknown model name.
+        """
+        await asyncio.to_thread(self._check_terms, voter)
+        if models is None:
+            model_a, model_b = pick_pair(self.pool.ready(), self.rng)
+        else:
+            model_a, model_b = models
+            for name in models:
+                self.config.model(name)  # raises for an unknown name
+                if name not in self.pool.ready():
+                    raise NoModelsError(f"{name} is not ready to answer right now")
         battle = BattleRecord(
             id=str(uuid.uuid4()),
-            anony=True,
+            anony=models is None,
+            mode="anony" if models is None else "named",
             model_a=model_a,
             model_b=model_b,
             params={
-                "a": self.pool.backend(model_a).spec.params,
-                "b": self.pool.backend(model_b).spec.params,
+                "a": {**self.pool.backend(model_a).spec.params, **(params or {})},
+                "b": {**self.pool.backend(model_b).spec.params, **(params or {})},
             },
             voter_hash=self.hash_identity(voter.session),
             ip_hash=self.hash_identity(voter.ip) if voter.ip else "",
@@ -120,13 +168,14 @@ class BattleService:
 
     async def stream_turn(
         self, battle_id: str, prompt: str, voter: Voter
-    ) -> AsyncIterator[TurnUpdate]:
+    ) -> AsyncGenerator[TurnUpdate, None]:
         """Send ``prompt`` to both models and yield both answers as they grow.
 
         Both streams run concurrently; a slow or failing side never holds up the
         other. Each side's answer is stored the moment it completes. If a side fails,
         the update shows its error, the other side finishes, and the battle is stored
-        as failed (it takes no vote).
+        as failed (it takes no vote). If the caller stops listening (the voter pressed
+        Stop), both partial answers are kept, marked ``stopped``, and the battle goes on.
 
         Raises:
             PromptError: empty or too long a prompt.
@@ -145,79 +194,34 @@ class BattleService:
         models = {"a": battle.model_a, "b": battle.model_b}
         tasks = [
             asyncio.create_task(
-                self._answer(battle_id, turn, side, models[side], history, prompt, update, queue)
+                answer_side(
+                    self.store,
+                    self.pool.backend(models[side]),
+                    battle_id,
+                    turn,
+                    side,
+                    history,
+                    prompt,
+                    getattr(update, side),
+                    queue,
+                    battle.params.get(side, {}),
+                )
             )
             for side in SIDES
         ]
-        try:
-            finished = 0
-            while finished < 2:
-                if await queue.get() == "done":
-                    finished += 1
+        ticks = until_done(queue, tasks, {"a": update.a, "b": update.b}, self.store, battle_id)
+        async with contextlib.aclosing(ticks):  # close it now, not when it is collected
+            async for _ in ticks:
                 yield update
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            errors = [
-                f"model {s.upper()}: {getattr(update, s).error}"
-                for s in SIDES
-                if getattr(update, s).error
-            ]
-            if not update.done and not errors:
-                errors = ["the turn was interrupted before both answers finished"]
-            await asyncio.to_thread(self.store.end_turn, battle_id, "; ".join(errors) or None)
 
-    async def _answer(
-        self,
-        battle_id: str,
-        turn: int,
-        side: str,
-        model: str,
-        history: list[TurnRecord],
-        prompt: str,
-        update: TurnUpdate,
-        queue: asyncio.Queue[str],
-    ) -> None:
-        state: SideState = getattr(update, side)
-        messages: list[dict[str, str]] = []
-        for past in history:
-            if past.side == side:
-                messages += [
-                    {"role": "user", "content": past.prompt},
-                    {"role": "assistant", "content": past.answer},
-                ]
-        messages.append({"role": "user", "content": prompt})
-        started = time.monotonic()
-        ttft: float | None = None
-        usage = Usage()
-        try:
-            async for chunk in self.pool.backend(model).stream(messages):
-                if isinstance(chunk, Usage):
-                    usage = chunk
-                    continue
-                if ttft is None:
-                    ttft = time.monotonic() - started
-                state.text += chunk
-                queue.put_nowait("chunk")
-        except BackendError as exc:
-            state.error = str(exc)
-        state.done = True
-        record = TurnRecord(
-            battle_id=battle_id,
-            turn=turn,
-            side=side,
-            prompt=prompt,
-            answer=state.text,
-            error=state.error,
-            ttft_s=ttft,
-            total_s=time.monotonic() - started,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            finish_reason=usage.finish_reason,
+    async def regenerate(self, battle_id: str, voter: Voter) -> AsyncGenerator[TurnUpdate, None]:
+        """Play the last turn again on both sides (before the vote only)."""
+        prompt = await asyncio.to_thread(
+            self.store.drop_last_turn, battle_id, self.hash_identity(voter.session)
         )
-        await asyncio.to_thread(self.store.add_turn, record)
-        queue.put_nowait("done")
+        async with contextlib.aclosing(self.stream_turn(battle_id, prompt, voter)) as updates:
+            async for update in updates:
+                yield update
 
     async def vote(self, battle_id: str, winner: str, voter: Voter) -> Reveal:
         """Record the battle's one vote and reveal both models.
@@ -238,3 +242,94 @@ class BattleService:
             return self.config.model(name).public()
         except Exception:  # a model since removed from the config: its name is all we know
             return {"name": name, "kind": "", "organization": "", "license": ""}
+
+
+async def answer_side(
+    store: Store,
+    backend: Backend,
+    battle_id: str,
+    turn: int,
+    side: str,
+    history: list[TurnRecord],
+    prompt: str,
+    state: SideState,
+    queue: asyncio.Queue[str],
+    params: Mapping[str, Any],
+) -> None:
+    """Stream one side's answer into ``state`` and store it as a turn when it ends:
+    completed, failed (``state.error``) or stopped (cancelled: the partial answer is
+    kept with finish reason ``stopped``). Puts ``chunk``/``done`` on ``queue``."""
+    messages: list[dict[str, str]] = []
+    for past in history:
+        if past.side == side:
+            messages += [
+                {"role": "user", "content": past.prompt},
+                {"role": "assistant", "content": past.answer},
+            ]
+    messages.append({"role": "user", "content": prompt})
+    started = time.monotonic()
+    ttft: float | None = None
+    usage = Usage()
+    cancelled = False
+    try:
+        async for chunk in backend.stream(messages, params):
+            if isinstance(chunk, Usage):
+                usage = chunk
+                continue
+            if ttft is None:
+                ttft = time.monotonic() - started
+            state.text += chunk
+            queue.put_nowait("chunk")
+    except BackendError as exc:
+        state.error = str(exc)
+    except asyncio.CancelledError:
+        cancelled = True
+        state.stopped = True
+    state.done = True
+    record = TurnRecord(
+        battle_id=battle_id,
+        turn=turn,
+        side=side,
+        prompt=prompt,
+        answer=state.text,
+        error=state.error,
+        ttft_s=ttft,
+        total_s=time.monotonic() - started,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        finish_reason="stopped" if cancelled else usage.finish_reason,
+    )
+    await asyncio.to_thread(store.add_turn, record)
+    queue.put_nowait("done")
+    if cancelled:
+        raise asyncio.CancelledError
+
+
+async def until_done(
+    queue: asyncio.Queue[str],
+    tasks: list[asyncio.Task[None]],
+    states: Mapping[str, SideState],
+    store: Store,
+    battle_id: str,
+) -> AsyncGenerator[None, None]:
+    """Yield on every chunk until every side is done, then close the turn.
+
+    However the caller leaves (done, Stop, a dropped connection), the sides are
+    stopped, their answers stored, and the turn closed: failed if a side failed."""
+    try:
+        finished = 0
+        while finished < len(states):
+            if await queue.get() == "done":
+                finished += 1
+            yield None
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        named = len(states) > 1
+        errors = [
+            f"model {side.upper()}: {st.error}" if named else str(st.error)
+            for side, st in states.items()
+            if st.error
+        ]
+        await asyncio.to_thread(store.end_turn, battle_id, "; ".join(errors) or None)

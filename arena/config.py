@@ -56,6 +56,13 @@ class ArenaSettings:
         "generated on first start and kept in the database.",
     )
     title: str = _setting("Arena", "Title shown on the page.")
+    terms: str = _setting(
+        "Answers come from AI models and may be wrong or offensive. Do not enter private or "
+        "sensitive information. Your prompts, the answers and your votes are stored and may "
+        "be published to help research.",
+        "Terms of use a voter accepts once per browser before the first prompt; empty "
+        "turns the terms off.",
+    )
 
     @staticmethod
     def help() -> dict[str, str]:

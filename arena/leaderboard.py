@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from arena.config import Config
 from arena.store import Store
-from ratings import Leaderboard, Settings, build_leaderboard
+from ratings import Leaderboard, LeaderboardError, Settings, build_leaderboard
+from ratings.categories import list_categories
+from ratings.leaderboard import select_battles
+from ratings.tables import PairTables, pair_tables
 
-__all__ = ["compute_leaderboard"]
+__all__ = ["LeaderboardView", "compute_leaderboard", "leaderboard_view"]
+
+OVERALL = "Overall"
 
 
 def compute_leaderboard(
@@ -14,11 +21,47 @@ def compute_leaderboard(
 ) -> Leaderboard:
     """Bradley–Terry board of the anonymous, valid, voted battles in ``store``;
     organization and license come from the configured models."""
-    metadata = {}
-    if config is not None:
-        metadata = {
-            m.name: {"organization": m.organization, "license": m.license} for m in config.models
-        }
-    board = build_leaderboard(store.battle_table(include_invalid=True), settings, metadata=metadata)
+    board = build_leaderboard(
+        store.battle_table(include_invalid=True), settings, metadata=_metadata(config)
+    )
     board.manifest["source"] = "arena database"
     return board
+
+
+@dataclass
+class LeaderboardView:
+    """What the Leaderboard tab shows for one choice of category and style control."""
+
+    board: Leaderboard
+    categories: list[str]
+    tables: PairTables | None
+    problem: str | None = None
+    total_votes: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def leaderboard_view(
+    store: Store, config: Config, category: str = OVERALL, style: bool = False
+) -> LeaderboardView:
+    """The board, the categories to choose from, and the pairwise tables."""
+    table = store.battle_table(include_invalid=True)
+    base = Settings()
+    pool = select_battles(table, base)
+    categories = [OVERALL, *list_categories(pool)]
+    settings = Settings(style=style, category=None if category == OVERALL else category)
+    try:
+        board = build_leaderboard(table, settings, metadata=_metadata(config))
+    except LeaderboardError as exc:  # style control before any answer varies in style, ...
+        board = build_leaderboard(table, base, metadata=_metadata(config))
+        return LeaderboardView(board, categories, _tables(table, base, board), str(exc), len(pool))
+    return LeaderboardView(board, categories, _tables(table, settings, board), None, len(pool))
+
+
+def _tables(table, settings, board):  # type: ignore[no-untyped-def]
+    return pair_tables(select_battles(table, settings), board) if board.rows else None
+
+
+def _metadata(config: Config | None) -> dict[str, dict[str, str]]:
+    if config is None:
+        return {}
+    return {m.name: {"organization": m.organization, "license": m.license} for m in config.models}

@@ -57,7 +57,14 @@ def create_server(arena: Arena) -> FastAPI:
         blocks,
         path="/",
         css_paths=[STATIC / "arena.css"],
-        theme=gr.themes.Soft(primary_hue="indigo", font=gr.themes.Font("system-ui")),
+        # System fonts only: the default theme fetches fonts from Google, and the page
+        # must work on a LAN with no internet.
+        theme=gr.themes.Soft(
+            primary_hue="indigo",
+            font=[gr.themes.Font("system-ui"), gr.themes.Font("sans-serif")],
+            font_mono=[gr.themes.Font("ui-monospace"), gr.themes.Font("monospace")],
+        ),
+        head=f"<script>{(STATIC / 'arena.js').read_text()}</script>",
         allowed_paths=[str(STATIC)],
         favicon_path=str(STATIC / "logo.svg"),
         footer_links=[],

@@ -47,7 +47,7 @@ def style_features(table: BattleTable) -> tuple[np.ndarray, list[str]]:
 
     Returns:
         ``X`` of shape (n_battles, k) and the k feature names, for the features whose
-        ``_a`` and ``_b`` columns are both present; k = 0 when none is.
+        ``_a`` and ``_b`` columns are both present and vary; k = 0 when none does.
     """
     names, columns = [], []
     for feature in STYLE_COLUMNS:
@@ -56,7 +56,9 @@ def style_features(table: BattleTable) -> tuple[np.ndarray, list[str]]:
             continue
         x = (fa - fb) / (fa + fb + 1.0)
         std = x.std()
-        columns.append((x - x.mean()) / (std if std > 0 else 1.0))
+        if not std > 0:  # constant: carries no information and would make A singular
+            continue
+        columns.append((x - x.mean()) / std)
         names.append(feature)
     if not columns:
         return np.zeros((len(table), 0)), []

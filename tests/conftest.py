@@ -27,6 +27,7 @@ TEST_CONFIG = """\
 [arena]
 max_prompt_chars = 2000
 max_turns = 3
+terms = "{terms}"
 
 [[models]]
 name = "SmolLM2-135M-Instruct"
@@ -56,7 +57,7 @@ def shared_file(*parts: str) -> Path:
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "arena.toml"
-    path.write_text(TEST_CONFIG.format(max_tokens=40))
+    path.write_text(TEST_CONFIG.format(max_tokens=40, terms=""))
     return path
 
 
@@ -65,7 +66,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     """``run_arena.py serve`` as a user runs it, with the two real local models."""
     folder = tmp_path_factory.mktemp("server")
     config = folder / "arena.toml"
-    config.write_text(TEST_CONFIG.format(max_tokens=48))
+    config.write_text(TEST_CONFIG.format(max_tokens=48, terms="Be kind. Votes are public."))
     port = free_port()
     db = f"sqlite:///{folder / 'arena.db'}"
     log = (folder / "serve.log").open("w")

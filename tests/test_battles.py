@@ -126,6 +126,9 @@ async def test_a_prompt_over_the_limit_is_refused_stating_the_limit(arena: Arena
 
 
 FAILING_CONFIG = """\
+[arena]
+terms = ""
+
 [[models]]
 name = "SmolLM2-135M-Instruct"
 kind = "local"
@@ -163,5 +166,83 @@ async def test_a_failed_side_shows_its_error_while_the_other_finishes(tmp_path: 
         }
         with pytest.raises(BattleStateError, match="failed"):
             await arena.battles.vote(battle_id, "model_a", VOTER)
+    finally:
+        await arena.stop()
+
+
+async def test_regenerate_plays_the_last_turn_again(arena: Arena) -> None:
+    battle_id = await arena.battles.start_battle(VOTER)
+    await play_turn(arena, battle_id, "Name a fruit.")
+    await play_turn(arena, battle_id, "Name a colour.")
+    before = {(t.turn, t.side): t.id for t in arena.store.turns(battle_id)}
+    updates = [u async for u in arena.battles.regenerate(battle_id, VOTER)]
+    after = {(t.turn, t.side): t for t in arena.store.turns(battle_id)}
+    assert updates[-1].done and arena.store.battle(battle_id).turns == 2
+    assert set(after) == set(before)
+    assert after[(1, "a")].id == before[(1, "a")]  # the first turn is untouched
+    assert after[(2, "a")].id != before[(2, "a")]  # the last one was played again
+    assert after[(2, "b")].prompt == "Name a colour."
+
+
+async def test_stop_keeps_partial_answers_and_the_battle_goes_on(arena: Arena) -> None:
+    battle_id = await arena.battles.start_battle(VOTER)
+    stream = arena.battles.stream_turn(battle_id, "Count slowly from one to fifty.", VOTER)
+    async for update in stream:
+        if len(update.a.text) + len(update.b.text) > 10:
+            break
+    await stream.aclose()  # what Gradio does when the voter presses Stop
+    battle = arena.store.battle(battle_id)
+    turns = arena.store.turns(battle_id)
+    assert battle.state == "open" and battle.turns == 1 and not battle.streaming
+    assert len(turns) == 2 and all(t.error is None for t in turns)
+    assert "stopped" in {t.finish_reason for t in turns}
+    await arena.battles.vote(battle_id, "tie", VOTER)  # a stopped turn can still be judged
+
+
+async def test_side_by_side_battles_are_named_and_use_the_chosen_parameters(arena: Arena) -> None:
+    models = ("Qwen2.5-Coder-0.5B-Instruct", "SmolLM2-135M-Instruct")
+    battle_id = await arena.battles.start_battle(
+        VOTER, models=models, params={"max_tokens": 6, "temperature": 0.3}
+    )
+    await play_turn(arena, battle_id, "Write a long poem about the sea.")
+    await arena.battles.vote(battle_id, "model_a", VOTER)
+    battle = arena.store.battle(battle_id)
+    assert (battle.model_a, battle.model_b, battle.anony, battle.mode) == (*models, False, "named")
+    assert battle.params["a"]["temperature"] == 0.3
+    assert all(t.completion_tokens <= 6 for t in arena.store.turns(battle_id))
+    assert arena.leaderboard().manifest["battles"] == 0  # named votes stay off the board
+
+
+async def test_direct_chat_keeps_turns_and_feedback_but_never_reaches_the_board(
+    arena: Arena,
+) -> None:
+    chat_id = await arena.chats.start(VOTER, "SmolLM2-135M-Instruct")
+    answers = [
+        [s.text async for s in arena.chats.stream(chat_id, p, VOTER)][-1]
+        for p in ("Hello!", "How are you?")
+    ]
+    assert all(answers)
+    for kind in ("upvote", "downvote", "flag"):
+        await arena.chats.feedback(chat_id, kind, VOTER)
+    with pytest.raises(BattleStateError, match="unknown feedback"):
+        await arena.chats.feedback(chat_id, "love", VOTER)
+    assert [f.kind for f in arena.store.feedback(chat_id)] == ["upvote", "downvote", "flag"]
+    assert {f.turn for f in arena.store.feedback(chat_id)} == {2}
+    assert len(arena.store.turns(chat_id)) == 2 and arena.store.battle(chat_id).mode == "direct"
+    assert len(arena.store.battle_table(include_invalid=True)) == 0
+
+
+async def test_terms_must_be_accepted_before_the_first_prompt(tmp_path: Path) -> None:
+    from tests.conftest import TEST_CONFIG
+
+    path = tmp_path / "arena.toml"
+    path.write_text(TEST_CONFIG.format(max_tokens=8, terms="Be kind."))
+    arena = Arena.create(load_config(path, overrides={"db": f"sqlite:///{tmp_path / 'a.db'}"}))
+    await arena.start()
+    try:
+        with pytest.raises(BattleStateError, match="accept the terms"):
+            await arena.battles.start_battle(VOTER)
+        arena.battles.accept_terms(VOTER)
+        assert await arena.battles.start_battle(VOTER)
     finally:
         await arena.stop()

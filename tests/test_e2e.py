@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 from gradio_client import Client
 
@@ -28,6 +27,12 @@ def rows(server: dict[str, str], sql: str) -> list[tuple]:
         return db.execute(sql).fetchall()
 
 
+def connect(server: dict[str, str]) -> Client:
+    client = Client(server["url"], verbose=False)
+    client.predict(False, api_name="/accept_terms")
+    return client
+
+
 def stream(client: Client, prompt: str) -> list:
     job = client.submit(prompt, api_name="/send")
     for _ in job:
@@ -37,7 +42,7 @@ def stream(client: Client, prompt: str) -> list:
 
 
 def test_battle_end_to_end(live_server: dict[str, str]) -> None:
-    client = Client(live_server["url"], verbose=False)
+    client = connect(live_server)
     first = stream(client, "Write one sentence about the sea.")
     second = stream(client, "Now one about mountains.")
     seen_before_vote = json.dumps([first, second], default=str)
@@ -50,9 +55,8 @@ def test_battle_end_to_end(live_server: dict[str, str]) -> None:
     # Nothing the client received before the vote names the models or their makers.
     for secret in NAMES + ORGS:
         assert secret not in seen_before_vote
-    page_config = httpx.get(live_server["url"] + "config").text
-    for secret in NAMES + ORGS:
-        assert secret not in page_config
+    # (The page's own config lists every model for the Side-by-side and Direct chat
+    # tabs; what must never show is which two are in this battle.)
 
     reveal = client.predict(api_name="/model_a")
     assert any(name in reveal[0] for name in NAMES)
@@ -60,9 +64,9 @@ def test_battle_end_to_end(live_server: dict[str, str]) -> None:
     battle = rows(
         live_server,
         "select id, model_a, model_b, state, winner, anony, turns, "
-        "voter_hash, ip_hash, created_at, voted_at from battles where state = 'voted'",
+        "voter_hash, ip_hash, created_at, voted_at from battles where state = 'voted' "
+        "order by voted_at desc limit 1",  # the server is shared with the browser tests
     )
-    assert len(battle) == 1
     battle_id, model_a, model_b, state, winner, anony, turns, voter, ip, created, voted = battle[0]
     assert {model_a, model_b} == set(NAMES)
     assert f"Model A was **{model_a}**" in reveal[0]
@@ -82,7 +86,7 @@ def test_battle_end_to_end(live_server: dict[str, str]) -> None:
 
 
 def test_new_round_draws_a_new_battle(live_server: dict[str, str]) -> None:
-    client = Client(live_server["url"], verbose=False)
+    client = connect(live_server)
     stream(client, "Say yes.")
     client.predict(api_name="/tie")
     with pytest.raises(Exception, match="already has its vote"):
@@ -95,17 +99,17 @@ def test_new_round_draws_a_new_battle(live_server: dict[str, str]) -> None:
 
 
 def test_empty_prompt_is_refused_through_the_app(live_server: dict[str, str]) -> None:
-    client = Client(live_server["url"], verbose=False)
+    client = connect(live_server)
     with pytest.raises(Exception, match="prompt is empty"):
         stream(client, "  ")
 
 
 def test_leaderboard_counts_the_votes(live_server: dict[str, str]) -> None:
-    client = Client(live_server["url"], verbose=False)
+    client = connect(live_server)
     stream(client, "Say something kind.")
     client.predict(api_name="/model_b")
-    summary, table, *_ = client.predict(api_name="/leaderboard")
-    voted = rows(live_server, "select count(*) from battles where state='voted'")[0][0]
+    _category, summary, table, *_ = client.predict("Overall", False, api_name="/leaderboard")
+    voted = rows(live_server, "select count(*) from battles where state='voted' and anony")[0][0]
     assert f"**{voted:,} vote" in summary
     assert {row[1] for row in table["data"]} == set(NAMES)
 
@@ -126,6 +130,6 @@ def test_leaderboard_counts_the_votes(live_server: dict[str, str]) -> None:
         check=True,
     )
     board = json.loads(out.stdout)
-    assert board["manifest"]["battles"] == voted
+    assert board["manifest"]["battles"] == voted  # anonymous battles only
     assert sum(r["votes"] for r in board["rows"]) == 2 * voted
     assert {r["organization"] for r in board["rows"]} == set(ORGS)

@@ -9,7 +9,7 @@ must happen once (starting a turn, casting the vote) are single conditional
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,14 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from arena.errors import BattleStateError, ConfigError
-from arena.store.tables import BattleRecord, MetaRecord, TurnRecord, utcnow
+from arena.store.tables import (
+    BattleRecord,
+    ConsentRecord,
+    FeedbackRecord,
+    MetaRecord,
+    TurnRecord,
+    utcnow,
+)
 from ratings import BattleTable
 from ratings.features import answer_style
 
@@ -105,13 +112,19 @@ class Store:
             ).all()
         return list(rows)
 
-    def begin_turn(self, battle_id: str, voter_hash: str, max_turns: int) -> int:
-        """Mark a turn as streaming; returns its number (1, 2, ...).
+    def _claim(
+        self,
+        battle_id: str,
+        voter_hash: str,
+        values: dict[str, Any],
+        *conditions: Any,
+        then: Callable[[Session], Any] | None = None,
+    ) -> tuple[bool, Any]:
+        """One conditional UPDATE of an open, idle battle of this voter, plus ``then``
+        in the same transaction; returns whether it applied and what ``then`` gave.
 
-        Raises:
-            BattleStateError: the battle is voted, failed, already streaming, at its
-                turn limit, or belongs to another session.
-        """
+        Every state change that must happen once (a turn, a regenerate, the vote) goes
+        through here, so two clicks, two tabs or two processes cannot both win."""
         with self.session() as s:
             done = s.exec(
                 update(BattleRecord)
@@ -119,14 +132,28 @@ class Store:
                     BattleRecord.id == battle_id,  # type: ignore[arg-type]
                     BattleRecord.state == "open",  # type: ignore[arg-type]
                     BattleRecord.streaming == False,  # type: ignore[arg-type]  # noqa: E712
-                    BattleRecord.turns < max_turns,  # type: ignore[arg-type]
                     BattleRecord.voter_hash == voter_hash,  # type: ignore[arg-type]
+                    *conditions,
                 )
-                .values(streaming=True, updated_at=utcnow())
+                .values(**values, updated_at=utcnow())
             )
+            applied = done.rowcount == 1
+            result = then(s) if applied and then is not None else None
             s.commit()
-            if done.rowcount == 1:
-                return self.battle(battle_id).turns + 1
+        return applied, result
+
+    def begin_turn(self, battle_id: str, voter_hash: str, max_turns: int) -> int:
+        """Mark a turn as streaming; returns its number (1, 2, ...).
+
+        Raises:
+            BattleStateError: the battle is voted, failed, already streaming, at its
+                turn limit, or belongs to another session.
+        """
+        applied, _ = self._claim(
+            battle_id, voter_hash, {"streaming": True}, BattleRecord.turns < max_turns
+        )
+        if applied:
+            return self.battle(battle_id).turns + 1
         battle = self.battle(battle_id)
         self._refuse(battle, voter_hash, action="take another turn")
         if battle.turns >= max_turns:
@@ -134,6 +161,60 @@ class Store:
                 f"this battle reached its limit of {max_turns} turns; vote, or start a new round"
             )
         raise BattleStateError("the answers are still streaming; wait for them to finish")
+
+    def drop_last_turn(self, battle_id: str, voter_hash: str) -> str:
+        """Remove the last completed turn (both sides) to play it again; returns its prompt.
+
+        Raises:
+            BattleStateError: voted, failed, streaming, another session's, or no turn yet.
+        """
+
+        def delete_last(s: Session) -> str:
+            turns = s.exec(select(TurnRecord).where(TurnRecord.battle_id == battle_id)).all()
+            last = max(turns, key=lambda t: t.turn)
+            for record in turns:
+                if record.turn == last.turn:
+                    s.delete(record)
+            return last.prompt
+
+        applied, prompt = self._claim(
+            battle_id,
+            voter_hash,
+            {"turns": BattleRecord.turns - 1},
+            BattleRecord.turns >= 1,
+            then=delete_last,
+        )
+        if applied:
+            return str(prompt)
+        battle = self.battle(battle_id)
+        self._refuse(battle, voter_hash, action="regenerate")
+        if battle.streaming:
+            raise BattleStateError("the answers are still streaming; stop them first")
+        raise BattleStateError("there is no answer to regenerate yet")
+
+    def add_feedback(self, feedback: FeedbackRecord) -> None:
+        with self.session() as s:
+            s.add(feedback)
+            s.commit()
+
+    def feedback(self, battle_id: str) -> list[FeedbackRecord]:
+        with self.session() as s:
+            return list(
+                s.exec(select(FeedbackRecord).where(FeedbackRecord.battle_id == battle_id)).all()
+            )  # type: ignore[arg-type]
+
+    def record_consent(self, voter_hash: str, *, remembered: bool = False) -> None:
+        with self.session() as s:
+            if s.get(ConsentRecord, voter_hash) is None:
+                s.add(ConsentRecord(voter_hash=voter_hash, remembered=remembered))
+                try:
+                    s.commit()
+                except Exception:  # the same session accepted twice at once
+                    s.rollback()
+
+    def has_consent(self, voter_hash: str) -> bool:
+        with self.session() as s:
+            return s.get(ConsentRecord, voter_hash) is not None
 
     def add_turn(self, turn: TurnRecord) -> None:
         with self.session() as s:
@@ -162,21 +243,14 @@ class Store:
             raise BattleStateError(
                 f"unknown vote {winner!r}; expected model_a, model_b, tie or tie (bothbad)"
             )
-        with self.session() as s:
-            done = s.exec(
-                update(BattleRecord)
-                .where(
-                    BattleRecord.id == battle_id,  # type: ignore[arg-type]
-                    BattleRecord.state == "open",  # type: ignore[arg-type]
-                    BattleRecord.streaming == False,  # type: ignore[arg-type]  # noqa: E712
-                    BattleRecord.turns >= 1,  # type: ignore[arg-type]
-                    BattleRecord.voter_hash == voter_hash,  # type: ignore[arg-type]
-                )
-                .values(state="voted", winner=winner, voted_at=utcnow(), updated_at=utcnow())
-            )
-            s.commit()
+        applied, _ = self._claim(
+            battle_id,
+            voter_hash,
+            {"state": "voted", "winner": winner, "voted_at": utcnow()},
+            BattleRecord.turns >= 1,
+        )
         battle = self.battle(battle_id)
-        if done.rowcount == 1:
+        if applied:
             return battle
         if battle.state == "voted" and battle.winner == winner and battle.voter_hash == voter_hash:
             return battle  # a double click or a replay: already counted once

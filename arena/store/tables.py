@@ -2,6 +2,8 @@
 
 ``battles``  one row per battle: the pair, mode, state, vote, voter hashes, parameters
 ``turns``    one row per side per turn, stored as each answer completes
+``feedback`` upvotes, downvotes and flags on direct-chat answers
+``consents`` which browser sessions accepted the terms of use
 ``meta``     key/value facts about the database itself (the generated voter salt)
 """
 
@@ -13,7 +15,15 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-__all__ = ["BattleRecord", "MetaRecord", "TurnRecord", "UTCDateTime", "utcnow"]
+__all__ = [
+    "BattleRecord",
+    "ConsentRecord",
+    "FeedbackRecord",
+    "MetaRecord",
+    "TurnRecord",
+    "UTCDateTime",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -46,6 +56,7 @@ class BattleRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     anony: bool = Field(default=True, index=True)
+    mode: str = Field(default="anony", index=True)  # anony | named | direct
     model_a: str = Field(index=True)
     model_b: str = Field(index=True)
     params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
@@ -78,6 +89,29 @@ class TurnRecord(SQLModel, table=True):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     finish_reason: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class FeedbackRecord(SQLModel, table=True):
+    """Upvotes, downvotes and flags on direct-chat answers."""
+
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    battle_id: str = Field(foreign_key="battles.id", index=True, max_length=36)
+    turn: int
+    kind: str  # upvote | downvote | flag
+    voter_hash: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConsentRecord(SQLModel, table=True):
+    """A browser session's acceptance of the terms of use."""
+
+    __tablename__ = "consents"
+
+    voter_hash: str = Field(primary_key=True)
+    remembered: bool = False  # accepted earlier in this browser, carried over
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

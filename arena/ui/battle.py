@@ -1,59 +1,38 @@
-"""The Battle tab: prompt, two anonymous streaming answers, four vote buttons, reveal."""
+"""The Battle and Side-by-side tabs: one panel, two modes.
+
+Anonymous (Battle): the arena draws the pair; names appear only after the vote.
+Named (Side-by-side): the voter picks both models and the sampling parameters; the
+vote is stored as named and left out of the default leaderboard.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import gradio as gr
 
 from arena.app import Arena
-from arena.battles import Reveal, SideState, TurnUpdate, Voter, check_prompt
+from arena.battles import Reveal, TurnUpdate, Voter
 from arena.errors import ArenaError
-from arena.store import TurnRecord
+from arena.ui.common import chatbot, refuse, voter_of
+from arena.ui.render import chat_of, live_chat
 
-__all__ = ["VOTE_BUTTONS", "battle_tab"]
+__all__ = ["VOTE_BUTTONS", "battle_panel"]
 
-# Button label -> stored vote.
-VOTE_BUTTONS: dict[str, str] = {
-    "A is better": "model_a",
-    "B is better": "model_b",
-    "Tie": "tie",
-    "Both are bad": "tie (bothbad)",
+# Button label -> (stored vote, element id suffix, keyboard shortcut).
+VOTE_BUTTONS: dict[str, tuple[str, str, str]] = {
+    "A is better": ("model_a", "a", "1"),
+    "B is better": ("model_b", "b", "2"),
+    "Tie": ("tie", "tie", "3"),
+    "Both are bad": ("tie (bothbad)", "bad", "4"),
 }
-
-
-def voter_of(request: gr.Request | None) -> Voter:
-    if request is None:
-        return Voter(session="anonymous")
-    ip = request.client.host if request.client else ""
-    return Voter(session=request.session_hash or "anonymous", ip=ip)
-
-
-def chat_of(turns: list[TurnRecord], side: str) -> list[dict[str, str]]:
-    """A side's finished turns as Chatbot messages."""
-    messages = []
-    for t in turns:
-        if t.side == side:
-            messages.append({"role": "user", "content": t.prompt})
-            messages.append({"role": "assistant", "content": _answer_text(t.answer, t.error)})
-    return messages
-
-
-def _answer_text(text: str, error: str | None) -> str:
-    if error:
-        return (text + "\n\n" if text else "") + f"⚠️ **This answer failed:** {error}"
-    return text
-
-
-def _live(chat: list[dict[str, str]], prompt: str, side: SideState) -> list[dict[str, str]]:
-    answer = _answer_text(side.text, side.error) or "…"
-    return [*chat, {"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
 
 
 def _status(update: TurnUpdate) -> str:
     if not update.done:
-        return "Both models are answering…"
+        return "Both models are answering… (press **Stop** to cut them short)"
     if update.failed:
         return (
             "One of the answers failed, so this battle cannot be voted on. "
@@ -73,29 +52,36 @@ def _reveal(reveal: Reveal) -> str:
     )
 
 
-def battle_tab(arena: Arena) -> None:
+def battle_panel(arena: Arena, *, named: bool) -> None:
+    """Build one battle panel inside the current tab."""
     service = arena.battles
+    prefix = "sbs" if named else "battle"
+    names = arena.config.names
     battle_id = gr.State(None)
+    if named:
+        with gr.Row():
+            pick_a = gr.Dropdown(names, value=names[0], label="Model A", elem_id="sbs-pick-a")
+            pick_b = gr.Dropdown(names, value=names[-1], label="Model B", elem_id="sbs-pick-b")
+        with gr.Accordion("Parameters", open=False):
+            temperature = gr.Slider(0, 2, value=0.7, step=0.05, label="Temperature")
+            top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, label="Top-p")
+            max_tokens = gr.Slider(16, 2048, value=512, step=16, label="Max tokens")
+        choices = [pick_a, pick_b, temperature, top_p, max_tokens]
+    else:
+        choices = []
     with gr.Row(equal_height=True, elem_classes="arena-panes"):
-        chat_a = gr.Chatbot(
-            label="Model A",
-            height=460,
-            elem_id="chat-a",
-            buttons=["copy"],
-            group_consecutive_messages=False,
-        )
-        chat_b = gr.Chatbot(
-            label="Model B",
-            height=460,
-            elem_id="chat-b",
-            buttons=["copy"],
-            group_consecutive_messages=False,
-        )
-    status = gr.Markdown("Write a prompt below to start a battle.", elem_id="battle-status")
+        chat_a = chatbot("Model A", f"{prefix}-chat-a")
+        chat_b = chatbot("Model B", f"{prefix}-chat-b")
+    status = gr.Markdown("Write a prompt below to start a battle.", elem_id=f"{prefix}-status")
     with gr.Row(elem_classes="arena-votes"):
         votes = [
-            gr.Button(label, interactive=False, variant="secondary", elem_classes="vote")
-            for label in VOTE_BUTTONS
+            gr.Button(
+                label,
+                interactive=False,
+                elem_id=f"{prefix}-vote-{suffix}",
+                elem_classes=["vote", f"vote-{suffix}"],
+            )
+            for label, (_, suffix, _key) in VOTE_BUTTONS.items()
         ]
     with gr.Row(equal_height=True):
         prompt = gr.Textbox(
@@ -104,55 +90,132 @@ def battle_tab(arena: Arena) -> None:
             scale=8,
             lines=1,
             max_lines=8,
-            autofocus=True,
+            autofocus=not named,
+            elem_id=f"{prefix}-prompt",
             placeholder="Type your prompt and press Enter",
-            elem_id="prompt",
         )
         send = gr.Button("Send", variant="primary", scale=1, min_width=90)
-    with gr.Row():
-        new_round = gr.Button("New round", variant="secondary", scale=0, min_width=140)
+    with gr.Row(elem_classes="arena-actions"):
+        stop = gr.Button("Stop", scale=0, min_width=100, elem_id=f"{prefix}-stop")
+        regenerate = gr.Button("Regenerate", scale=0, min_width=120, elem_id=f"{prefix}-regenerate")
+        new_round = gr.Button("New round", scale=0, min_width=120, elem_id=f"{prefix}-new")
 
     def vote_buttons(enabled: bool) -> list[Any]:
         return [gr.Button(interactive=enabled) for _ in votes]
 
-    async def on_send(text: str, current: str | None, request: gr.Request) -> AsyncIterator[Any]:
+    async def stream(
+        updates: AsyncIterator[TurnUpdate],
+        current: str,
+        prompt_text: str,
+        replacing_last: bool = False,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        history = arena.store.turns(current)
+        if replacing_last and history:
+            history = [t for t in history if t.turn < history[-1].turn]
+        base_a, base_b = chat_of(history, "a"), chat_of(history, "b")
+        async for update in updates:
+            enabled = update.done and not update.failed
+            yield (
+                live_chat(base_a, prompt_text, update.a),
+                live_chat(base_b, prompt_text, update.b),
+                current,
+                "",
+                _status(update),
+                *vote_buttons(enabled),
+            )
+
+    async def send_turn(
+        text: str, current: str | None, picked: tuple[Any, ...], request: gr.Request
+    ) -> AsyncIterator[tuple[Any, ...]]:
         voter = voter_of(request)
         try:
-            check_prompt(text, arena.config.settings.max_prompt_chars)
-            current = current or await service.start_battle(voter)
-            history = arena.store.turns(current)
-            base_a, base_b = chat_of(history, "a"), chat_of(history, "b")
-            async for update in service.stream_turn(current, text, voter):
-                yield (
-                    _live(base_a, text, update.a),
-                    _live(base_b, text, update.b),
-                    current,
-                    "",
-                    _status(update),
-                    *vote_buttons(update.done and not update.failed),
-                )
+            if not current:
+                current = await _start(voter, picked)
+            updates = service.stream_turn(current, text, voter)
+            async for out in stream(updates, current, text):
+                yield out
         except ArenaError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise refuse(exc) from None
+
+    async def on_send(
+        text: str, current: str | None, request: gr.Request
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        async for out in send_turn(text, current, (), request):
+            yield out
+
+    async def on_send_named(
+        text: str,
+        current: str | None,
+        a: str,
+        b: str,
+        temp: float,
+        top: float,
+        tokens: float,
+        request: gr.Request,
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        async for out in send_turn(text, current, (a, b, temp, top, tokens), request):
+            yield out
+
+    async def _start(voter: Voter, picked: tuple[Any, ...]) -> str:
+        if not named:
+            return await service.start_battle(voter)
+        a, b, temp, top, tokens = picked
+        if a == b:
+            raise ArenaError("pick two different models")
+        return await service.start_battle(
+            voter,
+            models=(a, b),
+            params={"temperature": float(temp), "top_p": float(top), "max_tokens": int(tokens)},
+        )
+
+    async def on_regenerate(
+        current: str | None, request: gr.Request
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        if not current:
+            raise refuse("send a prompt first; there is nothing to regenerate yet")
+        try:
+            last = arena.store.turns(current)
+            prompt_text = last[-1].prompt if last else ""
+            updates = service.regenerate(current, voter_of(request))
+            async for out in stream(updates, current, prompt_text, replacing_last=True):
+                yield out
+        except ArenaError as exc:
+            raise refuse(exc) from None
+
+    async def on_stopped(current: str | None) -> tuple[Any, ...]:
+        if not current:
+            return (gr.skip(), gr.skip(), "Nothing is streaming.", *vote_buttons(False))
+        for _ in range(50):  # the cancelled stream stores what it had; wait for it
+            battle = arena.store.battle(current)
+            if not battle.streaming:
+                break
+            await asyncio.sleep(0.1)
+        turns = arena.store.turns(current)
+        open_ = battle.state == "open" and battle.turns >= 1
+        message = (
+            "Stopped. You can vote on what the models wrote, regenerate, or go on."
+            if open_
+            else "Stopped."
+        )
+        return (chat_of(turns, "a"), chat_of(turns, "b"), message, *vote_buttons(open_))
 
     async def on_new_round() -> tuple[Any, ...]:
         return (
             gr.Chatbot(value=[], label="Model A"),
             gr.Chatbot(value=[], label="Model B"),
             None,
-            "New pair drawn. Write a prompt below to start the battle.",
+            "New round. Write a prompt below to start the battle.",
             *vote_buttons(False),
         )
 
     def on_vote(label: str) -> Callable[..., Coroutine[Any, Any, tuple[Any, ...]]]:
         async def cast(current: str | None, request: gr.Request) -> tuple[Any, ...]:
             if not current:
-                raise gr.Error(
-                    "send a prompt first; there is nothing to vote on yet", print_exception=False
-                )
+                raise refuse("send a prompt first; there is nothing to vote on yet")
             try:
-                reveal = await service.vote(current, VOTE_BUTTONS[label], voter_of(request))
+                reveal = await service.vote(current, VOTE_BUTTONS[label][0], voter_of(request))
             except ArenaError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
+                raise refuse(exc) from None
             return (
                 _reveal(reveal),
                 gr.Chatbot(label=f"Model A: {reveal.model_a['name']}"),
@@ -162,24 +225,40 @@ def battle_tab(arena: Arena) -> None:
 
         return cast
 
-    stream_outputs = [chat_a, chat_b, battle_id, prompt, status, *votes]
-    send.click(
-        on_send, [prompt, battle_id], stream_outputs, api_name="send", concurrency_limit=None
+    outputs = [chat_a, chat_b, battle_id, prompt, status, *votes]
+    api = "sbs_" if named else ""
+    sender = on_send_named if named else on_send
+    events = [
+        send.click(
+            sender,
+            [prompt, battle_id, *choices],
+            outputs,
+            api_name=f"{api}send",
+            concurrency_limit=None,
+        ),
+        prompt.submit(
+            sender,
+            [prompt, battle_id, *choices],
+            outputs,
+            api_visibility="private",
+            concurrency_limit=None,
+        ),
+        regenerate.click(
+            on_regenerate, [battle_id], outputs, api_name=f"{api}regenerate", concurrency_limit=None
+        ),
+    ]
+    # Cancel first, then redraw from the database: a late update from the cancelled
+    # stream must not land after (and over) the redraw.
+    stop.click(None, None, None, cancels=events).then(  # type: ignore[arg-type]
+        on_stopped, [battle_id], [chat_a, chat_b, status, *votes], api_name=f"{api}stop"
     )
-    prompt.submit(
-        on_send,
-        [prompt, battle_id],
-        stream_outputs,
-        api_visibility="private",
-        concurrency_limit=None,
-    )
-    for button, label in zip(votes, VOTE_BUTTONS, strict=True):
+    for button, (label, (value, _, _)) in zip(votes, VOTE_BUTTONS.items(), strict=True):
         button.click(
             on_vote(label),
             [battle_id],
             [status, chat_a, chat_b, *votes],
-            api_name=VOTE_BUTTONS[label].replace(" (bothbad)", "_bothbad"),
+            api_name=f"{api}{value.replace(' (bothbad)', '_bothbad')}",
         )
     new_round.click(
-        on_new_round, None, [chat_a, chat_b, battle_id, status, *votes], api_name="new_round"
+        on_new_round, None, [chat_a, chat_b, battle_id, status, *votes], api_name=f"{api}new_round"
     )

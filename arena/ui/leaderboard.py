@@ -1,4 +1,5 @@
-"""The Leaderboard tab: ratings with 95% intervals, read from the database.
+"""The Leaderboard tab: ratings with 95% intervals, categories, style control, plots,
+downloads.
 
 The board loads when its tab is opened and refreshes on a timer while it stays open,
 so a voter on the Battle tab never receives model names before voting.
@@ -6,13 +7,17 @@ so a voter on the Battle tab never receives model names before voting.
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from arena.app import Arena
-from ratings import Leaderboard
+from arena.leaderboard import OVERALL, LeaderboardView, leaderboard_view
+from ratings import Leaderboard, render
+from ratings.plots import heatmap_figure, interval_figure
 
 __all__ = ["leaderboard_tab", "table_rows"]
 
@@ -48,24 +53,39 @@ def table_rows(board: Leaderboard) -> list[list[Any]]:
     return rows
 
 
-def _summary(board: Leaderboard) -> str:
+def _summary(view: LeaderboardView) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    count = board.manifest.get("battles", 0)
+    count, total = view.board.manifest.get("battles", 0), view.total_votes
     text = (
-        f"**{count:,} vote{'' if count == 1 else 's'}** counted (anonymous battles only) · "
-        f"refreshed {now}"
+        f"**{count:,} vote{'' if count == 1 else 's'}** in this board "
+        f"({total:,} anonymous vote{'' if total == 1 else 's'} in all) · refreshed {now}"
     )
-    if board.others:
+    if view.problem:
+        text += f"\n\n⚠️ {view.problem}; showing the plain board instead."
+    if view.board.others:
         text += (
             "\n\nSome models were never compared with the main group; they are ranked "
             "within their own group."
         )
-    if not board.rows:
-        text += "\n\nNo votes yet. Go to the Battle tab and cast the first one!"
+    if not view.board.rows:
+        text += "\n\nNo votes here yet. Go to the Battle tab and cast the first one!"
     return text
 
 
-def leaderboard_tab(arena: Arena, tab: gr.Tab, battle_tab: gr.Tab) -> None:
+def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
+    """Build the tab; returns its refresh timer (to pause when another tab opens)."""
+    downloads = Path(tempfile.mkdtemp(prefix="arena-board-"))
+    with gr.Row():
+        category = gr.Dropdown(
+            [OVERALL], value=OVERALL, label="Category", scale=2, elem_id="board-category"
+        )
+        style = gr.Checkbox(
+            False,
+            label="Style control",
+            scale=1,
+            elem_id="board-style",
+            info="Hold answer length and markdown equal",
+        )
     summary = gr.Markdown("", elem_id="board-summary")
     table = gr.Dataframe(
         headers=HEADERS,
@@ -74,21 +94,56 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab, battle_tab: gr.Tab) -> None:
         wrap=True,
         datatype=["str", "str", "number", "str", "number", "str", "str", "str"],
     )
+    with gr.Row():
+        csv_file = gr.DownloadButton("Download CSV", elem_id="board-csv", scale=0, min_width=200)
+        json_file = gr.DownloadButton("Download JSON", elem_id="board-json", scale=0, min_width=200)
+    with gr.Accordion("Plots", open=True):
+        intervals = gr.Plot(label="Ratings with 95% intervals")
+        with gr.Row():
+            fractions = gr.Plot(label="Win fraction")
+            counts = gr.Plot(label="Battle counts")
     gr.Markdown(
         "Ratings are Bradley–Terry maximum-likelihood estimates on an Elo-like scale "
         "(400·log₁₀ strength + 1000); ties count half a win each. Rank is by upper bound: "
-        "1 + the number of models whose lower bound is above this model's upper bound.",
+        "1 + the number of models whose lower bound is above this model's upper bound. "
+        "See the About tab.",
         elem_classes="board-note",
     )
     timer = gr.Timer(arena.config.settings.leaderboard_refresh_s, active=False)
 
-    def refresh() -> tuple[Any, ...]:
-        board = arena.leaderboard()
-        return _summary(board), table_rows(board)
+    def refresh(chosen: str, styled: bool) -> tuple[Any, ...]:
+        view = leaderboard_view(arena.store, arena.config, chosen or OVERALL, bool(styled))
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        files = []
+        for fmt in ("csv", "json"):
+            path = downloads / f"leaderboard-{stamp}.{fmt}"
+            path.write_text(render(view.board, fmt), encoding="utf-8")
+            files.append(str(path))
+        plots: list[Any] = [None, None, None]
+        if view.board.rows and view.tables is not None:
+            plots = [
+                interval_figure(view.board),
+                heatmap_figure(view.tables, "win_fraction"),
+                heatmap_figure(view.tables, "battle_counts"),
+            ]
+        return (
+            gr.Dropdown(
+                choices=view.categories, value=chosen if chosen in view.categories else OVERALL
+            ),
+            _summary(view),
+            table_rows(view.board),
+            gr.DownloadButton(value=files[0]),
+            gr.DownloadButton(value=files[1]),
+            *plots,
+        )
 
-    def opened() -> tuple[Any, ...]:
-        return (*refresh(), gr.Timer(active=True))
+    outputs = [category, summary, table, csv_file, json_file, intervals, fractions, counts]
 
-    tab.select(opened, None, [summary, table, timer], api_name="leaderboard")
-    battle_tab.select(lambda: gr.Timer(active=False), None, [timer], api_visibility="private")
-    timer.tick(refresh, None, [summary, table], api_visibility="private")
+    def opened(chosen: str, styled: bool) -> tuple[Any, ...]:
+        return (*refresh(chosen, styled), gr.Timer(active=True))
+
+    tab.select(opened, [category, style], [*outputs, timer], api_name="leaderboard")
+    timer.tick(refresh, [category, style], outputs, api_visibility="private")
+    category.input(refresh, [category, style], outputs, api_visibility="private")
+    style.input(refresh, [category, style], outputs, api_visibility="private")
+    return timer

@@ -1,0 +1,99 @@
+"""Direct chat: one chosen model, several turns, with upvote, downvote and flag.
+
+A chat is stored like a battle (mode ``direct``, one side) so that its turns keep the
+same record, but it never takes a vote and never reaches a leaderboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any
+
+from arena.battles import BattleService, SideState, Voter, answer_side, check_prompt, until_done
+from arena.errors import BattleStateError, NoModelsError
+from arena.store import BattleRecord, FeedbackRecord
+
+__all__ = ["FEEDBACK", "ChatService"]
+
+FEEDBACK = ("upvote", "downvote", "flag")
+
+
+class ChatService:
+    """Conversations with one model, over the battle service's store and models."""
+
+    def __init__(self, battles: BattleService) -> None:
+        self.battles = battles
+        self.store = battles.store
+
+    async def start(self, voter: Voter, model: str, params: Mapping[str, Any] | None = None) -> str:
+        """A new chat with ``model``; returns its id."""
+        await asyncio.to_thread(self.battles._check_terms, voter)
+        spec = self.battles.config.model(model)
+        if model not in self.battles.pool.ready():
+            raise NoModelsError(f"{model} is not ready to answer right now")
+        chat = BattleRecord(
+            id=str(uuid.uuid4()),
+            anony=False,
+            mode="direct",
+            model_a=model,
+            model_b="",
+            params={"a": {**spec.params, **(params or {})}},
+            voter_hash=self.battles.hash_identity(voter.session),
+        )
+        await asyncio.to_thread(self.store.add_battle, chat)
+        return chat.id
+
+    async def stream(
+        self, chat_id: str, prompt: str, voter: Voter
+    ) -> AsyncGenerator[SideState, None]:
+        """Send ``prompt`` and yield the answer as it grows."""
+        settings = self.battles.config.settings
+        check_prompt(prompt, settings.max_prompt_chars)
+        turn = await asyncio.to_thread(
+            self.store.begin_turn,
+            chat_id,
+            self.battles.hash_identity(voter.session),
+            settings.max_turns,
+        )
+        chat = await asyncio.to_thread(self.store.battle, chat_id)
+        if chat.mode != "direct":
+            raise BattleStateError("that id is a battle, not a direct chat")
+        history = await asyncio.to_thread(self.store.turns, chat_id)
+        state = SideState()
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        task = asyncio.create_task(
+            answer_side(
+                self.store,
+                self.battles.pool.backend(chat.model_a),
+                chat_id,
+                turn,
+                "a",
+                history,
+                prompt,
+                state,
+                queue,
+                chat.params.get("a", {}),
+            )
+        )
+        ticks = until_done(queue, [task], {"a": state}, self.store, chat_id)
+        async with contextlib.aclosing(ticks):
+            async for _ in ticks:
+                yield state
+
+    async def feedback(self, chat_id: str, kind: str, voter: Voter) -> None:
+        """Record an upvote, downvote or flag on the chat's latest answer."""
+        if kind not in FEEDBACK:
+            raise BattleStateError(f"unknown feedback {kind!r}; expected upvote, downvote or flag")
+        chat = await asyncio.to_thread(self.store.battle, chat_id)
+        voter_hash = self.battles.hash_identity(voter.session)
+        if chat.voter_hash != voter_hash:
+            raise BattleStateError("this chat belongs to another session")
+        if chat.turns < 1:
+            raise BattleStateError("there is no answer to rate yet")
+        await asyncio.to_thread(
+            self.store.add_feedback,
+            FeedbackRecord(battle_id=chat_id, turn=chat.turns, kind=kind, voter_hash=voter_hash),
+        )

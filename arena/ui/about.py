@@ -1,0 +1,44 @@
+"""The About tab: what the arena is, how ratings are computed, what is stored."""
+
+from __future__ import annotations
+
+from arena.config import Config
+
+__all__ = ["about_text"]
+
+
+def about_text(config: Config) -> str:
+    return f"""\
+## What this is
+
+An open arena that ranks language models by blind, pairwise human votes. You write a
+prompt; two anonymous models answer side by side; you vote; only then do you see who
+they were. Static benchmarks can be gamed; thousands of blind human judgements are much
+harder to fake. {len(config.models)} models take part here.
+
+## How ratings are computed
+
+Each anonymous vote is one battle. The leaderboard fits a **Bradley–Terry model**: model
+i beats model j with probability σ(θᵢ − θⱼ), and the strengths θ are the exact
+maximum-likelihood answer over all votes (a tie, or "both are bad", counts as half a win
+for each side). Ratings are shown on an Elo-like scale, 400·log₁₀(strength) + 1000, with
+95% confidence intervals. A model's **rank** is 1 + the number of models that are
+confidently better (whose lower bound is above its upper bound), so models whose
+intervals overlap share a rank. **Style control** holds answer length and markdown
+(headers, lists, bold) equal, so a model cannot climb just by writing longer, fancier
+answers. Votes from the Side-by-side tab, where you choose the models, are not counted
+on the default board.
+
+## Privacy: exactly what is stored about you
+
+- Your prompts and both models' answers, with timings and token counts.
+- Your vote, and which models were in the battle.
+- A **salted hash** of your browser session id and a salted hash of your IP address,
+  used to keep one vote per battle and to spot abuse. Neither your IP address nor your
+  session id is stored in the clear, and the hashes cannot be turned back into them.
+- Whether you accepted the terms of use, and when.
+
+Nothing else: no cookies beyond what the page needs to work, no analytics, no third-party
+requests. Do not put private or sensitive information in your prompts: they may be
+published, with the votes, for research.
+"""

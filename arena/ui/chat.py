@@ -1,0 +1,97 @@
+"""The Direct chat tab: one chosen model, several turns, upvote, downvote and flag."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+import gradio as gr
+
+from arena.app import Arena
+from arena.errors import ArenaError
+from arena.ui.common import chatbot, refuse, voter_of
+from arena.ui.render import chat_of, live_chat
+
+__all__ = ["chat_tab"]
+
+FEEDBACK_BUTTONS = {"👍 Upvote": "upvote", "👎 Downvote": "downvote", "🚩 Flag": "flag"}
+
+
+def chat_tab(arena: Arena) -> None:
+    chats = arena.chats
+    chat_id = gr.State(None)
+    names = arena.config.names
+    model = gr.Dropdown(names, value=names[0], label="Model", elem_id="chat-model")
+    conversation = chatbot("Conversation", "direct-chat", height=420)
+    with gr.Row(equal_height=True):
+        prompt = gr.Textbox(
+            show_label=False,
+            label="Message",
+            scale=8,
+            max_lines=8,
+            placeholder="Type a message and press Enter",
+            elem_id="chat-prompt",
+        )
+        send = gr.Button("Send", variant="primary", scale=1, min_width=90)
+    with gr.Row():
+        feedback = [
+            gr.Button(label, interactive=False, scale=0, min_width=120)
+            for label in FEEDBACK_BUTTONS
+        ]
+        clear = gr.Button("New chat", scale=0, min_width=120)
+    status = gr.Markdown("", elem_id="chat-status")
+
+    async def on_send(
+        text: str, current: str | None, chosen: str, request: gr.Request
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        voter = voter_of(request)
+        try:
+            current = current or await chats.start(voter, chosen)
+            history = chat_of(arena.store.turns(current), "a")
+            async for state in chats.stream(current, text, voter):
+                ready = state.done and not state.error
+                yield (
+                    live_chat(history, text, state),
+                    current,
+                    "",
+                    gr.Dropdown(interactive=False),
+                    *[gr.Button(interactive=ready) for _ in feedback],
+                )
+        except ArenaError as exc:
+            raise refuse(exc) from None
+
+    def on_feedback(kind: str) -> Callable[..., Coroutine[Any, Any, str]]:
+        async def rate(current: str | None, request: gr.Request) -> str:
+            if not current:
+                raise refuse("there is no answer to rate yet")
+            try:
+                await chats.feedback(current, kind, voter_of(request))
+            except ArenaError as exc:
+                raise refuse(exc) from None
+            return {
+                "upvote": "Thanks, upvote recorded.",
+                "downvote": "Thanks, downvote recorded.",
+                "flag": "Flagged for review. Thank you.",
+            }[kind]
+
+        return rate
+
+    def on_clear() -> tuple[Any, ...]:
+        return (
+            [],
+            None,
+            "",
+            gr.Dropdown(interactive=True),
+            *[gr.Button(interactive=False) for _ in feedback],
+        )
+
+    outputs = [conversation, chat_id, prompt, model, *feedback]
+    send.click(
+        on_send, [prompt, chat_id, model], outputs, api_name="chat_send", concurrency_limit=None
+    )
+    prompt.submit(
+        on_send, [prompt, chat_id, model], outputs, api_visibility="private", concurrency_limit=None
+    )
+    for button, kind in zip(feedback, FEEDBACK_BUTTONS.values(), strict=True):
+        button.click(on_feedback(kind), [chat_id], [status], api_name=f"chat_{kind}")
+    clear.click(on_clear, None, outputs, api_name="chat_new")
