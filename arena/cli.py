@@ -38,7 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 7860)")
     serve.add_argument("--db", help="database URL (default sqlite:///arena.db)")
 
-    models = commands.add_parser("models", help="list the configured models")
+    models = commands.add_parser("models", help="list the configured models, or check them")
+    models.add_argument(
+        "action",
+        nargs="?",
+        choices=("list", "check"),
+        default="list",
+        help="list (default), or check: ask each model a short prompt and "
+        "report time to first token and tokens/s; exits 1 if any fails",
+    )
     models.add_argument("--config")
     models.add_argument("--format", choices=("table", "json"), default="table")
 
@@ -146,6 +154,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _models(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if args.action == "check":
+        return _check(config, args.format)
     rows = [{**m.public(), "endpoint": m.base_url or m.package or m.path} for m in config.models]
     if args.format == "json":
         print(json.dumps(rows, indent=2))
@@ -157,6 +167,39 @@ def _models(args: argparse.Namespace) -> int:
         print("  ".join(str(r[c]).ljust(widths[c]) for c in columns))
     print(f"\n{len(rows)} models from {config.source}")
     return 0
+
+
+def _check(config: Config, fmt: str) -> int:
+    import asyncio
+
+    from arena.backends.pool import ModelPool
+    from arena.health import probe_models
+
+    async def run() -> list[Any]:
+        pool = ModelPool(config)
+        await pool.start()
+        try:
+            return await probe_models(pool)
+        finally:
+            await pool.stop()
+
+    probes = asyncio.run(run())
+    if fmt == "json":
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(p) for p in probes], indent=2))
+    else:
+        width = max(len(p.model) for p in probes)
+        print(f"{'model'.ljust(width)}  status  first token  tokens/s")
+        for p in probes:
+            ttft = f"{p.ttft_s:.2f} s" if p.ttft_s is not None else "-"
+            rate = f"{p.tokens_per_s:.1f}" if p.tokens_per_s is not None else "-"
+            state = "ok" if p.ok else "FAILED"
+            print(
+                f"{p.model.ljust(width)}  {state:6}  {ttft:>11}  {rate:>8}"
+                + (f"  {p.error}" if p.error else "")
+            )
+    return 0 if all(p.ok for p in probes) else 1
 
 
 def _time(value: str | None) -> float | None:

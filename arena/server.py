@@ -18,6 +18,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
+from arena.api import api_router  # noqa: E402
 from arena.app import Arena  # noqa: E402
 from arena.ui import build_ui  # noqa: E402
 
@@ -42,15 +43,7 @@ def create_server(arena: Arena) -> FastAPI:
 
     api = FastAPI(title="arena", lifespan=lifespan)
 
-    @api.get("/api/health")
-    def health() -> dict[str, object]:
-        ready = arena.pool.ready()
-        return {
-            "status": "ok" if len(ready) >= 2 else "starting",
-            "models_ready": len(ready),
-            "models_configured": len(arena.pool.backends),
-        }
-
+    api.include_router(api_router(arena))
     blocks = build_ui(arena)
     return gr.mount_gradio_app(
         api,

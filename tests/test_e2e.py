@@ -133,3 +133,19 @@ def test_leaderboard_counts_the_votes(live_server: dict[str, str]) -> None:
     assert board["manifest"]["battles"] == voted  # anonymous battles only
     assert sum(r["votes"] for r in board["rows"]) == 2 * voted
     assert {r["organization"] for r in board["rows"]} == set(ORGS)
+
+
+def test_the_json_api_lists_models_and_the_board(live_server: dict[str, str]) -> None:
+    import httpx
+
+    base = live_server["url"] + "api/"
+    models = httpx.get(base + "models").json()
+    assert {m["name"] for m in models} == set(NAMES)
+    assert all(m["ready"] and m["organization"] for m in models)
+    board = httpx.get(base + "leaderboard").json()
+    assert set(board) >= {"manifest", "rows"}
+    voted = rows(live_server, "select count(*) from battles where state='voted' and anony")
+    assert board["manifest"]["battles"] == voted[0][0]
+    bad = httpx.get(base + "leaderboard", params={"category": "poetry"})
+    assert bad.status_code == 400 and "unknown category" in bad.json()["detail"]
+    assert httpx.post(base + "leaderboard").status_code in (404, 405)  # read-only
