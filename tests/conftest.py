@@ -54,6 +54,28 @@ def shared_file(*parts: str) -> Path:
     return path
 
 
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def evalica_case(name: str, algorithm: str) -> tuple[Path, dict[str, float]]:
+    """An evalica golden data set (``simple``, ``food``, ``llmfao``) and its scores."""
+    data = (
+        shared_file("llmfao", "crowd-comparisons.csv")
+        if name == "llmfao"
+        else shared_file("evalica_golden", f"{name}.csv")
+    )
+    golden = {
+        r["item"]: float(r["score"])
+        for r in csv_rows(shared_file("evalica_golden", f"{name}-golden.csv"))
+        if r["algorithm"] == algorithm
+    }
+    return data, golden
+
+
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "arena.toml"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import subprocess
@@ -24,7 +23,7 @@ from ratings import (
     render,
 )
 from ratings.bradley_terry import zermelo
-from tests.conftest import ROOT, shared_file
+from tests.conftest import ROOT, csv_rows, evalica_case, shared_file
 
 
 def strengths(table: BattleTable) -> dict[str, float]:
@@ -32,11 +31,6 @@ def strengths(table: BattleTable) -> dict[str, float]:
     fit = fit_bradley_terry(PairCounts.from_table(table))
     s = np.exp(fit.theta)
     return dict(zip(table.models, s / s.sum(), strict=True))
-
-
-def csv_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -177,16 +171,7 @@ def test_llmfao_gpt4_published_scores_stopped_short_of_the_optimum() -> None:
 
 @pytest.mark.parametrize("name", ["simple", "food", "llmfao"])
 def test_evalica_golden_bradley_terry(name: str) -> None:
-    data = (
-        shared_file("llmfao", "crowd-comparisons.csv")
-        if name == "llmfao"
-        else shared_file("evalica_golden", f"{name}.csv")
-    )
-    golden = {
-        r["item"]: float(r["score"])
-        for r in csv_rows(shared_file("evalica_golden", f"{name}-golden.csv"))
-        if r["algorithm"] == "bradley_terry"
-    }
+    data, golden = evalica_case(name, "bradley_terry")
     total = sum(golden.values())
     got = strengths(read_battles(data))
     for item, score in golden.items():

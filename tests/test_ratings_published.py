@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,12 +11,7 @@ from ratings import BattleTable, PairCounts, Settings, build_leaderboard, read_b
 from ratings.bradley_terry import fit_bradley_terry
 from ratings.contextual import fit_contextual
 from ratings.elo import online_elo
-from tests.conftest import shared_file
-
-
-def csv_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
+from tests.conftest import csv_rows, evalica_case, shared_file
 
 
 def relative(
@@ -129,16 +122,7 @@ def test_genai_arena_plain_maximum_likelihood_keeps_the_groups_apart() -> None:
 
 @pytest.mark.parametrize("name", ["simple", "food", "llmfao"])
 def test_evalica_golden_elo(name: str) -> None:
-    data = (
-        shared_file("llmfao", "crowd-comparisons.csv")
-        if name == "llmfao"
-        else shared_file("evalica_golden", f"{name}.csv")
-    )
-    golden = {
-        r["item"]: float(r["score"])
-        for r in csv_rows(shared_file("evalica_golden", f"{name}-golden.csv"))
-        if r["algorithm"] == "elo"
-    }
+    data, golden = evalica_case(name, "elo")
     table = read_battles(data)
     got = dict(zip(table.models, online_elo(table, k=4), strict=True))
     for item, score in golden.items():
