@@ -22,8 +22,10 @@ from arena.backends import Backend, Usage
 from arena.backends.pool import ModelPool
 from arena.config import Config
 from arena.errors import BackendError, BattleStateError, NoModelsError, PromptError
-from arena.sampling import pick_pair
+from arena.sampling import Evidence, pick_pair
 from arena.store import BattleRecord, Store, TurnRecord
+from ratings import PairCounts, Settings, components, fit_bradley_terry
+from ratings.leaderboard import mle_exists, select_battles
 
 __all__ = [
     "BattleService",
@@ -108,9 +110,43 @@ class BattleService:
         self.pool = pool
         self.rng = rng or random.Random()
         self._salt = config.settings.salt or store.voter_salt()
+        self._evidence_cache: tuple[float, Evidence | None] | None = None
 
     def hash_identity(self, value: str) -> str:
         return hashlib.sha256(f"{self._salt}:{value}".encode()).hexdigest()
+
+    async def _draw(self) -> tuple[str, str]:
+        """A pair of ready models by the configured sampling policy."""
+        settings = self.config.settings
+        specs = {m.name: m for m in self.config.models}
+        evidence = None
+        if settings.sampling == "active":
+            evidence = await asyncio.to_thread(self._evidence)
+        return pick_pair(
+            self.pool.ready(),
+            self.rng,
+            settings.sampling,
+            weights={n: s.weight for n, s in specs.items()},
+            targets={n: s.targets for n, s in specs.items()},
+            target_boost=settings.target_boost,
+            evidence=evidence,
+        )
+
+    def _evidence(self) -> Evidence | None:
+        """The current fit for active sampling, recomputed at most once a minute."""
+        now = time.monotonic()
+        if self._evidence_cache is not None and now - self._evidence_cache[0] < 60:
+            return self._evidence_cache[1]
+        evidence = None
+        table = select_battles(self.store.battle_table(), Settings())
+        if len(table):
+            counts = PairCounts.from_table(table)
+            if len(components(counts)) == 1 and mle_exists(counts):
+                fit = fit_bradley_terry(counts)
+                if fit.cov is not None:
+                    evidence = Evidence(table.models, counts.battles, fit.cov)
+        self._evidence_cache = (now, evidence)
+        return evidence
 
     def accept_terms(self, voter: Voter, *, remembered: bool = False) -> None:
         """Record that this browser session accepted the terms of use."""
@@ -143,7 +179,7 @@ class BattleService:
         """
         await asyncio.to_thread(self._check_terms, voter)
         if models is None:
-            model_a, model_b = pick_pair(self.pool.ready(), self.rng)
+            model_a, model_b = await self._draw()
         else:
             model_a, model_b = models
             for name in models:

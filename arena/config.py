@@ -43,6 +43,15 @@ class ArenaSettings:
         12000, "Longest prompt accepted, in characters; longer ones are refused, never cut."
     )
     max_turns: int = _setting(8, "Most prompts a voter may send in one battle.")
+    sampling: str = _setting(
+        "uniform",
+        "How battle pairs are drawn: uniform, weighted (per-model weight), targets (weight, "
+        "and named rivals target_boost times as often) or active (pairs whose next vote "
+        "shrinks the intervals most).",
+    )
+    target_boost: float = _setting(
+        4.0, "targets sampling: how much more often a model meets one of its named rivals."
+    )
     leaderboard_refresh_s: float = _setting(
         60.0, "Seconds between leaderboard refreshes on the page while it is open."
     )
@@ -87,6 +96,10 @@ class ModelSpec:
         "", "local: a model packaged on PyPI: smollm2-135m-instruct or qwen2.5-coder-0.5b-instruct."
     )
     organization: str = _setting("", "Who made the model (shown after the vote and on the board).")
+    weight: float = _setting(
+        1.0, "weighted/targets sampling: how often the model is drawn, relative to the others."
+    )
+    targets: list[str] = _setting(None, "targets sampling: models this one should meet most.")
     license: str = _setting("", "The model's licence (shown on the board).")
     params: dict[str, Any] = _setting(
         None, "Sampling parameters sent with every request: temperature, top_p, max_tokens."
@@ -101,6 +114,7 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", dict(self.params or {}))
+        object.__setattr__(self, "targets", list(self.targets or []))
         object.__setattr__(self, "extra_body", dict(self.extra_body or {}))
 
     @staticmethod
@@ -252,13 +266,21 @@ def _build(cls: type, raw: Any, path: Path, text: str, where: str, occurrence: i
 def _type_of(default: Any, key: str) -> type | tuple[type, ...]:
     if key in ("params", "extra_body"):
         return dict
+    if key == "targets":
+        return list
     if isinstance(default, float):
         return (int, float)
     return type(default)
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", dict: "a table", bool: "true or false"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        dict: "a table",
+        bool: "true or false",
+        list: "a list",
+    }
     if isinstance(expected, tuple):
         return "a number"
     return names.get(expected, expected.__name__)

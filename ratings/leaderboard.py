@@ -41,7 +41,16 @@ from ratings.davidson import fit_davidson
 from ratings.elo import online_elo
 from ratings.errors import LeaderboardError
 
-__all__ = ["METHODS", "Leaderboard", "Row", "Settings", "build_leaderboard", "category_boards"]
+__all__ = [
+    "METHODS",
+    "Leaderboard",
+    "Row",
+    "Settings",
+    "build_leaderboard",
+    "category_boards",
+    "mle_exists",
+    "select_battles",
+]
 
 SCALE = 400.0 / math.log(10.0)
 INITIAL_RATING = 1000.0
@@ -264,7 +273,7 @@ def _component(
     sub_counts = counts.sub(index)
     interval = settings.resolved_interval
     l2 = settings.l2
-    if settings.method != "elo" and l2 == 0.0 and not _mle_exists(sub_counts):
+    if settings.method != "elo" and l2 == 0.0 and not mle_exists(sub_counts):
         l2 = _FALLBACK_L2
         interval = "fisher" if interval == "sandwich" else interval
         shown = ", ".join(names[:5]) + ("…" if len(names) > 5 else "")
@@ -320,7 +329,7 @@ def _component(
                 lambda c: (
                     fit_bradley_terry(
                         c,
-                        l2=max(l2, 0.0 if _mle_exists(c) else _FALLBACK_L2),
+                        l2=max(l2, 0.0 if mle_exists(c) else _FALLBACK_L2),
                         interval=None,
                         start=btfit.theta,
                     ).theta
@@ -421,7 +430,7 @@ def _anchor(
     return rating - rating[k] + anchor[1], shift @ cov @ shift.T
 
 
-def _mle_exists(counts: PairCounts) -> bool:
+def mle_exists(counts: PairCounts) -> bool:
     """The MLE is finite iff the directed 'won or tied against' graph is strongly connected."""
     beats = counts.effective_wins > 0
     return bool(reachable(beats, 0).all() and reachable(beats.T, 0).all())
