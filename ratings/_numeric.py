@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-__all__ = ["expit", "log_expit", "reachable", "weak_components"]
+__all__ = ["backtrack", "expit", "log_expit", "reachable", "weak_components"]
 
 
 def expit(x: np.ndarray) -> np.ndarray:
@@ -40,3 +42,22 @@ def weak_components(adjacency: np.ndarray) -> list[np.ndarray]:
         groups.append(np.flatnonzero(group))
         left &= ~group
     return groups
+
+
+def backtrack(
+    params: np.ndarray,
+    step: np.ndarray,
+    objective: Callable[[np.ndarray], float],
+    current: float,
+    tries: int = 50,
+) -> tuple[np.ndarray, float]:
+    """One Newton step on a concave objective, halved until the objective does not fall.
+
+    Returns the new parameters and the objective there."""
+    for _ in range(tries):
+        candidate = params + step
+        value = objective(candidate)
+        if value >= current - 1e-12 * abs(current):
+            break
+        step = step * 0.5
+    return candidate, value

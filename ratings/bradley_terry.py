@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ratings._numeric import expit, log_expit, weak_components
+from ratings._numeric import backtrack, expit, log_expit, weak_components
 from ratings.battles import MODEL_A, MODEL_B, BattleTable
 
 __all__ = ["BTFit", "PairCounts", "components", "fit_bradley_terry", "zermelo"]
@@ -140,14 +140,8 @@ def fit_bradley_terry(
         info = _laplacian(n * p * p.T) + l2 * np.eye(m)
         step = np.linalg.solve(info + ones, grad)
         step -= step.mean()
-        # Newton on a concave function; halve the step until the likelihood rises.
-        for _ in range(50):
-            candidate = theta + step
-            new = _log_likelihood(candidate, e, l2)
-            if new >= loglik - 1e-12 * abs(loglik):
-                break
-            step *= 0.5
-        theta, loglik = candidate - candidate.mean(), new
+        candidate, loglik = backtrack(theta, step, lambda t: _log_likelihood(t, e, l2), loglik)
+        theta = candidate - candidate.mean()
     if interval is None:
         return BTFit(theta, None, iterations, float(np.abs(grad).max()), loglik)
     p = expit(theta[:, None] - theta[None, :])

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ratings._numeric import expit, log_expit
+from ratings._numeric import backtrack, expit, log_expit
 from ratings.battles import MODEL_A, MODEL_B, BattleTable
 from ratings.io import STYLE_COLUMNS
 
@@ -139,13 +139,7 @@ def fit_contextual(
         info = _blocks(table, x, p * (1 - p), m) + np.diag(ridge)
         step = np.linalg.solve(info + centre, grad)
         step[:m] -= step[:m].mean()
-        for _ in range(50):
-            candidate = phi + step
-            new = loglik(candidate)
-            if new >= current - 1e-12 * abs(current):
-                break
-            step *= 0.5
-        phi, current = candidate, new
+        phi, current = backtrack(phi, step, loglik, current)
     p = expit(margin(phi))
     info = _blocks(table, x, p * (1 - p), m) + np.diag(ridge)
     inv = np.linalg.inv(info + centre)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ratings._numeric import backtrack
 from ratings.bradley_terry import PairCounts
 
 __all__ = ["DavidsonFit", "fit_davidson"]
@@ -69,13 +70,7 @@ def fit_davidson(
         iterations += 1
         step = np.linalg.solve(info + centre, grad)
         step[:m] -= step[:m].mean()
-        for _ in range(50):
-            candidate = params + step
-            new = objective(candidate)
-            if new >= current - 1e-12 * abs(current):
-                break
-            step *= 0.5
-        params, current = candidate, new
+        params, current = backtrack(params, step, objective, current)
     inv = np.linalg.inv(info + centre)
     cov = inv[:m, :m] - 1.0 / m
     return DavidsonFit(
