@@ -138,7 +138,7 @@ class BattleService:
         if self._evidence_cache is not None and now - self._evidence_cache[0] < 60:
             return self._evidence_cache[1]
         evidence = None
-        table = select_battles(self.store.battle_table(), Settings())
+        table = select_battles(self.store.battle_table(details=False), Settings())
         if len(table):
             counts = PairCounts.from_table(table)
             if len(components(counts)) == 1 and mle_exists(counts):
@@ -220,10 +220,10 @@ class BattleService:
         settings = self.config.settings
         check_prompt(prompt, settings.max_prompt_chars)
         voter_hash = self.hash_identity(voter.session)
-        turn = await asyncio.to_thread(
+        battle = await asyncio.to_thread(
             self.store.begin_turn, battle_id, voter_hash, settings.max_turns
         )
-        battle = await asyncio.to_thread(self.store.battle, battle_id)
+        turn = battle.turns + 1
         history = await asyncio.to_thread(self.store.turns, battle_id)
         update = TurnUpdate(battle_id, turn)
         queue: asyncio.Queue[str] = asyncio.Queue()

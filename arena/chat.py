@@ -52,15 +52,15 @@ class ChatService:
         """Send ``prompt`` and yield the answer as it grows."""
         settings = self.battles.config.settings
         check_prompt(prompt, settings.max_prompt_chars)
-        turn = await asyncio.to_thread(
+        if (await asyncio.to_thread(self.store.battle, chat_id)).mode != "direct":
+            raise BattleStateError("that id is a battle, not a direct chat")
+        chat = await asyncio.to_thread(
             self.store.begin_turn,
             chat_id,
             self.battles.hash_identity(voter.session),
             settings.max_turns,
         )
-        chat = await asyncio.to_thread(self.store.battle, chat_id)
-        if chat.mode != "direct":
-            raise BattleStateError("that id is a battle, not a direct chat")
+        turn = chat.turns + 1
         history = await asyncio.to_thread(self.store.turns, chat_id)
         state = SideState()
         queue: asyncio.Queue[str] = asyncio.Queue()

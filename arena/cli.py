@@ -270,7 +270,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
         }
         store = Store(config.settings.db)
         try:
-            table = store.battle_table(include_invalid=True)
+            table = store.battle_table()
         finally:
             store.close()
         source = "arena database"

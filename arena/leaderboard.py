@@ -21,9 +21,7 @@ def compute_leaderboard(
 ) -> Leaderboard:
     """Bradley–Terry board of the anonymous, valid, voted battles in ``store``;
     organization and license come from the configured models."""
-    board = build_leaderboard(
-        store.battle_table(include_invalid=True), settings, metadata=_metadata(config)
-    )
+    board = build_leaderboard(store.battle_table(), settings, metadata=_metadata(config))
     board.manifest["source"] = "arena database"
     return board
 
@@ -44,7 +42,7 @@ def leaderboard_view(
     store: Store, config: Config, category: str = OVERALL, style: bool = False
 ) -> LeaderboardView:
     """The board, the categories to choose from, and the pairwise tables."""
-    table = store.battle_table(include_invalid=True)
+    table = store.battle_table()
     base = Settings()
     pool = select_battles(table, base)
     categories = [OVERALL, *list_categories(pool)]

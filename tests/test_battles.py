@@ -230,7 +230,7 @@ async def test_direct_chat_keeps_turns_and_feedback_but_never_reaches_the_board(
     assert [f.kind for f in arena.store.feedback(chat_id)] == ["upvote", "downvote", "flag"]
     assert {f.turn for f in arena.store.feedback(chat_id)} == {2}
     assert len(arena.store.turns(chat_id)) == 2 and arena.store.battle(chat_id).mode == "direct"
-    assert len(arena.store.battle_table(include_invalid=True)) == 0
+    assert len(arena.store.battle_table()) == 0
 
 
 async def test_terms_must_be_accepted_before_the_first_prompt(tmp_path: Path) -> None:

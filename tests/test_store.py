@@ -15,7 +15,7 @@ from arena.store import BattleRecord, Store, TurnRecord
 def open_battle(store: Store, voter: str = "v1") -> str:
     battle = BattleRecord(id=f"b-{voter}", model_a="A", model_b="B", voter_hash=voter)
     store.add_battle(battle)
-    turn = store.begin_turn(battle.id, voter, max_turns=5)
+    turn = store.begin_turn(battle.id, voter, max_turns=5).turns + 1
     for side in "ab":
         store.add_turn(
             TurnRecord(
@@ -94,10 +94,24 @@ def test_a_turn_cannot_start_while_one_is_streaming(tmp_path: Path) -> None:
         store.record_vote("b", "tie", "v")
 
 
-def test_the_ratings_table_holds_only_voted_valid_battles(tmp_path: Path) -> None:
+def test_the_ratings_table_holds_voted_battles_and_flags_invalid_ones(tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from ratings import build_leaderboard
+
     store = Store(f"sqlite:///{tmp_path / 'a.db'}")
     voted = open_battle(store, "v1")
     open_battle(store, "v2")  # never voted
+    flagged = open_battle(store, "v3")
     store.record_vote(voted, "model_b", "v1")
+    store.record_vote(flagged, "model_a", "v3")
+    with store.session() as s:
+        s.exec(update(BattleRecord).where(BattleRecord.id == flagged).values(valid=False))
+        s.commit()
     table = store.battle_table()
-    assert len(table) == 1 and table.models == ("A", "B") and table.outcome.tolist() == [1]
+    assert len(table) == 2 and table.models == ("A", "B") and table.outcome.tolist() == [1, 0]
+    assert table.column("valid").tolist() == [True, False]
+    assert build_leaderboard(table).manifest["battles"] == 1  # the invalid one is left out
+    plain = store.battle_table(details=False)  # no turn read: no prompt or style columns
+    assert plain.column("prompt") is None and plain.column("len_a") is None
+    assert table.column("prompt") is not None

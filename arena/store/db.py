@@ -9,7 +9,7 @@ must happen once (starting a turn, casting the vote) are single conditional
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -142,8 +142,8 @@ class Store:
             s.commit()
         return applied, result
 
-    def begin_turn(self, battle_id: str, voter_hash: str, max_turns: int) -> int:
-        """Mark a turn as streaming; returns its number (1, 2, ...).
+    def begin_turn(self, battle_id: str, voter_hash: str, max_turns: int) -> BattleRecord:
+        """Mark a turn as streaming; returns the battle (the new turn is ``turns + 1``).
 
         Raises:
             BattleStateError: the battle is voted, failed, already streaming, at its
@@ -152,9 +152,9 @@ class Store:
         applied, _ = self._claim(
             battle_id, voter_hash, {"streaming": True}, BattleRecord.turns < max_turns
         )
-        if applied:
-            return self.battle(battle_id).turns + 1
         battle = self.battle(battle_id)
+        if applied:
+            return battle
         self._refuse(battle, voter_hash, action="take another turn")
         if battle.turns >= max_turns:
             raise BattleStateError(
@@ -274,40 +274,34 @@ class Store:
 
     # -- ratings ---------------------------------------------------------------------
 
-    def battle_table(self, *, include_invalid: bool = False) -> BattleTable:
+    def battle_table(self, *, details: bool = True) -> BattleTable:
         """All voted battles as a :class:`ratings.BattleTable`, in vote order.
 
-        Besides the pair and the vote it carries what filters, categories and style
-        control need: ``tstamp`` (vote time), ``valid``, ``prompt`` (the first one),
+        Battles the arena flagged invalid are included with ``valid`` false: the
+        ratings filters leave them out unless asked. With ``details`` the table also
+        carries what categories and style control need: ``prompt`` (the first one),
         ``turn`` (turns played), ``tags``, and per-side style features of the answers
-        (:func:`ratings.features.answer_style`, fenced code removed).
+        (:func:`ratings.features.answer_style`, fenced code removed). Without it no
+        turn is read, which is all a plain fit needs.
         """
         query = select(BattleRecord).where(BattleRecord.state == "voted")
-        if not include_invalid:
-            query = query.where(BattleRecord.valid == True)  # noqa: E712
         with self.session() as s:
             battles = s.exec(query.order_by(BattleRecord.voted_at)).all()  # type: ignore[arg-type]
-            turns = s.exec(
-                select(TurnRecord)
-                .join(BattleRecord, TurnRecord.battle_id == BattleRecord.id)  # type: ignore[arg-type]
-                .where(BattleRecord.state == "voted")
-            ).all()
-        answers: dict[tuple[str, str], list[str]] = {}
-        prompts: dict[str, str] = {}
-        for t in sorted(turns, key=lambda t: t.turn):
-            answers.setdefault((t.battle_id, t.side), []).append(t.answer)
-            prompts.setdefault(t.battle_id, t.prompt)
+            turns = (
+                s.exec(
+                    select(TurnRecord)
+                    .join(BattleRecord, TurnRecord.battle_id == BattleRecord.id)  # type: ignore[arg-type]
+                    .where(BattleRecord.state == "voted")
+                ).all()
+                if details
+                else []
+            )
         extra: dict[str, Any] = {
             "tstamp": [b.voted_at.timestamp() if b.voted_at else float("nan") for b in battles],
             "valid": [b.valid for b in battles],
-            "prompt": [prompts.get(b.id, "") for b in battles],
-            "turn": [b.turns for b in battles],
-            "tags": [tuple(b.tags or ()) for b in battles],
         }
-        for side in "ab":
-            styles = [answer_style("\n\n".join(answers.get((b.id, side), []))) for b in battles]
-            for feature in ("len", "headers", "lists", "bold"):
-                extra[f"{feature}_{side}"] = [st[feature] for st in styles]
+        if details:
+            extra.update(_details(battles, turns))
         return BattleTable.from_records(
             [b.model_a for b in battles],
             [b.model_b for b in battles],
@@ -321,3 +315,22 @@ class Store:
             return int(
                 s.exec(select(func.count()).where(BattleRecord.state == "voted")).one()  # type: ignore[arg-type]
             )
+
+
+def _details(battles: Sequence[BattleRecord], turns: Sequence[TurnRecord]) -> dict[str, Any]:
+    """Prompt, turn count, tags and per-side answer style of each battle."""
+    answers: dict[tuple[str, str], list[str]] = {}
+    prompts: dict[str, str] = {}
+    for t in sorted(turns, key=lambda t: t.turn):
+        answers.setdefault((t.battle_id, t.side), []).append(t.answer)
+        prompts.setdefault(t.battle_id, t.prompt)
+    extra: dict[str, Any] = {
+        "prompt": [prompts.get(b.id, "") for b in battles],
+        "turn": [b.turns for b in battles],
+        "tags": [tuple(b.tags or ()) for b in battles],
+    }
+    for side in "ab":
+        styles = [answer_style("\n\n".join(answers.get((b.id, side), []))) for b in battles]
+        for feature in ("len", "headers", "lists", "bold"):
+            extra[f"{feature}_{side}"] = [st[feature] for st in styles]
+    return extra
