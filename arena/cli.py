@@ -225,12 +225,12 @@ def _anchor(value: str | None) -> tuple[str, float] | None:
         return None
     model, sep, rating = value.rpartition("=")
     try:
-        return model, float(rating)
+        number = float(rating)
     except ValueError:
-        raise ArenaError(f"--anchor {value!r}: expected MODEL=RATING, e.g. gpt-4=1200") from None
-    finally:
-        if not sep or not model:
-            raise ArenaError(f"--anchor {value!r}: expected MODEL=RATING, e.g. gpt-4=1200")
+        number = None
+    if not sep or not model or number is None:
+        raise ArenaError(f"--anchor {value!r}: expected MODEL=RATING, e.g. gpt-4=1200")
+    return model, number
 
 
 def _leaderboard(args: argparse.Namespace) -> int:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from arena.config import Config
 from arena.store import Store
-from ratings import Leaderboard, LeaderboardError, Settings, build_leaderboard
+from ratings import BattleTable, Leaderboard, LeaderboardError, Settings, build_leaderboard
 from ratings.categories import list_categories
 from ratings.leaderboard import select_battles
 from ratings.tables import PairTables, pair_tables
@@ -35,7 +35,6 @@ class LeaderboardView:
     tables: PairTables | None
     problem: str | None = None
     total_votes: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def leaderboard_view(
@@ -55,7 +54,7 @@ def leaderboard_view(
     return LeaderboardView(board, categories, _tables(table, settings, board), None, len(pool))
 
 
-def _tables(table, settings, board):  # type: ignore[no-untyped-def]
+def _tables(table: BattleTable, settings: Settings, board: Leaderboard) -> PairTables | None:
     return pair_tables(select_battles(table, settings), board) if board.rows else None
 
 

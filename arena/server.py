@@ -11,7 +11,6 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -20,12 +19,11 @@ from fastapi import FastAPI  # noqa: E402
 
 from arena.api import api_router  # noqa: E402
 from arena.app import Arena  # noqa: E402
-from arena.ui import build_ui  # noqa: E402
+from arena.ui import STATIC, build_ui  # noqa: E402
 
-__all__ = ["create_server", "STATIC"]
+__all__ = ["create_server"]
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def create_server(arena: Arena) -> FastAPI:

@@ -100,8 +100,10 @@ def test_new_round_draws_a_new_battle(live_server: dict[str, str]) -> None:
 
 def test_empty_prompt_is_refused_through_the_app(live_server: dict[str, str]) -> None:
     client = connect(live_server)
+    battles_before = rows(live_server, "select count(*) from battles")[0][0]
     with pytest.raises(Exception, match="prompt is empty"):
         stream(client, "  ")
+    assert rows(live_server, "select count(*) from battles")[0][0] == battles_before
 
 
 def test_leaderboard_counts_the_votes(live_server: dict[str, str]) -> None:

@@ -173,6 +173,12 @@ def test_methods_and_anchor(battles: Path) -> None:
     assert delta["rating"] == pytest.approx(800) and delta["upper"] - delta["lower"] < 1e-6
 
 
+@pytest.mark.parametrize("anchor", ["oops", "=1200", "gpt=high"])
+def test_a_malformed_anchor_is_refused_with_the_expected_form(battles: Path, anchor: str) -> None:
+    out = run("--battles", str(battles), "--anchor", anchor)
+    assert out.returncode == 2 and "expected MODEL=RATING" in out.stderr
+
+
 def test_bootstrap_intervals_are_seeded(battles: Path) -> None:
     args = (
         "--battles",

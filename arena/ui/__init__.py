@@ -8,6 +8,7 @@ browser only in the reveal after the vote, on the named tabs, and on the leaderb
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -19,7 +20,9 @@ from arena.ui.chat import chat_tab
 from arena.ui.common import voter_of
 from arena.ui.leaderboard import leaderboard_tab
 
-__all__ = ["build_ui"]
+__all__ = ["STATIC", "build_ui"]
+
+STATIC = Path(__file__).resolve().parents[2] / "static"  # stylesheet, logo, shortcut script
 
 INTRO = """\
 <div class="arena-header">
@@ -34,8 +37,6 @@ INTRO = """\
 
 
 def build_ui(arena: Arena) -> gr.Blocks:
-    from arena.server import STATIC
-
     settings = arena.config.settings
     terms_key = "arena-terms-" + hashlib.sha256(settings.terms.encode()).hexdigest()[:12]
     with gr.Blocks(title=settings.title, analytics_enabled=False) as blocks:

@@ -14,9 +14,10 @@ from typing import Any
 import gradio as gr
 
 from arena.app import Arena
-from arena.battles import Reveal, TurnUpdate, Voter
+from arena.battles import Reveal, TurnUpdate, Voter, check_prompt
 from arena.errors import ArenaError
-from arena.ui.common import chatbot, refuse, voter_of
+from arena.store import TurnRecord
+from arena.ui.common import chatbot, prompt_row, refuse, voter_of
 from arena.ui.render import chat_of, live_chat
 
 __all__ = ["VOTE_BUTTONS", "battle_panel"]
@@ -83,18 +84,9 @@ def battle_panel(arena: Arena, *, named: bool) -> None:
             )
             for label, (_, suffix, _key) in VOTE_BUTTONS.items()
         ]
-    with gr.Row(equal_height=True):
-        prompt = gr.Textbox(
-            show_label=False,
-            label="Prompt",
-            scale=8,
-            lines=1,
-            max_lines=8,
-            autofocus=not named,
-            elem_id=f"{prefix}-prompt",
-            placeholder="Type your prompt and press Enter",
-        )
-        send = gr.Button("Send", variant="primary", scale=1, min_width=90)
+    prompt, send = prompt_row(
+        f"{prefix}-prompt", "Prompt", "Type your prompt and press Enter", autofocus=not named
+    )
     with gr.Row(elem_classes="arena-actions"):
         stop = gr.Button("Stop", scale=0, min_width=100, elem_id=f"{prefix}-stop")
         regenerate = gr.Button("Regenerate", scale=0, min_width=120, elem_id=f"{prefix}-regenerate")
@@ -107,11 +99,8 @@ def battle_panel(arena: Arena, *, named: bool) -> None:
         updates: AsyncIterator[TurnUpdate],
         current: str,
         prompt_text: str,
-        replacing_last: bool = False,
+        history: list[TurnRecord],
     ) -> AsyncIterator[tuple[Any, ...]]:
-        history = arena.store.turns(current)
-        if replacing_last and history:
-            history = [t for t in history if t.turn < history[-1].turn]
         base_a, base_b = chat_of(history, "a"), chat_of(history, "b")
         async for update in updates:
             enabled = update.done and not update.failed
@@ -129,10 +118,12 @@ def battle_panel(arena: Arena, *, named: bool) -> None:
     ) -> AsyncIterator[tuple[Any, ...]]:
         voter = voter_of(request)
         try:
+            check_prompt(text, arena.config.settings.max_prompt_chars)  # before any record
+            history = arena.store.turns(current) if current else []
             if not current:
                 current = await _start(voter, picked)
             updates = service.stream_turn(current, text, voter)
-            async for out in stream(updates, current, text):
+            async for out in stream(updates, current, text, history):
                 yield out
         except ArenaError as exc:
             raise refuse(exc) from None
@@ -174,10 +165,11 @@ def battle_panel(arena: Arena, *, named: bool) -> None:
         if not current:
             raise refuse("send a prompt first; there is nothing to regenerate yet")
         try:
-            last = arena.store.turns(current)
-            prompt_text = last[-1].prompt if last else ""
+            turns = arena.store.turns(current)
+            prompt_text = turns[-1].prompt if turns else ""
+            kept = [t for t in turns if t.turn < turns[-1].turn] if turns else []
             updates = service.regenerate(current, voter_of(request))
-            async for out in stream(updates, current, prompt_text, replacing_last=True):
+            async for out in stream(updates, current, prompt_text, kept):
                 yield out
         except ArenaError as exc:
             raise refuse(exc) from None

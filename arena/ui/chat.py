@@ -8,8 +8,9 @@ from typing import Any
 import gradio as gr
 
 from arena.app import Arena
+from arena.battles import check_prompt
 from arena.errors import ArenaError
-from arena.ui.common import chatbot, refuse, voter_of
+from arena.ui.common import chatbot, prompt_row, refuse, voter_of
 from arena.ui.render import chat_of, live_chat
 
 __all__ = ["chat_tab"]
@@ -23,16 +24,7 @@ def chat_tab(arena: Arena) -> None:
     names = arena.config.names
     model = gr.Dropdown(names, value=names[0], label="Model", elem_id="chat-model")
     conversation = chatbot("Conversation", "direct-chat", height=420)
-    with gr.Row(equal_height=True):
-        prompt = gr.Textbox(
-            show_label=False,
-            label="Message",
-            scale=8,
-            max_lines=8,
-            placeholder="Type a message and press Enter",
-            elem_id="chat-prompt",
-        )
-        send = gr.Button("Send", variant="primary", scale=1, min_width=90)
+    prompt, send = prompt_row("chat-prompt", "Message", "Type a message and press Enter")
     with gr.Row():
         feedback = [
             gr.Button(label, interactive=False, scale=0, min_width=120)
@@ -46,8 +38,9 @@ def chat_tab(arena: Arena) -> None:
     ) -> AsyncIterator[tuple[Any, ...]]:
         voter = voter_of(request)
         try:
+            check_prompt(text, arena.config.settings.max_prompt_chars)  # before any record
+            history = chat_of(arena.store.turns(current), "a") if current else []
             current = current or await chats.start(voter, chosen)
-            history = chat_of(arena.store.turns(current), "a")
             async for state in chats.stream(current, text, voter):
                 ready = state.done and not state.error
                 yield (

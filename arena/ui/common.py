@@ -9,7 +9,7 @@ import gradio as gr
 from arena.battles import Voter
 from arena.errors import ArenaError
 
-__all__ = ["chatbot", "refuse", "voter_of"]
+__all__ = ["chatbot", "prompt_row", "refuse", "voter_of"]
 
 
 def voter_of(request: gr.Request | None) -> Voter:
@@ -35,3 +35,22 @@ def chatbot(label: str, elem_id: str, **kw: Any) -> gr.Chatbot:
         allow_tags=False,
         **kw,
     )
+
+
+def prompt_row(
+    elem_id: str, label: str, placeholder: str, *, autofocus: bool = False
+) -> tuple[gr.Textbox, gr.Button]:
+    """A message box with its Send button (Enter sends too)."""
+    with gr.Row(equal_height=True):
+        box = gr.Textbox(
+            show_label=False,
+            label=label,
+            scale=8,
+            lines=1,
+            max_lines=8,
+            autofocus=autofocus,
+            elem_id=elem_id,
+            placeholder=placeholder,
+        )
+        send = gr.Button("Send", variant="primary", scale=1, min_width=90)
+    return box, send

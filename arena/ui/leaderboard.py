@@ -113,10 +113,13 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
 
     def refresh(chosen: str, styled: bool) -> tuple[Any, ...]:
         view = leaderboard_view(arena.store, arena.config, chosen or OVERALL, bool(styled))
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        # One file per category and style choice, rewritten on each refresh, so an open
+        # tab refreshing every minute does not pile up files.
+        key = f"{chosen or OVERALL}-{'style' if styled else 'plain'}".replace(":", "-")
+        key = "".join(c if c.isalnum() or c in "-_" else "_" for c in key)
         files = []
         for fmt in ("csv", "json"):
-            path = downloads / f"leaderboard-{stamp}.{fmt}"
+            path = downloads / f"leaderboard-{key}.{fmt}"
             path.write_text(render(view.board, fmt), encoding="utf-8")
             files.append(str(path))
         plots: list[Any] = [None, None, None]
