@@ -2,21 +2,37 @@
 
 - ``GET /api/health``: ``{"status": "ok" | "starting", "models_ready", "models_configured"}``
 - ``GET /api/models``: the models' public names, organizations, licences and readiness
+  (models in anonymous-only mode are left out)
 - ``GET /api/leaderboard?category=...&style=true``: the board, with the same rows and
   manifest as ``run_arena.py leaderboard --format json``
+
+The organizer's endpoints under ``/api/admin`` need ``Authorization: Bearer TOKEN``,
+where TOKEN is the ``ARENA_ADMIN_TOKEN`` the arena was started with; without that
+variable they are off (403). ``GET /admin`` is a page that shows them.
+
+- ``GET /api/admin/models``: every model's state (ok, out, down, starting, failed),
+  whether it is in the draw, answers in flight, failures, last error, restarts; and
+  the last reload of ``arena.toml``
 """
 
 from __future__ import annotations
 
+import hmac
+import os
+from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
 
 from arena.app import Arena
 from arena.leaderboard import compute_leaderboard
+from arena.ui import STATIC
 from ratings import LeaderboardError, Settings
 
-__all__ = ["api_router"]
+__all__ = ["ADMIN_TOKEN_ENV", "admin_router", "api_router"]
+
+ADMIN_TOKEN_ENV = "ARENA_ADMIN_TOKEN"
 
 
 def api_router(arena: Arena) -> APIRouter:
@@ -42,6 +58,7 @@ def api_router(arena: Arena) -> APIRouter:
                 "ready": m.name in ready,
             }
             for m in arena.config.models
+            if not m.anonymous_only
         ]
 
     @router.get("/leaderboard")
@@ -53,5 +70,35 @@ def api_router(arena: Arena) -> APIRouter:
         except LeaderboardError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         return board.to_dict()
+
+    return router
+
+
+def admin_router(arena: Arena, token: str | None = None) -> APIRouter:
+    """The organizer's view; ``token`` defaults to ``$ARENA_ADMIN_TOKEN``."""
+    expected = os.environ.get(ADMIN_TOKEN_ENV, "") if token is None else token
+
+    def authorised(request: Request) -> None:
+        if not expected:
+            raise HTTPException(
+                status_code=403,
+                detail=f"admin views are off: start the arena with {ADMIN_TOKEN_ENV} set",
+            )
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise HTTPException(status_code=401, detail="a valid admin token is needed")
+
+    router = APIRouter()
+
+    @router.get("/api/admin/models", dependencies=[Depends(authorised)])
+    def model_states() -> dict[str, Any]:
+        return {
+            "models": [row.to_dict() for row in arena.pool.status()],
+            "config": {"source": arena.config.source, **asdict(arena.reload)},
+        }
+
+    @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
+    def admin_page() -> str:
+        return (STATIC / "admin.html").read_text(encoding="utf-8")
 
     return router

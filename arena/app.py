@@ -1,22 +1,46 @@
 """The arena as one object: configuration, database, models and the battle service.
 
 Every shell (the web page, the JSON API, the CLI, the tests) is handed an
-:class:`Arena`; nothing lives in module globals.
+:class:`Arena`; nothing lives in module globals. While it runs, the arena re-reads
+its ``arena.toml`` when the file changes (every ``reload_s`` seconds): models added,
+removed or changed there join or leave without a restart.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
 
 from arena.backends.pool import ModelPool
 from arena.battles import BattleService
 from arena.chat import ChatService
-from arena.config import Config
+from arena.config import Config, load_config
+from arena.errors import ArenaError
 from arena.leaderboard import compute_leaderboard
 from arena.store import Store
 from ratings import Leaderboard
 
 __all__ = ["Arena"]
+
+log = logging.getLogger(__name__)
+
+# Settings a running arena cannot change: they need a restart.
+RESTART_ONLY = ("db", "host", "port", "salt")
+
+
+@dataclass
+class Reload:
+    """What the last look at ``arena.toml`` found (shown on the admin view)."""
+
+    checked_at: float | None = None
+    applied_at: float | None = None
+    changes: dict[str, list[str]] = field(default_factory=dict)
+    error: str | None = None
 
 
 @dataclass
@@ -26,20 +50,81 @@ class Arena:
     pool: ModelPool
     battles: BattleService
     chats: ChatService
+    reload: Reload = field(default_factory=Reload)
+    _overrides: dict[str, Any] = field(default_factory=dict)
+    _mtime: float | None = None
+    _watch: asyncio.Task[None] | None = None
 
     @classmethod
-    def create(cls, config: Config) -> Arena:
+    def create(cls, config: Config, overrides: dict[str, Any] | None = None) -> Arena:
+        """``overrides`` are the command-line settings, kept over every reload."""
         store = Store(config.settings.db)
         pool = ModelPool(config)
         battles = BattleService(config, store, pool)
-        return cls(config, store, pool, battles, ChatService(battles))
+        arena = cls(config, store, pool, battles, ChatService(battles))
+        arena._overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+        arena._mtime = arena._config_mtime()
+        return arena
 
     async def start(self) -> None:
         await self.pool.start()
+        if self._config_mtime() is not None and self.config.settings.reload_s > 0:
+            self._watch = asyncio.create_task(self._watch_config(), name="watch arena.toml")
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         await self.pool.stop()
         self.store.close()
 
     def leaderboard(self) -> Leaderboard:
         return compute_leaderboard(self.store, self.config)
+
+    def _config_mtime(self) -> float | None:
+        path = Path(self.config.source)
+        try:
+            return path.stat().st_mtime_ns / 1e9 if path.is_file() else None
+        except OSError:
+            return None
+
+    async def _watch_config(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.settings.reload_s)
+            await self.reload_if_changed()
+
+    async def reload_if_changed(self) -> bool:
+        """Apply ``arena.toml`` if it changed since it was last read; returns whether
+        it was applied. A file that does not load leaves everything as it was, and
+        the error is logged and kept for the admin view."""
+        self.reload.checked_at = time.time()
+        mtime = self._config_mtime()
+        if mtime is None or mtime == self._mtime:
+            return False
+        self._mtime = mtime
+        try:
+            new = load_config(self.config.source, overrides=self._overrides)
+            fixed = {f.name for f in fields(new.settings)} & set(RESTART_ONLY)
+            kept = {k: getattr(self.config.settings, k) for k in fixed}
+            ignored = [k for k, v in kept.items() if getattr(new.settings, k) != v]
+            new = replace(new, settings=replace(new.settings, **kept))
+            changes = await self.pool.update(new)
+        except ArenaError as exc:
+            self.reload.error = str(exc)
+            log.error("arena.toml not applied, still running the previous one: %s", exc)
+            return False
+        self.config = new
+        self.battles.config = new
+        self.reload.error = None
+        self.reload.applied_at = time.time()
+        self.reload.changes = changes
+        if ignored:
+            log.warning("arena.toml: %s change(s) need a restart", ", ".join(ignored))
+        log.info(
+            "arena.toml applied: added %s, removed %s, changed %s",
+            changes["added"] or "none",
+            changes["removed"] or "none",
+            changes["changed"] or "none",
+        )
+        return True

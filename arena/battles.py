@@ -111,6 +111,7 @@ class BattleService:
         self.rng = rng or random.Random()
         self._salt = config.settings.salt or store.voter_salt()
         self._evidence_cache: tuple[float, Evidence | None] | None = None
+        self._votes_cache: tuple[float, dict[str, int]] | None = None
 
     def hash_identity(self, value: str) -> str:
         return hashlib.sha256(f"{self._salt}:{value}".encode()).hexdigest()
@@ -122,15 +123,29 @@ class BattleService:
         evidence = None
         if settings.sampling == "active":
             evidence = await asyncio.to_thread(self._evidence)
+        new = settings.new_model_boost != 1.0 and settings.new_model_votes > 0
+        votes = await asyncio.to_thread(self._votes) if new else {}
         return pick_pair(
-            self.pool.ready(),
+            self.pool.available(),
             self.rng,
             settings.sampling,
             weights={n: s.weight for n, s in specs.items()},
             targets={n: s.targets for n, s in specs.items()},
             target_boost=settings.target_boost,
             evidence=evidence,
+            boost={
+                n: settings.new_model_boost
+                for n in specs
+                if new and votes.get(n, 0) < settings.new_model_votes
+            },
         )
+
+    def _votes(self) -> dict[str, int]:
+        """Votes per model, read at most every 10 s (for the new-model boost)."""
+        now = time.monotonic()
+        if self._votes_cache is None or now - self._votes_cache[0] > 10:
+            self._votes_cache = (now, self.store.votes_per_model())
+        return self._votes_cache[1]
 
     def _evidence(self) -> Evidence | None:
         """The current fit for active sampling, recomputed at most once a minute."""
@@ -183,7 +198,8 @@ class BattleService:
         else:
             model_a, model_b = models
             for name in models:
-                self.config.model(name)  # raises for an unknown name
+                if self.config.model(name).anonymous_only:  # raises for an unknown name
+                    raise NoModelsError(f"{name} can only be met in anonymous battles")
                 if name not in self.pool.ready():
                     raise NoModelsError(f"{name} is not ready to answer right now")
         battle = BattleRecord(
@@ -308,14 +324,15 @@ async def answer_side(
     usage = Usage()
     cancelled = False
     try:
-        async for chunk in backend.stream(messages, params):
-            if isinstance(chunk, Usage):
-                usage = chunk
-                continue
-            if ttft is None:
-                ttft = time.monotonic() - started
-            state.text += chunk
-            queue.put_nowait("chunk")
+        async with contextlib.aclosing(backend.stream(messages, params)) as chunks:
+            async for chunk in chunks:
+                if isinstance(chunk, Usage):
+                    usage = chunk
+                    continue
+                if ttft is None:
+                    ttft = time.monotonic() - started
+                state.text += chunk
+                queue.put_nowait("chunk")
     except BackendError as exc:
         state.error = str(exc)
     except asyncio.CancelledError:

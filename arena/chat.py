@@ -32,6 +32,8 @@ class ChatService:
         """A new chat with ``model``; returns its id."""
         await asyncio.to_thread(self.battles._check_terms, voter)
         spec = self.battles.config.model(model)
+        if spec.anonymous_only:
+            raise NoModelsError(f"{model} can only be met in anonymous battles")
         if model not in self.battles.pool.ready():
             raise NoModelsError(f"{model} is not ready to answer right now")
         chat = BattleRecord(

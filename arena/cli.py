@@ -38,17 +38,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 7860)")
     serve.add_argument("--db", help="database URL (default sqlite:///arena.db)")
 
-    models = commands.add_parser("models", help="list the configured models, or check them")
+    models = commands.add_parser("models", help="list, check, serve or watch the configured models")
     models.add_argument(
         "action",
         nargs="?",
-        choices=("list", "check"),
+        choices=("list", "check", "serve", "status"),
         default="list",
-        help="list (default), or check: ask each model a short prompt and "
-        "report time to first token and tokens/s; exits 1 if any fails",
+        help="list (default); check: ask each model a short prompt and report time to "
+        "first token and tokens/s, exit 1 if any fails; serve: run only the model servers "
+        "(vllm and local kinds, e.g. on a separate GPU host) and print their endpoints; "
+        "status: each model's state in a running arena (--url; needs ARENA_ADMIN_TOKEN)",
     )
     models.add_argument("--config")
     models.add_argument("--format", choices=("table", "json"), default="table")
+    models.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="serve: address the model servers listen on (0.0.0.0 for other hosts)",
+    )
+    models.add_argument(
+        "--url", default="http://127.0.0.1:7860", help="status: the running arena's address"
+    )
 
     board = commands.add_parser(
         "leaderboard",
@@ -125,9 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    config = load_config(
-        args.config, overrides={"host": args.host, "port": args.port, "db": args.db}
-    )
+    overrides = {"host": args.host, "port": args.port, "db": args.db}
+    config = load_config(args.config, overrides=overrides)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -143,7 +152,7 @@ def _serve(args: argparse.Namespace) -> int:
             "binding to all interfaces (%s): anyone who can reach this machine can use the arena",
             settings.host,
         )
-    arena = Arena.create(config)
+    arena = Arena.create(config, overrides)
     log.info(
         "config: %s; database: %s; models: %s", config.source, settings.db, ", ".join(config.names)
     )
@@ -153,9 +162,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
+    if args.action == "status":
+        return _status(args.url, args.format)
     config = load_config(args.config)
     if args.action == "check":
         return _check(config, args.format)
+    if args.action == "serve":
+        return _serve_models(config, args.host)
     rows = [{**m.public(), "endpoint": m.base_url or m.package or m.path} for m in config.models]
     if args.format == "json":
         print(json.dumps(rows, indent=2))
@@ -200,6 +213,93 @@ def _check(config: Config, fmt: str) -> int:
                 + (f"  {p.error}" if p.error else "")
             )
     return 0 if all(p.ok for p in probes) else 1
+
+
+SERVED_KINDS = ("vllm", "local")
+
+
+def _serve_models(config: Config, host: str) -> int:
+    """Run the model servers of the vllm and local models until SIGINT/SIGTERM."""
+    import asyncio
+    import signal
+    import socket
+    from dataclasses import replace
+
+    from arena.backends.pool import ModelPool
+
+    served = tuple(m for m in config.models if m.kind in SERVED_KINDS)
+    if not served:
+        raise ArenaError(
+            f"no models of kind {' or '.join(SERVED_KINDS)} in {config.source}; "
+            "models serve runs only the servers the arena would start itself"
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
+
+    async def run() -> int:
+        pool = ModelPool(replace(config, models=served), bind_host=host)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await pool.start()
+        try:
+            if pool.failures:
+                for name, why in pool.failures.items():
+                    print(f"error: {name} did not start: {why}", file=sys.stderr)
+                return 1
+            print("# Model servers are up. For the web host's arena.toml:")
+            for spec in served:
+                backend = pool.backend(spec.name)
+                url = str(getattr(backend, "_base_url", "")).replace(host, shown, 1)
+                print(
+                    f'\n[[models]]\nname = "{spec.name}"\nkind = "openai"\n'
+                    f'base_url = "{url}"\nmodel = "{spec.name}"'
+                    + (f'\norganization = "{spec.organization}"' if spec.organization else "")
+                    + (f'\nlicense = "{spec.license}"' if spec.license else "")
+                )
+            print("\n# Serving until Ctrl-C.", flush=True)
+            await stop.wait()
+            return 0
+        finally:
+            await pool.stop()
+
+    return asyncio.run(run())
+
+
+def _status(url: str, fmt: str) -> int:
+    """Each model's state in a running arena, from its admin API."""
+    import os
+
+    import httpx
+
+    token = os.environ.get("ARENA_ADMIN_TOKEN", "")
+    if not token:
+        raise ArenaError("set ARENA_ADMIN_TOKEN to the running arena's admin token")
+    try:
+        response = httpx.get(
+            url.rstrip("/") + "/api/admin/models",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+    except httpx.HTTPError as exc:
+        raise ArenaError(f"could not reach the arena at {url}: {exc}") from None
+    if response.status_code != 200:
+        raise ArenaError(
+            f"the arena at {url} answered HTTP {response.status_code}: {response.text}"
+        )
+    rows = response.json()["models"]
+    if fmt == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    columns = ["name", "kind", "state", "in_draw", "in_flight", "answers", "failures", "last_error"]
+    table = [[str(r[c] if r[c] is not None else "-") for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in table)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in table:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    return 0
 
 
 def _time(value: str | None) -> float | None:

@@ -52,6 +52,30 @@ class ArenaSettings:
     target_boost: float = _setting(
         4.0, "targets sampling: how much more often a model meets one of its named rivals."
     )
+    new_model_votes: int = _setting(
+        300, "A model with fewer votes than this counts as new and is drawn more often."
+    )
+    new_model_boost: float = _setting(
+        3.0, "How much more often a pair with a new model is drawn (1: no boost)."
+    )
+    unhealthy_after: int = _setting(
+        3, "A model whose answers fail this many times in a row leaves the battle draw."
+    )
+    health_check_s: float = _setting(
+        30.0,
+        "Seconds between probes of a model that left the draw; it returns at its first "
+        "good answer.",
+    )
+    reload_s: float = _setting(
+        2.0,
+        "Seconds between checks of arena.toml for changes; models added, removed or changed "
+        "there are applied without a restart (0: never).",
+    )
+    gpus: str = _setting(
+        "",
+        "vllm models: the GPUs they may use, e.g. 0,1,2,3 (empty: every GPU nvidia-smi "
+        "lists). Each model gets tensor_parallel of them unless it names its own gpus.",
+    )
     leaderboard_refresh_s: float = _setting(
         60.0, "Seconds between leaderboard refreshes on the page while it is open."
     )
@@ -85,12 +109,38 @@ class ModelSpec:
     name: str = _setting("", "Name shown to voters after they vote; unique.")
     kind: str = _setting(
         "",
-        "Backend kind: openai (any OpenAI-compatible endpoint, vLLM "
-        "included) or local (a GGUF file the arena serves with llama.cpp).",
+        "Backend kind: openai (any OpenAI-compatible endpoint), anthropic, gemini, vllm "
+        "(a vllm serve process the arena runs on local GPUs) or local (a GGUF file the "
+        "arena serves with llama.cpp).",
     )
-    model: str = _setting("", "openai: the model id the endpoint expects (defaults to name).")
-    base_url: str = _setting("", "openai: the endpoint, e.g. http://gpu-host:8000/v1.")
-    api_key_env: str = _setting("", "openai: name of the environment variable holding the key.")
+    model: str = _setting(
+        "",
+        "openai, anthropic, gemini: the model id the endpoint expects; vllm: the model to "
+        "serve (a Hugging Face id or a local folder). Defaults to name.",
+    )
+    base_url: str = _setting(
+        "",
+        "openai: the endpoint, e.g. http://gpu-host:8000/v1 (required); anthropic, "
+        "gemini: another endpoint than the provider's own (optional).",
+    )
+    api_key_env: str = _setting(
+        "",
+        "openai, anthropic, gemini: name of the environment variable holding the key "
+        "(anthropic defaults to ANTHROPIC_API_KEY, gemini to GEMINI_API_KEY).",
+    )
+    system_prompt: str = _setting(
+        "", "A system prompt sent with every conversation, in the provider's own way."
+    )
+    anonymous_only: bool = _setting(
+        False,
+        "Only in anonymous battles: left out of Side-by-side, Direct chat, /api/models and "
+        "the public board (for models not yet released).",
+    )
+    max_concurrent: int = _setting(
+        0,
+        "Most requests in flight to this model at once; more wait their turn (at most the "
+        "first-token timeout), and the draw prefers models with a free slot (0: no limit).",
+    )
     path: str = _setting("", "local: path to a GGUF file.")
     package: str = _setting(
         "", "local: a model packaged on PyPI: smollm2-135m-instruct or qwen2.5-coder-0.5b-instruct."
@@ -108,6 +158,21 @@ class ModelSpec:
     threads: int = _setting(0, "local: CPU threads (0: the cores shared among local models).")
     ctx_size: int = _setting(8192, "local: context size in tokens, shared by parallel slots.")
     parallel: int = _setting(4, "local: requests served at once.")
+    gpus: str = _setting(
+        "", "vllm: the GPUs to run on, e.g. 0,1 (empty: assigned from the arena's gpus)."
+    )
+    tensor_parallel: int = _setting(1, "vllm: GPUs the model is split over (tensor parallel).")
+    max_model_len: int = _setting(0, "vllm: longest context in tokens (0: the model's own).")
+    gpu_memory_utilization: float = _setting(
+        0.9, "vllm: share of each GPU's memory vLLM may take (0 to 1)."
+    )
+    vllm_args: list[str] = _setting(
+        None, 'vllm: further vllm serve arguments, e.g. ["--dtype", "bfloat16"].'
+    )
+    vllm_command: str = _setting(
+        "vllm",
+        "vllm: the vllm executable (a path when vLLM lives in its own environment).",
+    )
     connect_timeout: float = _setting(10.0, "Seconds to connect before the answer fails.")
     first_token_timeout: float = _setting(120.0, "Seconds to the first token before it fails.")
     total_timeout: float = _setting(600.0, "Seconds for the whole answer before it fails.")
@@ -116,6 +181,7 @@ class ModelSpec:
         object.__setattr__(self, "params", dict(self.params or {}))
         object.__setattr__(self, "targets", list(self.targets or []))
         object.__setattr__(self, "extra_body", dict(self.extra_body or {}))
+        object.__setattr__(self, "vllm_args", [str(a) for a in self.vllm_args or []])
 
     @staticmethod
     def help() -> dict[str, str]:
@@ -166,6 +232,11 @@ class Config:
     @property
     def names(self) -> list[str]:
         return [m.name for m in self.models]
+
+    @property
+    def public_names(self) -> list[str]:
+        """Models a voter may pick by name (all but the anonymous-only ones)."""
+        return [m.name for m in self.models if not m.anonymous_only]
 
 
 def load_config(
@@ -266,7 +337,7 @@ def _build(cls: type, raw: Any, path: Path, text: str, where: str, occurrence: i
 def _type_of(default: Any, key: str) -> type | tuple[type, ...]:
     if key in ("params", "extra_body"):
         return dict
-    if key == "targets":
+    if key in ("targets", "vllm_args"):
         return list
     if isinstance(default, float):
         return (int, float)

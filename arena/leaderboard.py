@@ -11,7 +11,7 @@ from ratings.categories import list_categories
 from ratings.leaderboard import select_battles
 from ratings.tables import PairTables, pair_tables
 
-__all__ = ["LeaderboardView", "compute_leaderboard", "leaderboard_view"]
+__all__ = ["LeaderboardView", "compute_leaderboard", "hide_unreleased", "leaderboard_view"]
 
 OVERALL = "Overall"
 
@@ -20,9 +20,25 @@ def compute_leaderboard(
     store: Store, config: Config | None = None, settings: Settings | None = None
 ) -> Leaderboard:
     """Bradley–Terry board of the anonymous, valid, voted battles in ``store``;
-    organization and license come from the configured models."""
+    organization and license come from the configured models. Models in
+    anonymous-only mode are rated with the rest but their rows are not shown."""
     board = build_leaderboard(store.battle_table(), settings, metadata=_metadata(config))
     board.manifest["source"] = "arena database"
+    return hide_unreleased(board, config)
+
+
+def hide_unreleased(board: Leaderboard, config: Config | None) -> Leaderboard:
+    """The public board: rows of anonymous-only models removed (their votes still
+    count for the others; the manifest says how many rows were hidden)."""
+    hidden = {m.name for m in config.models if m.anonymous_only} if config else set()
+    if not hidden:
+        return board
+    before = len(board.rows) + sum(len(g) for g in board.others)
+    board.rows = [r for r in board.rows if r.model not in hidden]
+    board.others = [
+        g for g in ([r for r in grp if r.model not in hidden] for grp in board.others) if g
+    ]
+    board.manifest["hidden_models"] = before - len(board.rows) - sum(len(g) for g in board.others)
     return board
 
 
@@ -49,8 +65,9 @@ def leaderboard_view(
     try:
         board = build_leaderboard(table, settings, metadata=_metadata(config))
     except LeaderboardError as exc:  # style control before any answer varies in style, ...
-        board = build_leaderboard(table, base, metadata=_metadata(config))
+        board = hide_unreleased(build_leaderboard(table, base, metadata=_metadata(config)), config)
         return LeaderboardView(board, categories, _tables(table, base, board), str(exc), len(pool))
+    board = hide_unreleased(board, config)
     return LeaderboardView(board, categories, _tables(table, settings, board), None, len(pool))
 
 

@@ -12,6 +12,10 @@ proportion to its weight, and its order (who is A) is a coin flip.
   one battle's share of ``Var(θ̂_a − θ̂_b)`` under the current fit (N times it): the
   next vote goes where it shrinks that uncertainty most. Pairs that never met come
   first. (Σ_ab = p(1 − p), the other reading, needed more votes in bench/sampling.py.)
+
+Under every policy, ``boost`` (per model) multiplies the weight of each pair the model
+is in: the arena boosts models that are new (fewer than ``new_model_votes`` votes) so
+they reach a stable rating sooner. A pair of two boosted models takes the larger.
 """
 
 from __future__ import annotations
@@ -52,8 +56,24 @@ def pair_weights(
     targets: Mapping[str, Sequence[str]] | None = None,
     target_boost: float = 4.0,
     evidence: Evidence | None = None,
+    boost: Mapping[str, float] | None = None,
 ) -> dict[tuple[str, str], float]:
     """The weight of every unordered pair of ``models`` (sorted names, a < b)."""
+    out = _policy_weights(models, policy, weights, targets, target_boost, evidence)
+    if boost:
+        for a, b in out:
+            out[(a, b)] *= max(boost.get(a, 1.0), boost.get(b, 1.0))
+    return out
+
+
+def _policy_weights(
+    models: Sequence[str],
+    policy: str,
+    weights: Mapping[str, float] | None,
+    targets: Mapping[str, Sequence[str]] | None,
+    target_boost: float,
+    evidence: Evidence | None,
+) -> dict[tuple[str, str], float]:
     if policy not in POLICIES:
         raise ConfigError(
             f"unknown sampling policy {policy!r}; expected one of {', '.join(POLICIES)}"

@@ -17,7 +17,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-from arena.api import api_router  # noqa: E402
+from arena.api import admin_router, api_router  # noqa: E402
 from arena.app import Arena  # noqa: E402
 from arena.ui import STATIC, build_ui  # noqa: E402
 
@@ -42,6 +42,7 @@ def create_server(arena: Arena) -> FastAPI:
     api = FastAPI(title="arena", lifespan=lifespan)
 
     api.include_router(api_router(arena))
+    api.include_router(admin_router(arena))
     blocks = build_ui(arena)
     return gr.mount_gradio_app(
         api,

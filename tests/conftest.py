@@ -92,6 +92,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     port = free_port()
     db = f"sqlite:///{folder / 'arena.db'}"
     log = (folder / "serve.log").open("w")
+    admin_token = "admin-" + os.urandom(8).hex()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -107,6 +108,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         cwd=folder,
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={**os.environ, "ARENA_ADMIN_TOKEN": admin_token},
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -121,7 +123,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             time.sleep(0.5)
         else:
             pytest.fail("arena did not become ready:\n" + (folder / "serve.log").read_text())
-        yield {"url": url, "db": db, "config": str(config), "folder": str(folder)}
+        yield {
+            "url": url,
+            "db": db,
+            "config": str(config),
+            "folder": str(folder),
+            "admin_token": admin_token,
+        }
     finally:
         process.terminate()
         try:

@@ -15,6 +15,9 @@ __all__ = ["KINDS", "Backend", "Message", "Usage", "create_backend"]
 
 KINDS: dict[str, str] = {
     "openai": "arena.backends.openai_compat:OpenAIBackend",
+    "anthropic": "arena.backends.anthropic:AnthropicBackend",
+    "gemini": "arena.backends.gemini:GeminiBackend",
+    "vllm": "arena.backends.vllm:VLLMBackend",
     "local": "arena.backends.local:LocalBackend",
 }
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from arena.config import ArenaSettings, ModelSpec
 from arena.errors import BackendError, BackendTimeout
 
-__all__ = ["Backend", "Message", "Usage"]
+__all__ = ["Backend", "Health", "Message", "Usage"]
 
 Message = Mapping[str, str]  # {"role": "user" | "assistant" | "system", "content": str}
 
@@ -32,15 +32,49 @@ class Usage:
     finish_reason: str | None = None
 
 
+@dataclass
+class Health:
+    """How a model's recent answers went; the pool takes it out of the draw after
+    ``unhealthy_after`` failures in a row."""
+
+    answers: int = 0
+    failures: int = 0
+    failures_in_row: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = None  # time.time()
+    last_ok_at: float | None = None
+
+    def ok(self) -> None:
+        self.answers += 1
+        self.failures_in_row = 0
+        self.last_ok_at = time.time()
+
+    def failed(self, error: str) -> None:
+        self.answers += 1
+        self.failures += 1
+        self.failures_in_row += 1
+        self.last_error = error
+        self.last_error_at = time.time()
+
+
 class Backend(ABC):
     """A model the arena can ask. Subclasses implement :meth:`_stream`."""
 
     retries: int = 2
     retry_delay_s: float = 0.5
+    bind_host: str = "127.0.0.1"  # where a server the backend runs itself listens
 
     def __init__(self, spec: ModelSpec, settings: ArenaSettings) -> None:
         self.spec = spec
         self.settings = settings
+        self.in_flight = 0  # answers being streamed (or waiting for a slot) now
+        self.health = Health()
+        self._slots = asyncio.Semaphore(spec.max_concurrent) if spec.max_concurrent > 0 else None
+
+    @property
+    def saturated(self) -> bool:
+        """Every slot of ``max_concurrent`` is taken (never, without a limit)."""
+        return self._slots is not None and self.in_flight >= self.spec.max_concurrent
 
     async def start(self) -> None:  # noqa: B027 - optional hook, most backends run nothing
         """Start whatever the backend runs itself (a supervised server); default none."""
@@ -65,16 +99,52 @@ class Backend(ABC):
 
     async def stream(
         self, messages: Sequence[Message], params: Mapping[str, Any] | None = None
-    ) -> AsyncIterator[str | Usage]:
+    ) -> AsyncGenerator[str | Usage, None]:
         """Stream an answer under the model's timeouts.
 
         Retries (up to :attr:`retries` times) only while no token has been produced.
+        With ``max_concurrent`` set, the request first waits for a free slot, for at most
+        the first-token timeout.
 
         Raises:
             BackendTimeout: no first token within ``first_token_timeout`` seconds, or the
                 whole answer took over ``total_timeout``.
             BackendError: the backend failed; the message is safe to show to a voter.
         """
+        self.in_flight += 1
+        try:
+            async for chunk in self._limited(messages, params):
+                yield chunk
+        except BackendError as exc:
+            self.health.failed(str(exc))
+            raise
+        else:
+            self.health.ok()
+        finally:
+            self.in_flight -= 1
+
+    async def _limited(
+        self, messages: Sequence[Message], params: Mapping[str, Any] | None
+    ) -> AsyncIterator[str | Usage]:
+        if self._slots is None:
+            async for chunk in self._attempts(messages, params):
+                yield chunk
+            return
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.spec.first_token_timeout)
+        except TimeoutError:
+            raise BackendTimeout(
+                f"the model is busy: no free slot within {self.spec.first_token_timeout:g} s"
+            ) from None
+        try:
+            async for chunk in self._attempts(messages, params):
+                yield chunk
+        finally:
+            self._slots.release()
+
+    async def _attempts(
+        self, messages: Sequence[Message], params: Mapping[str, Any] | None
+    ) -> AsyncIterator[str | Usage]:
         merged = {**self.spec.params, **(params or {})}
         deadline = time.monotonic() + self.spec.total_timeout
         for attempt in range(self.retries + 1):

@@ -42,14 +42,16 @@ class LocalBackend(OpenAIBackend):
 
     async def start(self) -> None:
         path = await asyncio.to_thread(model_file, self.spec, self.settings)
-        port = free_port()
-        self._base_url = f"http://127.0.0.1:{port}/v1"
+        port = free_port(self.bind_host)
+        self._base_url = f"http://{self.bind_host}:{port}/v1"
         self.supervisor = Supervisor(
             self.spec.name,
             python_command(
                 "arena.backends.llama_worker",
                 "--model",
                 str(path),
+                "--host",
+                self.bind_host,
                 "--port",
                 str(port),
                 "--threads",
@@ -59,7 +61,7 @@ class LocalBackend(OpenAIBackend):
                 "--parallel",
                 str(self.spec.parallel),
             ),
-            health_url=f"http://127.0.0.1:{port}/health",
+            health_url=f"http://{self.bind_host}:{port}/health",
         )
         await self.supervisor.start()
 

@@ -3,57 +3,51 @@ Mistral, DeepSeek, Together, ... through the openai SDK's ``AsyncOpenAI``."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import openai
 
-from arena.backends.base import Backend, Message, Usage
+from arena.backends.base import Message, Usage
+from arena.backends.keys import api_key
+from arena.backends.sdk import SDKBackend
 from arena.config import ArenaSettings, ModelSpec
 from arena.errors import ConfigError
 
-__all__ = ["OpenAIBackend"]
+__all__ = ["OpenAIBackend", "with_system"]
 
 
-class OpenAIBackend(Backend):
+def with_system(messages: Sequence[Message], system_prompt: str) -> list[dict[str, str]]:
+    """The chat messages, led by the model's system prompt when it has one."""
+    out = [dict(m) for m in messages]
+    return [{"role": "system", "content": system_prompt}, *out] if system_prompt else out
+
+
+class OpenAIBackend(SDKBackend):
+    sdk = openai
+
     def __init__(self, spec: ModelSpec, settings: ArenaSettings) -> None:
         super().__init__(spec, settings)
         if spec.kind == "openai" and not spec.base_url:
             raise ConfigError(f"model {spec.name!r} (kind openai) needs base_url")
-        self._api_key = "not-needed"
-        if spec.api_key_env:
-            key = os.environ.get(spec.api_key_env)
-            if not key:
-                raise ConfigError(
-                    f"model {spec.name!r} reads its API key from the environment variable "
-                    f"{spec.api_key_env}, which is not set"
-                )
-            self._api_key = key
-        self._client: openai.AsyncOpenAI | None = None
+        self._api_key = api_key(spec) or "not-needed"
         self._base_url = spec.base_url
+        self._request_model = spec.model or spec.name
 
-    def client(self) -> openai.AsyncOpenAI:
-        if self._client is None:
-            self._client = openai.AsyncOpenAI(
-                base_url=self._base_url,
-                api_key=self._api_key,
-                max_retries=0,  # retries are the base class's policy
-                timeout=openai.Timeout(self.spec.total_timeout, connect=self.spec.connect_timeout),
-            )
-        return self._client
-
-    async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+    def _make_client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            base_url=self._base_url,
+            api_key=self._api_key,
+            max_retries=0,  # retries are the base class's policy
+            timeout=openai.Timeout(self.spec.total_timeout, connect=self.spec.connect_timeout),
+        )
 
     async def _stream(
         self, messages: Sequence[Message], params: Mapping[str, Any]
     ) -> AsyncIterator[str | Usage]:
         response = await self.client().chat.completions.create(  # type: ignore[call-overload]
-            model=self.spec.model or self.spec.name,
-            messages=[dict(m) for m in messages],  # type: ignore[misc]
+            model=self._request_model,
+            messages=with_system(messages, self.spec.system_prompt),  # type: ignore[arg-type]
             stream=True,
             stream_options={"include_usage": True},
             extra_body=self.spec.extra_body or None,
@@ -75,15 +69,3 @@ class OpenAIBackend(Backend):
             completion_tokens=getattr(usage, "completion_tokens", None),
             finish_reason=finish,
         )
-
-    def should_retry(self, exc: BaseException) -> bool:
-        return isinstance(
-            exc, openai.APIConnectionError | openai.RateLimitError | openai.InternalServerError
-        )
-
-    def describe(self, exc: BaseException) -> str:
-        if isinstance(exc, openai.APIStatusError):
-            return f"the model's server answered HTTP {exc.status_code}"
-        if isinstance(exc, openai.APIConnectionError):
-            return "could not reach the model's server"
-        return super().describe(exc)

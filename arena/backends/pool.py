@@ -1,53 +1,231 @@
-"""All configured models' backends, started together and asked who is ready."""
+"""All configured models' backends: started together, watched, and asked who may battle.
+
+A model is in the draw when its backend is ready (its server, if it runs one, is
+healthy) and its answers have not failed ``unhealthy_after`` times in a row. A model
+out of the draw is probed every ``health_check_s`` seconds and returns at its first
+good answer. :meth:`ModelPool.update` applies a changed ``arena.toml`` without a
+restart: new models start and join, removed ones stop, changed ones restart.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from dataclasses import replace
+import time
+from dataclasses import dataclass, replace
+from typing import Any
 
-from arena.backends import Backend, create_backend
-from arena.config import Config
+from arena.backends.base import Backend
+from arena.backends.gpus import assign_gpus
+from arena.config import Config, ModelSpec
+from arena.errors import BackendError, NoModelsError
 
-__all__ = ["ModelPool"]
+__all__ = ["ModelPool", "ModelStatus"]
 
 log = logging.getLogger(__name__)
+
+PROBE = [{"role": "user", "content": "Say hello in one short sentence."}]
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """One row of the organizer's view of the models."""
+
+    name: str
+    kind: str
+    state: str  # starting | ok | out (failing answers) | down (server not healthy) | failed
+    in_draw: bool
+    in_flight: int
+    max_concurrent: int
+    answers: int
+    failures: int
+    failures_in_row: int
+    last_error: str | None
+    last_error_at: float | None
+    last_ok_at: float | None
+    restarts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 class ModelPool:
     """One backend per configured model.
 
     Local models that leave ``threads`` at 0 share the machine's cores evenly, so two
-    of them streaming at once do not fight over the same cores.
+    of them streaming at once do not fight over the same cores; vllm models get their
+    GPUs from :func:`arena.backends.gpus.assign_gpus`.
+
+    Attributes:
+        bind_host: the address the servers the arena runs itself listen on.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, bind_host: str = "127.0.0.1") -> None:
+        self.config = config
+        self.bind_host = bind_host
+        self.backends: dict[str, Backend] = {}
+        self.failures: dict[str, str] = {}  # models that did not start, and why
+        self._started: set[str] = set()
+        self._probe_task: asyncio.Task[None] | None = None
+        for spec in self._prepared(config):
+            self.backends[spec.name] = self._create(spec)
+
+    def _prepared(self, config: Config) -> list[ModelSpec]:
         local = [m for m in config.models if m.kind == "local"]
         share = max(1, (os.cpu_count() or 1) // max(1, len(local)))
-        self.backends: dict[str, Backend] = {}
+        gpus = assign_gpus(config.models, config.settings.gpus)
+        specs = []
         for spec in config.models:
             if spec.kind == "local" and spec.threads == 0:
                 spec = replace(spec, threads=share)
-            self.backends[spec.name] = create_backend(spec, config.settings)
-        self.failures: dict[str, str] = {}
+            if spec.name in gpus:
+                spec = replace(spec, gpus=gpus[spec.name])
+            specs.append(spec)
+        return specs
+
+    def _create(self, spec: ModelSpec) -> Backend:
+        from arena.backends import create_backend
+
+        backend = create_backend(spec, self.config.settings)
+        backend.bind_host = self.bind_host
+        return backend
 
     async def start(self) -> None:
-        """Start every backend at once; one that fails is logged and left out."""
+        """Start every backend at once (one that fails is logged and left out), then
+        keep probing the models that left the draw."""
+        await self._start(list(self.backends))
+        if self._probe_task is None:
+            self._probe_task = asyncio.create_task(self._probe_loop(), name="model probes")
+
+    async def _start(self, names: list[str]) -> None:
         results = await asyncio.gather(
-            *(b.start() for b in self.backends.values()), return_exceptions=True
+            *(self.backends[n].start() for n in names), return_exceptions=True
         )
-        for name, result in zip(self.backends, results, strict=True):
+        for name, result in zip(names, results, strict=True):
+            self._started.add(name)
             if isinstance(result, BaseException):
                 self.failures[name] = str(result)
                 log.error("model %s did not start: %s", name, result)
+            else:
+                self.failures.pop(name, None)
 
     async def stop(self) -> None:
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe_task
+            self._probe_task = None
         await asyncio.gather(*(b.stop() for b in self.backends.values()), return_exceptions=True)
 
+    async def update(self, config: Config) -> dict[str, list[str]]:
+        """Apply a new configuration without a restart; returns the names added,
+        removed and changed. Backends are built before anything stops, so a model
+        that cannot be built leaves the pool as it was."""
+        old = {n: b.spec for n, b in self.backends.items()}
+        keep_gpus = {n: s.gpus for n, s in old.items() if s.kind == "vllm"}
+        specs = {s.name: s for s in self._prepared(config)}
+        for name, spec in specs.items():  # a running vllm model keeps its GPUs
+            if name in keep_gpus and replace(spec, gpus=keep_gpus[name]) == old[name]:
+                specs[name] = old[name]
+        added = [n for n in specs if n not in old]
+        removed = [n for n in old if n not in specs]
+        changed = [n for n in specs if n in old and specs[n] != old[n]]
+        fresh = {n: self._create(specs[n]) for n in added + changed}
+        self.config = config
+        for name in removed + changed:
+            backend = self.backends.pop(name)
+            self._started.discard(name)
+            self.failures.pop(name, None)
+            await backend.stop()
+        self.backends.update(fresh)
+        if self._probe_task is not None:  # a running pool starts what joined
+            await self._start(added + changed)
+        return {"added": added, "removed": removed, "changed": changed}
+
     def backend(self, name: str) -> Backend:
-        return self.backends[name]
+        try:
+            return self.backends[name]
+        except KeyError:
+            raise NoModelsError(
+                f"{name} is no longer in the arena; start a new battle to go on"
+            ) from None
+
+    def in_draw(self, name: str) -> bool:
+        backend = self.backends.get(name)
+        return (
+            backend is not None
+            and name not in self.failures
+            and backend.ready
+            and backend.health.failures_in_row < self.config.settings.unhealthy_after
+        )
 
     def ready(self) -> list[str]:
-        """Names of the models that can answer now."""
-        return [name for name, b in self.backends.items() if b.ready]
+        """Names of the models that may battle now."""
+        return [name for name in self.backends if self.in_draw(name)]
+
+    def available(self) -> list[str]:
+        """Models in the draw with a free slot; all of them when fewer than two have one."""
+        ready = self.ready()
+        free = [n for n in ready if not self.backends[n].saturated]
+        return free if len(free) >= 2 else ready
+
+    def status(self) -> list[ModelStatus]:
+        rows = []
+        for name, backend in self.backends.items():
+            health = backend.health
+            if name in self.failures:
+                state = "failed"
+            elif name not in self._started:
+                state = "starting"
+            elif not backend.ready:
+                state = "down"
+            elif health.failures_in_row >= self.config.settings.unhealthy_after:
+                state = "out"
+            else:
+                state = "ok"
+            supervisor = getattr(backend, "supervisor", None)
+            rows.append(
+                ModelStatus(
+                    name=name,
+                    kind=backend.spec.kind,
+                    state=state,
+                    in_draw=self.in_draw(name),
+                    in_flight=backend.in_flight,
+                    max_concurrent=backend.spec.max_concurrent,
+                    answers=health.answers,
+                    failures=health.failures,
+                    failures_in_row=health.failures_in_row,
+                    last_error=self.failures.get(name, health.last_error),
+                    last_error_at=health.last_error_at,
+                    last_ok_at=health.last_ok_at,
+                    restarts=supervisor.restarts if supervisor is not None else 0,
+                )
+            )
+        return rows
+
+    async def _probe_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.05, self.config.settings.health_check_s))
+            await self.probe_out()
+
+    async def probe_out(self) -> None:
+        """Ask each model that left the draw (its server up) a short question; a good
+        answer brings it back."""
+        limit = self.config.settings.unhealthy_after
+        for name, backend in list(self.backends.items()):
+            if not backend.ready or backend.health.failures_in_row < limit:
+                continue
+            started = time.monotonic()
+            try:
+                async for _ in backend.stream(PROBE, {"max_tokens": 8}):
+                    pass
+            except BackendError as exc:
+                log.warning("model %s is still failing: %s", name, exc)
+            else:
+                log.info(
+                    "model %s answers again (%.1f s); back in the draw",
+                    name,
+                    time.monotonic() - started,
+                )

@@ -310,6 +310,24 @@ class Store:
             extra=extra,
         )
 
+    def votes_per_model(self) -> dict[str, int]:
+        """Valid anonymous votes each model took part in (what the board counts)."""
+        counts: dict[str, int] = {}
+        with self.session() as s:
+            for column in (BattleRecord.model_a, BattleRecord.model_b):
+                rows = s.exec(
+                    select(column, func.count())  # type: ignore[call-overload]
+                    .where(
+                        BattleRecord.state == "voted",
+                        BattleRecord.anony == True,  # noqa: E712 - SQL, not Python
+                        BattleRecord.valid == True,  # noqa: E712
+                    )
+                    .group_by(column)
+                ).all()
+                for name, n in rows:
+                    counts[name] = counts.get(name, 0) + int(n)
+        return counts
+
     def vote_count(self) -> int:
         with self.session() as s:
             return int(

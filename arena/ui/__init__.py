@@ -53,9 +53,9 @@ def build_ui(arena: Arena) -> gr.Blocks:
                         "Pick both models yourself. These votes are stored as named "
                         "and do not count on the default leaderboard."
                     )
-                    battle_panel(arena, named=True)
+                    pickers = battle_panel(arena, named=True)
                 with gr.Tab("Direct chat", id="chat") as chat:
-                    chat_tab(arena)
+                    pickers += chat_tab(arena)
                 with gr.Tab("Leaderboard", id="leaderboard") as board:
                     timer = leaderboard_tab(arena, board)
                 with gr.Tab("About", id="about") as about:
@@ -85,6 +85,12 @@ def build_ui(arena: Arena) -> gr.Blocks:
             api_name="accept_terms",
             js=f"(x) => {{ localStorage.setItem('{terms_key}', 'yes'); return [false]; }}",
         )
+
+        def model_choices() -> list[Any]:  # arena.toml may have changed since the page loaded
+            return [gr.Dropdown(choices=arena.config.public_names) for _ in pickers]
+
+        for tab in (side_by_side, chat):
+            tab.select(model_choices, None, pickers, api_visibility="private")
         for tab in (battle, side_by_side, chat, about):  # refresh only while it is shown
             tab.select(lambda: gr.Timer(active=False), None, [timer], api_visibility="private")
     return blocks

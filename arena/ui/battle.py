@@ -53,11 +53,11 @@ def _reveal(reveal: Reveal) -> str:
     )
 
 
-def battle_panel(arena: Arena, *, named: bool) -> None:
-    """Build one battle panel inside the current tab."""
+def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
+    """Build one battle panel inside the current tab; returns its model pickers."""
     service = arena.battles
     prefix = "sbs" if named else "battle"
-    names = arena.config.names
+    names = arena.config.public_names
     battle_id = gr.State(None)
     if named:
         with gr.Row():
@@ -254,3 +254,4 @@ def battle_panel(arena: Arena, *, named: bool) -> None:
     new_round.click(
         on_new_round, None, [chat_a, chat_b, battle_id, status, *votes], api_name=f"{api}new_round"
     )
+    return [pick_a, pick_b] if named else []

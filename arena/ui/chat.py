@@ -18,10 +18,11 @@ __all__ = ["chat_tab"]
 FEEDBACK_BUTTONS = {"👍 Upvote": "upvote", "👎 Downvote": "downvote", "🚩 Flag": "flag"}
 
 
-def chat_tab(arena: Arena) -> None:
+def chat_tab(arena: Arena) -> list[gr.Dropdown]:
+    """Build the Direct chat tab; returns its model picker."""
     chats = arena.chats
     chat_id = gr.State(None)
-    names = arena.config.names
+    names = arena.config.public_names
     model = gr.Dropdown(names, value=names[0], label="Model", elem_id="chat-model")
     conversation = chatbot("Conversation", "direct-chat", height=420)
     prompt, send = prompt_row("chat-prompt", "Message", "Type a message and press Enter")
@@ -88,3 +89,4 @@ def chat_tab(arena: Arena) -> None:
     for button, kind in zip(feedback, FEEDBACK_BUTTONS.values(), strict=True):
         button.click(on_feedback(kind), [chat_id], [status], api_name=f"chat_{kind}")
     clear.click(on_clear, None, outputs, api_name="chat_new")
+    return [model]

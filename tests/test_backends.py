@@ -1,0 +1,193 @@
+"""The provider kinds (openai, anthropic, gemini) through their real SDKs, against a
+real local HTTP server speaking each provider's wire format, plus live tests that run
+only when the provider's key is in the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from arena.backends import Usage, create_backend
+from arena.config import ArenaSettings, ModelSpec
+from arena.errors import BackendError, ConfigError
+from tests.wire import KEY, WireServer
+
+SYSTEM = "You are terse."
+
+
+@pytest.fixture(scope="module")
+def wire() -> Iterator[WireServer]:
+    with WireServer() as server:
+        yield server
+
+
+def spec(kind: str, wire: WireServer, **kw: object) -> ModelSpec:
+    base = {"openai": f"{wire.url}/v1", "anthropic": wire.url, "gemini": wire.url}[kind]
+    fields: dict[str, object] = {
+        "name": f"test-{kind}",
+        "kind": kind,
+        "model": f"{kind}-model-1",
+        "base_url": base,
+        "api_key_env": "ARENA_TEST_PROVIDER_KEY",
+        "system_prompt": SYSTEM,
+        "params": {"temperature": 0.2, "max_tokens": 50},
+        "first_token_timeout": 2.0,
+    }
+    fields.update(kw)
+    return ModelSpec(**fields)  # type: ignore[arg-type]
+
+
+async def collect(backend, prompt: str) -> tuple[str, Usage]:  # type: ignore[no-untyped-def]
+    text, usage = "", Usage()
+    history = [
+        {"role": "user", "content": "first question"},
+        {"role": "assistant", "content": "first answer"},
+        {"role": "user", "content": prompt},
+    ]
+    async for chunk in backend.stream(history):
+        if isinstance(chunk, Usage):
+            usage = chunk
+        else:
+            text += chunk
+    return text, usage
+
+
+@pytest.fixture(autouse=True)
+def key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARENA_TEST_PROVIDER_KEY", KEY)
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
+async def test_each_provider_streams_the_answer_and_its_usage(kind: str, wire: WireServer) -> None:
+    backend = create_backend(spec(kind, wire), ArenaSettings())
+    try:
+        text, usage = await collect(backend, "hello there")
+    finally:
+        await backend.stop()
+    assert text == "You said: hello there"
+    assert (usage.prompt_tokens, usage.completion_tokens) == (7, 3)
+    assert usage.finish_reason in ("stop", "end_turn")
+    assert backend.health.failures_in_row == 0 and backend.health.answers == 1
+
+
+async def test_anthropic_gets_the_system_prompt_in_its_own_field(wire: WireServer) -> None:
+    backend = create_backend(spec("anthropic", wire), ArenaSettings())
+    await collect(backend, "sys check a")
+    await backend.stop()
+    body = wire.requests[-1]
+    assert body["system"] == SYSTEM
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+    assert body["model"] == "anthropic-model-1"
+    assert body["max_tokens"] == 50 and body["temperature"] == 0.2 and body["stream"] is True
+
+
+async def test_gemini_gets_a_system_instruction_and_model_role(wire: WireServer) -> None:
+    backend = create_backend(spec("gemini", wire), ArenaSettings())
+    await collect(backend, "sys check g")
+    await backend.stop()
+    body = wire.requests[-1]
+    assert body["systemInstruction"]["parts"][0]["text"] == SYSTEM
+    assert [c["role"] for c in body["contents"]] == ["user", "model", "user"]
+    assert body["generationConfig"]["maxOutputTokens"] == 50
+
+
+async def test_openai_sends_the_system_prompt_as_the_first_message(wire: WireServer) -> None:
+    backend = create_backend(spec("openai", wire), ArenaSettings())
+    await collect(backend, "sys check o")
+    await backend.stop()
+    assert wire.requests[-1]["messages"][0] == {"role": "system", "content": SYSTEM}
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
+async def test_server_errors_are_retried_before_the_first_token_then_reported(
+    kind: str, wire: WireServer
+) -> None:
+    backend = create_backend(spec(kind, wire), ArenaSettings())
+    backend.retry_delay_s = 0.01
+    before = len(wire.requests)
+    with pytest.raises(BackendError, match="HTTP 500"):
+        await collect(backend, "FAIL500 please")
+    await backend.stop()
+    assert len(wire.requests) - before == backend.retries + 1
+    assert backend.health.failures_in_row == 1
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
+async def test_a_dropped_stream_fails_without_a_retry_and_keeps_the_text(
+    kind: str, wire: WireServer
+) -> None:
+    backend = create_backend(spec(kind, wire), ArenaSettings())
+    before = len(wire.requests)
+    received = ""
+    with pytest.raises(BackendError):
+        async for chunk in backend.stream([{"role": "user", "content": "DROP it now"}]):
+            if isinstance(chunk, str):
+                received += chunk
+    await backend.stop()
+    assert received.startswith("You said")  # the first chunks arrived before the drop
+    assert len(wire.requests) - before == 1  # never retried once text was produced
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
+async def test_a_hanging_provider_fails_at_the_first_token_timeout(
+    kind: str, wire: WireServer
+) -> None:
+    backend = create_backend(spec(kind, wire, first_token_timeout=0.5), ArenaSettings())
+    with pytest.raises(BackendError, match="first token took over 0.5 s"):
+        await collect(backend, "HANG forever")
+    await backend.stop()
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
+def test_a_missing_key_variable_is_named(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ARENA_TEST_PROVIDER_KEY")
+    with pytest.raises(ConfigError, match="ARENA_TEST_PROVIDER_KEY"):
+        create_backend(
+            ModelSpec(
+                name="m",
+                kind=kind,
+                base_url="http://127.0.0.1:9/v1",
+                api_key_env="ARENA_TEST_PROVIDER_KEY",
+            ),
+            ArenaSettings(),
+        )
+
+
+def test_provider_kinds_default_to_their_usual_key_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for kind, variable in (("anthropic", "ANTHROPIC_API_KEY"), ("gemini", "GEMINI_API_KEY")):
+        monkeypatch.delenv(variable, raising=False)
+        with pytest.raises(ConfigError, match=variable):
+            create_backend(ModelSpec(name="m", kind=kind), ArenaSettings())
+
+
+LIVE = {
+    "anthropic": ("ANTHROPIC_API_KEY", "claude-haiku-4-5"),
+    "gemini": ("GEMINI_API_KEY", "gemini-2.5-flash"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LIVE))
+async def test_live_provider_answers(kind: str) -> None:
+    variable, model = LIVE[kind]
+    if not os.environ.get(variable):
+        pytest.skip(f"live {kind} test: set {variable} to run it")
+    backend = create_backend(
+        ModelSpec(
+            name=f"live-{kind}",
+            kind=kind,
+            model=os.environ.get(f"ARENA_LIVE_{kind.upper()}_MODEL", model),
+            system_prompt="Answer in one word.",
+            params={"max_tokens": 20},
+        ),
+        ArenaSettings(),
+    )
+    try:
+        text, usage = await collect(backend, "What colour is the sky on a clear day?")
+    finally:
+        await backend.stop()
+    assert text.strip()
+    assert usage.completion_tokens and usage.completion_tokens > 0

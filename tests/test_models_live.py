@@ -1,0 +1,261 @@
+"""Models while the arena runs: failing models leave the draw and come back,
+concurrency limits, arena.toml reloads with a boost for new models, anonymous-only
+models, and the organizer's admin view. The backends are openai-kind models on a
+real local HTTP server (tests/wire.py), so each test takes a second, not a minute."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from arena.app import Arena
+from arena.backends import Usage
+from arena.battles import Voter
+from arena.config import load_config
+from arena.errors import BackendTimeout, NoModelsError
+from tests.wire import WireServer
+
+VOTER = Voter("session-1", "10.0.0.1")
+# Quick health checks and reloads, and a model counts as new until its first vote.
+QUICK = {
+    "unhealthy_after": 2,
+    "health_check_s": 0.2,
+    "reload_s": 0.1,
+    "new_model_votes": 1,
+    "new_model_boost": 3.0,
+}
+
+
+def model_toml(wire: WireServer, name: str, **extra: object) -> str:
+    fields: dict[str, object] = {
+        "name": f'"{name}"',
+        "kind": '"openai"',
+        "base_url": f'"{wire.url}/v1"',
+        "organization": f'"Org {name}"',
+        "first_token_timeout": 2.0,
+    }
+    fields.update(extra)
+    lines = ["[[models]]"]
+    for key, value in fields.items():
+        lines.append(f"{key} = {str(value).lower() if isinstance(value, bool) else value}")
+    return "\n".join(lines) + "\n"
+
+
+def write_config(path: Path, wire: WireServer, models: list[str], **settings: object) -> None:
+    arena = ["[arena]", 'terms = ""', *(f"{k} = {v}" for k, v in settings.items())]
+    extra: dict[str, dict[str, object]] = {"m-secret": {"anonymous_only": True}}
+    path.write_text(
+        "\n".join(arena)
+        + "\n\n"
+        + "\n".join(model_toml(wire, m, **extra.get(m, {})) for m in models)
+    )
+
+
+@pytest.fixture(scope="module")
+def wire() -> Iterator[WireServer]:
+    with WireServer(token_delay=0.05) as server:
+        yield server
+
+
+@pytest_asyncio.fixture
+async def running(tmp_path: Path, wire: WireServer) -> AsyncIterator[Arena]:
+    path = tmp_path / "arena.toml"
+    write_config(path, wire, ["m-a", "m-b", "m-c"], **QUICK)
+    arena = Arena.create(load_config(path, overrides={"db": f"sqlite:///{tmp_path / 'a.db'}"}))
+    arena.battles.rng = random.Random(7)
+    await arena.start()
+    yield arena
+    await arena.stop()
+
+
+async def ask(arena: Arena, model: str, prompt: str = "hi") -> str:
+    text = ""
+    async for chunk in arena.pool.backend(model).stream([{"role": "user", "content": prompt}]):
+        if not isinstance(chunk, Usage):
+            text += chunk
+    return text
+
+
+async def play(arena: Arena, winner: str = "model_a") -> tuple[str, str]:
+    battle_id = await arena.battles.start_battle(VOTER)
+    async for _ in arena.battles.stream_turn(battle_id, "Compare yourselves.", VOTER):
+        pass
+    battle = arena.store.battle(battle_id)
+    if battle.state == "open":
+        await arena.battles.vote(battle_id, winner, VOTER)
+    return battle.model_a, battle.model_b
+
+
+async def test_a_failing_model_leaves_the_draw_and_comes_back(
+    running: Arena, wire: WireServer
+) -> None:
+    wire.failing.add("m-c")
+    try:
+        for _ in range(2):
+            with pytest.raises(Exception, match="HTTP 500"):
+                await ask(running, "m-c")
+        assert running.pool.ready() == ["m-a", "m-b"]
+        states = {s.name: s for s in running.pool.status()}
+        assert states["m-c"].state == "out" and not states["m-c"].in_draw
+        assert states["m-c"].last_error == "the model's server answered HTTP 500"
+        for _ in range(20):  # no battle draws it while it is out
+            assert "m-c" not in await play(running)
+    finally:
+        wire.failing.discard("m-c")
+    deadline = time.monotonic() + 5
+    while "m-c" not in running.pool.ready():  # the next probe finds it answering again
+        assert time.monotonic() < deadline, running.pool.status()
+        await asyncio.sleep(0.05)
+    assert {s.name: s.state for s in running.pool.status()}["m-c"] == "ok"
+
+
+async def test_a_battle_whose_model_fails_counts_against_it(
+    running: Arena, wire: WireServer
+) -> None:
+    wire.failing.add("m-a")
+    try:
+        states = []
+        while "m-a" in running.pool.ready():
+            battle_id = await running.battles.start_battle(VOTER)
+            async for _ in running.battles.stream_turn(battle_id, "Hello", VOTER):
+                pass
+            battle = running.store.battle(battle_id)
+            if "m-a" in (battle.model_a, battle.model_b):
+                states.append(battle.state)
+            assert len(states) <= 2
+        assert states == ["failed", "failed"]  # two failed battles took it out
+    finally:
+        wire.failing.discard("m-a")
+
+
+async def test_concurrency_limit_queues_requests_and_the_draw_prefers_free_models(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    path = tmp_path / "arena.toml"
+    path.write_text(
+        '[arena]\nterms = ""\n\n'
+        + model_toml(wire, "m-limited", max_concurrent=2, first_token_timeout=0.5)
+        + model_toml(wire, "m-free-1")
+        + model_toml(wire, "m-free-2")
+    )
+    arena = Arena.create(load_config(path, overrides={"db": f"sqlite:///{tmp_path / 'a.db'}"}))
+    await arena.start()
+    try:
+        backend = arena.pool.backend("m-limited")
+        wire.max_active = 0
+        first = [asyncio.create_task(ask(arena, "m-limited", f"q{i}")) for i in range(4)]
+        await asyncio.sleep(0.05)
+        assert backend.in_flight == 4 and backend.saturated
+        assert "m-limited" not in arena.pool.available()  # the draw leaves it alone
+        answers = await asyncio.gather(*first)
+        assert answers == [f"You said: q{i}" for i in range(4)]
+        assert wire.max_active == 2  # never more than its limit at the server
+        assert arena.pool.available() == ["m-limited", "m-free-1", "m-free-2"]
+
+        hanging = [asyncio.create_task(ask(arena, "m-limited", "SLOW")) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(BackendTimeout, match="busy: no free slot within 0.5 s"):
+            await ask(arena, "m-limited", "third")
+        for task in hanging:
+            task.cancel()
+        await asyncio.gather(*hanging, return_exceptions=True)
+        assert backend.in_flight == 0
+    finally:
+        await arena.stop()
+
+
+async def test_arena_toml_changes_apply_without_a_restart(
+    running: Arena, wire: WireServer, tmp_path: Path
+) -> None:
+    for _ in range(6):  # every pair has a vote: no model is new any more
+        await play(running)
+    assert min(running.store.votes_per_model().values()) >= 1
+    running.battles._votes_cache = None
+
+    path = Path(running.config.source)
+    time.sleep(0.01)  # a new modification time
+    write_config(path, wire, ["m-a", "m-b", "m-new"], **QUICK)
+    deadline = time.monotonic() + 5
+    while "m-new" not in running.pool.ready():
+        assert time.monotonic() < deadline, running.reload
+        await asyncio.sleep(0.05)
+    assert running.reload.changes == {"added": ["m-new"], "removed": ["m-c"], "changed": []}
+    assert running.config.names == ["m-a", "m-b", "m-new"]
+    assert "m-c" not in running.pool.backends
+
+    # Pairs with the new model weigh 3: P(m-new in a battle) = 6/7, against 2/3 uniform.
+    draws = [await running.battles._draw() for _ in range(3000)]
+    share = sum("m-new" in pair for pair in draws) / len(draws)
+    assert 0.83 < share < 0.88, share
+
+    time.sleep(0.01)
+    path.write_text(path.read_text() + "\n[[models]]\nname = 1\n")  # a broken edit
+    deadline = time.monotonic() + 5
+    while running.reload.error is None:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    assert "line" in running.reload.error and "name" in running.reload.error
+    assert running.config.names == ["m-a", "m-b", "m-new"]  # still running the last good one
+
+
+async def test_anonymous_only_models_battle_but_are_never_offered_by_name(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    path = tmp_path / "arena.toml"
+    write_config(path, wire, ["m-a", "m-b", "m-secret"])
+    arena = Arena.create(load_config(path, overrides={"db": f"sqlite:///{tmp_path / 'a.db'}"}))
+    arena.battles.rng = random.Random(3)
+    await arena.start()
+    try:
+        assert arena.config.public_names == ["m-a", "m-b"]
+        with pytest.raises(NoModelsError, match="only be met in anonymous battles"):
+            await arena.battles.start_battle(VOTER, models=("m-a", "m-secret"))
+        with pytest.raises(NoModelsError, match="only be met in anonymous battles"):
+            await arena.chats.start(VOTER, "m-secret")
+        pairs = Counter()
+        for _ in range(12):
+            a, b = await play(arena, "model_b")
+            pairs.update((a, b))
+        assert pairs["m-secret"] > 0  # it does battle anonymously
+        board = arena.leaderboard()
+        assert "m-secret" not in [r.model for r in board.rows]
+        assert board.manifest["hidden_models"] == 1
+        assert {r.model for r in board.rows} == {"m-a", "m-b"}
+    finally:
+        await arena.stop()
+
+
+async def test_admin_view_needs_the_token(running: Arena) -> None:
+    from fastapi import FastAPI
+
+    from arena.api import admin_router, api_router
+
+    app = FastAPI()
+    app.include_router(api_router(running))
+    app.include_router(admin_router(running, token="s3cret-token"))
+    off = FastAPI()
+    off.include_router(admin_router(running, token=""))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+        assert (await c.get("/api/admin/models")).status_code == 401
+        wrong = await c.get("/api/admin/models", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        good = await c.get("/api/admin/models", headers={"Authorization": "Bearer s3cret-token"})
+        assert good.status_code == 200
+        rows = good.json()["models"]
+        assert [r["name"] for r in rows] == ["m-a", "m-b", "m-c"]
+        assert all(r["state"] == "ok" and r["in_draw"] for r in rows)
+        page = await c.get("/admin")
+        assert page.status_code == 200 and "Admin token" in page.text
+        assert "s3cret-token" not in page.text
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(off), base_url="http://t") as c:
+        answer = await c.get("/api/admin/models", headers={"Authorization": "Bearer x"})
+        assert answer.status_code == 403
+        assert "ARENA_ADMIN_TOKEN" in answer.json()["detail"]
