@@ -261,7 +261,14 @@ class BattleService:
             )
             for side in SIDES
         ]
-        ticks = until_done(queue, tasks, {"a": update.a, "b": update.b}, self.store, battle_id)
+        ticks = until_done(
+            queue,
+            tasks,
+            {"a": update.a, "b": update.b},
+            self.store,
+            battle_id,
+            settings.update_interval_s,
+        )
         async with contextlib.aclosing(ticks):  # close it now, not when it is collected
             async for _ in ticks:
                 yield update
@@ -364,16 +371,28 @@ async def until_done(
     states: Mapping[str, SideState],
     store: Store,
     battle_id: str,
+    interval: float = 0.0,
 ) -> AsyncGenerator[None, None]:
-    """Yield on every chunk until every side is done, then close the turn.
+    """Yield as chunks arrive (at most once per ``interval`` seconds) until every side
+    is done, then close the turn.
 
     However the caller leaves (done, Stop, a dropped connection), the sides are
     stopped, their answers stored, and the turn closed: failed if a side failed."""
     try:
         finished = 0
+        last = 0.0
         while finished < len(states):
-            if await queue.get() == "done":
-                finished += 1
+            # At most one tick per ``interval``, carrying everything that arrived
+            # meanwhile: the first chunk shows at once, later ones in batches, so a busy
+            # server sends fewer, larger updates instead of falling behind.
+            items = [await queue.get()]
+            wait = interval - (time.monotonic() - last)
+            if wait > 0 and finished + items.count("done") < len(states):
+                await asyncio.sleep(wait)
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            finished += items.count("done")
+            last = time.monotonic()
             yield None
     finally:
         for task in tasks:

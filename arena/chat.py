@@ -80,7 +80,9 @@ class ChatService:
                 chat.params.get("a", {}),
             )
         )
-        ticks = until_done(queue, [task], {"a": state}, self.store, chat_id)
+        ticks = until_done(
+            queue, [task], {"a": state}, self.store, chat_id, settings.update_interval_s
+        )
         async with contextlib.aclosing(ticks):
             async for _ in ticks:
                 yield state

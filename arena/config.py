@@ -52,6 +52,12 @@ class ArenaSettings:
     target_boost: float = _setting(
         4.0, "targets sampling: how much more often a model meets one of its named rivals."
     )
+    update_interval_s: float = _setting(
+        0.1,
+        "Shortest time between two screen updates of a streaming answer; text that "
+        "arrives meanwhile is shown together. Lower is smoother, higher serves more "
+        "voters at once (bench/load.py).",
+    )
     new_model_votes: int = _setting(
         300, "A model with fewer votes than this counts as new and is drawn more often."
     )

@@ -102,15 +102,22 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
         history: list[TurnRecord],
     ) -> AsyncIterator[tuple[Any, ...]]:
         base_a, base_b = chat_of(history, "a"), chat_of(history, "b")
+        labels = list(VOTE_BUTTONS)
+        enabled_shown: bool | None = None
         async for update in updates:
             enabled = update.done and not update.failed
+            first = enabled_shown is None
+            # Gradio rebuilds a component (and its config) for every update object it
+            # is handed, gr.skip() included, except for State. So between the ticks that
+            # change the buttons, plain values go out: the buttons' own labels.
+            buttons = vote_buttons(enabled) if enabled != enabled_shown else labels
+            enabled_shown = enabled
             yield (
                 live_chat(base_a, prompt_text, update.a),
                 live_chat(base_b, prompt_text, update.b),
-                current,
-                "",
+                current if first else gr.skip(),
                 _status(update),
-                *vote_buttons(enabled),
+                *buttons,
             )
 
     async def send_turn(
@@ -193,8 +200,8 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
 
     async def on_new_round() -> tuple[Any, ...]:
         return (
-            gr.Chatbot(value=[], label="Model A"),
-            gr.Chatbot(value=[], label="Model B"),
+            [],
+            [],
             None,
             "New round. Write a prompt below to start the battle.",
             *vote_buttons(False),
@@ -208,33 +215,42 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
                 reveal = await service.vote(current, VOTE_BUTTONS[label][0], voter_of(request))
             except ArenaError as exc:
                 raise refuse(exc) from None
-            return (
-                _reveal(reveal),
-                gr.Chatbot(label=f"Model A: {reveal.model_a['name']}"),
-                gr.Chatbot(label=f"Model B: {reveal.model_b['name']}"),
-                *vote_buttons(False),
-            )
+            # The names go in the status line, not the panes' labels: relabelling a
+            # Chatbot makes Gradio rebuild its schema (milliseconds per vote under load).
+            return (_reveal(reveal), *vote_buttons(False))
 
         return cast
 
-    outputs = [chat_a, chat_b, battle_id, prompt, status, *votes]
+    def take(text: str) -> tuple[str, str]:
+        """Move an acceptable prompt out of the box (so the voter can type the next one
+        while the answers stream); a refused one stays where it is."""
+        try:
+            check_prompt(text, arena.config.settings.max_prompt_chars)
+        except ArenaError as exc:
+            raise refuse(exc) from None
+        return "", text
+
+    # The prompt being answered; the streaming event reads it from here, so its ticks
+    # never touch the prompt box (any update to it costs a component rebuild).
+    sent = gr.Textbox(visible=False, elem_id=f"{prefix}-sent")
+    outputs = [chat_a, chat_b, battle_id, status, *votes]
     api = "sbs_" if named else ""
     sender = on_send_named if named else on_send
+
+    def on_prompt(trigger: Callable[..., Any], public: bool) -> Any:
+        moved = trigger(take, [prompt], [prompt, sent], queue=False, api_visibility="private")
+        return moved.success(
+            sender,
+            [sent, battle_id, *choices],
+            outputs,
+            api_name=f"{api}send" if public else None,
+            api_visibility="public" if public else "private",
+            concurrency_limit=None,
+        )
+
     events = [
-        send.click(
-            sender,
-            [prompt, battle_id, *choices],
-            outputs,
-            api_name=f"{api}send",
-            concurrency_limit=None,
-        ),
-        prompt.submit(
-            sender,
-            [prompt, battle_id, *choices],
-            outputs,
-            api_visibility="private",
-            concurrency_limit=None,
-        ),
+        on_prompt(send.click, public=True),
+        on_prompt(prompt.submit, public=False),
         regenerate.click(
             on_regenerate, [battle_id], outputs, api_name=f"{api}regenerate", concurrency_limit=None
         ),
@@ -248,7 +264,7 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
         button.click(
             on_vote(label),
             [battle_id],
-            [status, chat_a, chat_b, *votes],
+            [status, *votes],
             api_name=f"{api}{value.replace(' (bothbad)', '_bothbad')}",
         )
     new_round.click(
