@@ -58,7 +58,7 @@ class Arena:
     @classmethod
     def create(cls, config: Config, overrides: dict[str, Any] | None = None) -> Arena:
         """``overrides`` are the command-line settings, kept over every reload."""
-        store = Store(config.settings.db)
+        store = Store(config.settings.db, retry_s=config.settings.db_retry_s)
         pool = ModelPool(config)
         battles = BattleService(config, store, pool)
         arena = cls(config, store, pool, battles, ChatService(battles))

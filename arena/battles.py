@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import random
+import re
 import time
 import uuid
 from collections.abc import AsyncGenerator, Mapping
@@ -22,6 +23,7 @@ from arena.backends import Backend, Usage
 from arena.backends.pool import ModelPool
 from arena.config import Config
 from arena.errors import BackendError, BattleStateError, NoModelsError, PromptError
+from arena.integrity import Limits, Moderator, find_leaks, make_moderator
 from arena.sampling import Evidence, pick_pair
 from arena.store import BattleRecord, Store, TurnRecord
 from ratings import PairCounts, Settings, components, fit_bradley_terry
@@ -88,7 +90,11 @@ class Reveal:
 
 
 def check_prompt(prompt: str, limit: int) -> str:
-    """The prompt to send, or :class:`PromptError` saying why not (never cut silently)."""
+    """The prompt to send, or :class:`PromptError` saying why not (never cut silently).
+
+    Refused: empty or whitespace-only; over ``limit`` characters; invalid Unicode
+    (unpaired surrogates, which no database can store) and control characters other
+    than tab and newline (NUL cannot be stored in PostgreSQL text)."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise PromptError("the prompt is empty; write something for the two models to answer")
     if len(prompt) > limit:
@@ -96,7 +102,22 @@ def check_prompt(prompt: str, limit: int) -> str:
             f"the prompt has {len(prompt):,} characters; the limit is {limit:,}. Shorten it and "
             "send again"
         )
+    bad = _BAD_CHARACTER.search(prompt)
+    if bad:
+        code = ord(bad.group(0))
+        what = (
+            "an invalid character (an unpaired surrogate, not valid Unicode)"
+            if 0xD800 <= code <= 0xDFFF
+            else "a control character"
+        )
+        raise PromptError(
+            f"the prompt holds {what}, U+{code:04X}, at character {bad.start() + 1:,}; "
+            "remove it (or paste the text again as plain text) and send again"
+        )
     return prompt
+
+
+_BAD_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 class BattleService:
@@ -112,6 +133,29 @@ class BattleService:
         self._salt = config.settings.salt or store.voter_salt()
         self._evidence_cache: tuple[float, Evidence | None] | None = None
         self._votes_cache: tuple[float, dict[str, int]] | None = None
+        self.limits = Limits(store)
+        self._moderator: tuple[tuple[str, str], Moderator | None] | None = None
+
+    async def admit(self, prompt: str, voter: Voter) -> None:
+        """Check a prompt before any model sees it: its text, this voter's rate limits,
+        then the moderation hook if one is configured.
+
+        Raises:
+            PromptError: the text is refused (empty, too long, invalid, moderated).
+            LimitError: the voter sent too many prompts in the last minute.
+        """
+        settings = self.config.settings
+        check_prompt(prompt, settings.max_prompt_chars)
+        self.limits.prompt(
+            settings,
+            self.hash_identity(voter.session),
+            self.hash_identity(voter.ip) if voter.ip else "",
+        )
+        source = (settings.moderation, settings.moderation_key_env)
+        if self._moderator is None or self._moderator[0] != source:  # new or reloaded
+            self._moderator = (source, make_moderator(settings))
+        if self._moderator[1] is not None:
+            await self._moderator[1].check(prompt)
 
     def hash_identity(self, value: str) -> str:
         return hashlib.sha256(f"{self._salt}:{value}".encode()).hexdigest()
@@ -234,7 +278,7 @@ class BattleService:
             BattleStateError: the battle cannot take a turn now.
         """
         settings = self.config.settings
-        check_prompt(prompt, settings.max_prompt_chars)
+        await self.admit(prompt, voter)
         voter_hash = self.hash_identity(voter.session)
         battle = await asyncio.to_thread(
             self.store.begin_turn, battle_id, voter_hash, settings.max_turns
@@ -291,10 +335,26 @@ class BattleService:
         Raises:
             BattleStateError: see :meth:`arena.store.Store.record_vote`.
         """
+        voter_hash = self.hash_identity(voter.session)
+        ip_hash = self.hash_identity(voter.ip) if voter.ip else ""
+        await asyncio.to_thread(self.limits.vote, self.config.settings, voter_hash, ip_hash)
+        leak = await asyncio.to_thread(self.identity_leak, battle_id)
         battle = await asyncio.to_thread(
-            self.store.record_vote, battle_id, winner, self.hash_identity(voter.session)
+            self.store.record_vote, battle_id, winner, voter_hash, leak
         )
         return Reveal(battle.id, winner, self._public(battle.model_a), self._public(battle.model_b))
+
+    def identity_leak(self, battle_id: str) -> str | None:
+        """Why the battle's answers reveal a model (see :mod:`arena.integrity.leaks`),
+        or None when they do not."""
+        battle = self.store.battle(battle_id)
+        turns = self.store.turns(battle_id)
+        answers = {side: [t.answer for t in turns if t.side == side] for side in SIDES}
+        prompts = [t.prompt for t in turns if t.side == "a"]
+        specs = {m.name: m for m in self.config.models}
+        own = {"a": specs.get(battle.model_a), "b": specs.get(battle.model_b)}
+        leaks = find_leaks(answers, prompts, own, self.config.models)
+        return "; ".join(leak.reason() for leak in leaks) or None
 
     def _public(self, name: str) -> dict[str, str]:
         try:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
-from arena.battles import BattleService, SideState, Voter, answer_side, check_prompt, until_done
+from arena.battles import BattleService, SideState, Voter, answer_side, until_done
 from arena.errors import BattleStateError, NoModelsError
 from arena.store import BattleRecord, FeedbackRecord
 
@@ -53,7 +53,7 @@ class ChatService:
     ) -> AsyncGenerator[SideState, None]:
         """Send ``prompt`` and yield the answer as it grows."""
         settings = self.battles.config.settings
-        check_prompt(prompt, settings.max_prompt_chars)
+        await self.battles.admit(prompt, voter)
         if (await asyncio.to_thread(self.store.battle, chat_id)).mode != "direct":
             raise BattleStateError("that id is a battle, not a direct chat")
         chat = await asyncio.to_thread(

@@ -60,6 +60,22 @@ def _parser() -> argparse.ArgumentParser:
         "--url", default="http://127.0.0.1:7860", help="status: the running arena's address"
     )
 
+    voters = commands.add_parser(
+        "voters",
+        help="report voters whose votes are improbable under the ratings",
+        description="Test every voter's decisive votes against the current ratings "
+        "(Fisher's method and an upset count; see docs/ratings.md) and list them, most "
+        "anomalous first. Voters are shown by the first 12 characters of their salted hash.",
+    )
+    voters.add_argument("--db", help="arena database URL (default: the configured one)")
+    voters.add_argument("--config", help="arena.toml, for the database URL")
+    voters.add_argument("--alpha", type=float, default=0.01, help="family-wise level (0.01)")
+    voters.add_argument("--min-votes", type=int, default=10, help="test voters with this many")
+    voters.add_argument(
+        "--all", action="store_true", help="list every voter tested, not only flagged"
+    )
+    voters.add_argument("--format", choices=("table", "json"), default="table")
+
     board = commands.add_parser(
         "leaderboard",
         help="print or write the leaderboard",
@@ -98,6 +114,18 @@ def _parser() -> argparse.ArgumentParser:
         help="count battles the arena flagged as invalid too",
     )
     board.add_argument(
+        "--exclude-anomalous",
+        action="store_true",
+        help="leave out the votes of voters the `voters` report flags",
+    )
+    board.add_argument(
+        "--repeat-quantile",
+        type=float,
+        help="cap each prompt's battles at the count of the prompt at this quantile by "
+        "frequency (default 0.999 for the arena database; 1 keeps every repeat; battle "
+        "files: give it to read their prompts)",
+    )
+    board.add_argument(
         "--exclude",
         action="append",
         default=[],
@@ -128,7 +156,13 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"serve": _serve, "models": _models, "leaderboard": _leaderboard}[args.command](args)
+        commands = {
+            "serve": _serve,
+            "models": _models,
+            "voters": _voters,
+            "leaderboard": _leaderboard,
+        }
+        return commands[args.command](args)
     except (ArenaError, RatingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -347,6 +381,8 @@ def _leaderboard(args: argparse.Namespace) -> int:
         anchor=_anchor(args.anchor),
         anony_only=not args.include_named,
         include_invalid=args.include_invalid,
+        exclude_anomalous=args.exclude_anomalous,
+        repeat_quantile=0.999 if args.repeat_quantile is None else args.repeat_quantile,
         exclude=tuple(args.exclude),
         since=_time(args.since),
         until=_time(args.until),
@@ -362,17 +398,12 @@ def _leaderboard(args: argparse.Namespace) -> int:
         )
         source = str(args.battles)
     else:
-        from arena.store import Store
 
         config: Config = load_config(args.config, overrides={"db": args.db})
         metadata = {
             m.name: {"organization": m.organization, "license": m.license} for m in config.models
         }
-        store = Store(config.settings.db)
-        try:
-            table = store.battle_table()
-        finally:
-            store.close()
+        table = _database_battles(config)
         source = "arena database"
     if args.verify:
         from ratings.verify import verify_export
@@ -397,6 +428,52 @@ def _leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_battles(config: Config) -> Any:
+    from arena.store import Store
+
+    store = Store(config.settings.db)
+    try:
+        return store.battle_table()
+    finally:
+        store.close()
+
+
+def _voters(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from ratings import Settings
+    from ratings.leaderboard import select_battles
+    from ratings.voters import anomalous_voters
+
+    config = load_config(args.config, overrides={"db": args.db})
+    table = select_battles(_database_battles(config), Settings(repeat_quantile=1.0))
+    scores = anomalous_voters(table, alpha=args.alpha, min_votes=args.min_votes)
+    shown = [s for s in scores if s.flagged or args.all]
+    flagged = sum(s.flagged for s in scores)
+    if args.format == "json":
+        print(
+            json.dumps(
+                {"tested": len(scores), "flagged": flagged, "voters": [asdict(s) for s in shown]},
+                indent=2,
+            )
+        )
+        return 0
+    print(
+        f"{len(scores)} voters with at least {args.min_votes} decisive votes tested; "
+        f"{flagged} flagged at alpha {args.alpha:g} (Bonferroni)."
+    )
+    if shown:
+        print(
+            f"{'voter':12}  {'votes':>5}  {'upsets':>6}  {'Fisher X':>9}  {'p-value':>9}  flagged"
+        )
+        for s in shown:
+            print(
+                f"{s.voter[:12]:12}  {s.votes:>5}  {s.upsets:>6}  {s.statistic:>9.1f}  "
+                f"{s.p_value:>9.2e}  {'yes' if s.flagged else ''}"
+            )
+    return 0
+
+
 def _columns_for(args: argparse.Namespace) -> set[str]:
     """The optional battle columns these options use (reading fewer is quicker)."""
     from ratings.io import OPTIONAL_COLUMNS
@@ -408,6 +485,8 @@ def _columns_for(args: argparse.Namespace) -> set[str]:
         keep |= {c for c in OPTIONAL_COLUMNS if c[-2:] in ("_a", "_b")}
     if args.category or args.categories:
         keep |= {"language", "turn", "tags", "prompt"}
+    if args.repeat_quantile is not None and args.repeat_quantile < 1:
+        keep.add("prompt")
     return keep
 
 

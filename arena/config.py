@@ -94,6 +94,31 @@ class ArenaSettings:
         "Secret salt for hashing voter sessions and IP addresses; empty means one is "
         "generated on first start and kept in the database.",
     )
+    prompts_per_minute: int = _setting(
+        20, "Most prompts one browser session may send in a minute (0: no limit)."
+    )
+    ip_prompts_per_minute: int = _setting(
+        60, "Most prompts one IP address may send in a minute (0: no limit)."
+    )
+    votes_per_day: int = _setting(
+        300, "Most votes one browser session may cast in 24 hours (0: no limit)."
+    )
+    ip_votes_per_day: int = _setting(
+        1000, "Most votes one IP address may cast in 24 hours (0: no limit)."
+    )
+    moderation: str = _setting(
+        "",
+        "Check prompts before they are sent: empty (off), a word-list file (one word or "
+        "phrase per line), or the URL of an OpenAI-compatible /v1/moderations endpoint.",
+    )
+    moderation_key_env: str = _setting(
+        "", "Name of the environment variable holding the moderation endpoint's API key."
+    )
+    db_retry_s: float = _setting(
+        5.0,
+        "How long a vote keeps retrying while the database is locked or "
+        "unreachable; after that the voter is told it was not stored.",
+    )
     title: str = _setting("Arena", "Title shown on the page.")
     terms: str = _setting(
         "Answers come from AI models and may be wrong or offensive. Do not enter private or "
@@ -157,6 +182,11 @@ class ModelSpec:
     )
     targets: list[str] = _setting(None, "targets sampling: models this one should meet most.")
     license: str = _setting("", "The model's licence (shown on the board).")
+    aliases: list[str] = _setting(
+        None,
+        "Other names the model or its maker go by (e.g. Claude, Anthropic): an answer "
+        "that calls itself so is an identity leak, and its vote is flagged.",
+    )
     params: dict[str, Any] = _setting(
         None, "Sampling parameters sent with every request: temperature, top_p, max_tokens."
     )
@@ -186,6 +216,7 @@ class ModelSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", dict(self.params or {}))
         object.__setattr__(self, "targets", list(self.targets or []))
+        object.__setattr__(self, "aliases", [str(a) for a in self.aliases or []])
         object.__setattr__(self, "extra_body", dict(self.extra_body or {}))
         object.__setattr__(self, "vllm_args", [str(a) for a in self.vllm_args or []])
 

@@ -7,6 +7,8 @@ offending value, and what to do next.
     ├── PromptError          a prompt the arena refuses (empty, over the limit)
     ├── BattleStateError     an action the battle's state forbids (vote twice, turn after vote)
     ├── NoModelsError        fewer than two healthy models to draw a pair from
+    ├── LimitError           a voter over a rate limit or daily cap (says when to return)
+    ├── StoreError           the database stayed locked or unreachable; nothing was stored
     └── BackendError         a model failed to answer
         └── BackendTimeout   ...within its connect, first-token or total timeout
 """
@@ -19,9 +21,11 @@ __all__ = [
     "BackendTimeout",
     "BattleStateError",
     "ConfigError",
+    "LimitError",
     "NoModelsError",
     "PrerequisiteError",
     "PromptError",
+    "StoreError",
 ]
 
 
@@ -55,3 +59,11 @@ class BackendError(ArenaError):
 
 class BackendTimeout(BackendError):
     """A model backend did not answer in time."""
+
+
+class LimitError(ArenaError):
+    """A voter went over a rate limit or a daily cap; the message says when to return."""
+
+
+class StoreError(ArenaError):
+    """The database could not store something within the retry bound; nothing was stored."""

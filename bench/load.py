@@ -23,7 +23,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -214,7 +213,9 @@ async def level(client: Client, concurrency: int, battles: int, ttft: float) -> 
     async def voter() -> None:
         session = uuid.uuid4().hex[:11]
         for i in numbers:
-            results.append(await client.battle(f"Load test prompt {i}: tell me something.", session))
+            results.append(
+                await client.battle(f"Load test prompt {i}: tell me something.", session)
+            )
 
     started = time.monotonic()
     await asyncio.gather(*(voter() for _ in range(concurrency)))
@@ -245,6 +246,11 @@ async def level(client: Client, concurrency: int, battles: int, ttft: float) -> 
 CONFIG = """\
 [arena]
 terms = ""
+# Every simulated voter comes from 127.0.0.1: lift the per-IP and per-session limits.
+prompts_per_minute = 0
+ip_prompts_per_minute = 0
+votes_per_day = 0
+ip_votes_per_day = 0
 {models}
 """
 
@@ -337,9 +343,7 @@ def main() -> None:
     target = next((r for r in rows if r["concurrency"] == 100), None)
     if target is not None:
         verdict = (
-            "meets"
-            if target["added_ttft_p95_ms"] < 100 and target["errors"] == 0
-            else "misses"
+            "meets" if target["added_ttft_p95_ms"] < 100 and target["errors"] == 0 else "misses"
         )
         print(f"target (100 concurrent, p95 added TTFT < 100 ms, no errors): {verdict}")
 

@@ -40,6 +40,7 @@ from ratings.contextual import fit_contextual, style_features
 from ratings.davidson import fit_davidson
 from ratings.elo import online_elo
 from ratings.errors import LeaderboardError
+from ratings.voters import anomalous_voters, repeated_prompt_mask
 
 __all__ = [
     "METHODS",
@@ -78,6 +79,9 @@ class Settings:
     anchor: tuple[str, float] | None = None
     anony_only: bool = True
     include_invalid: bool = False
+    exclude_anomalous: bool = False  # leave out voters ratings.voters flags
+    anomaly_alpha: float = 0.01
+    repeat_quantile: float = 0.999  # cap each prompt's battles (1: keep every repeat)
     exclude: tuple[str, ...] = ()
     since: float | None = None
     until: float | None = None
@@ -151,7 +155,8 @@ class Leaderboard:
 
 
 def select_battles(table: BattleTable, settings: Settings) -> BattleTable:
-    """The battles ``settings`` asks to rate (anonymous, valid, in range, category...)."""
+    """The battles ``settings`` asks to rate (anonymous, valid, in range, category...),
+    with very frequent prompts capped and, if asked, anomalous voters left out."""
     mask = np.ones(len(table), dtype=bool)
     if settings.anony_only:
         mask &= table.anony
@@ -175,7 +180,19 @@ def select_battles(table: BattleTable, settings: Settings) -> BattleTable:
     if settings.category:
         mask &= category_mask(table, settings.category)
     mask &= table.a != table.b  # a model against itself carries no information
-    return table.select(mask)
+    table = table.select(mask)
+    table = table.select(repeated_prompt_mask(table, settings.repeat_quantile, settings.seed))
+    if settings.exclude_anomalous:
+        voters = table.column("voter")
+        if voters is None:
+            raise LeaderboardError("excluding anomalous voters needs a voter column")
+        flagged = [
+            s.voter
+            for s in anomalous_voters(table, alpha=settings.anomaly_alpha, seed=settings.seed)
+            if s.flagged
+        ]
+        table = table.select(~np.isin(voters.astype(str), flagged))
+    return table
 
 
 def build_leaderboard(

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -83,16 +84,19 @@ def config_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """``run_arena.py serve`` as a user runs it, with the two real local models."""
-    folder = tmp_path_factory.mktemp("server")
-    config = folder / "arena.toml"
-    config.write_text(TEST_CONFIG.format(max_tokens=48, terms="Be kind. Votes are public."))
+@contextmanager
+def serve(
+    config: Path,
+    db: str,
+    folder: Path,
+    env: dict[str, str] | None = None,
+    log_name: str = "serve.log",
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``run_arena.py serve`` as a user runs it; yields the process and its URL once
+    ``/api/health`` says ok, and stops it (SIGTERM) afterwards if it still runs."""
     port = free_port()
-    db = f"sqlite:///{folder / 'arena.db'}"
-    log = (folder / "serve.log").open("w")
-    admin_token = "admin-" + os.urandom(8).hex()
+    log_path = folder / log_name
+    log = log_path.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -108,13 +112,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         cwd=folder,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "ARENA_ADMIN_TOKEN": admin_token},
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            assert process.poll() is None, (folder / "serve.log").read_text()
+            assert process.poll() is None, log_path.read_text()
             try:
                 if httpx.get(url + "api/health", timeout=2).json()["status"] == "ok":
                     break
@@ -122,7 +126,27 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
                 pass
             time.sleep(0.5)
         else:
-            pytest.fail("arena did not become ready:\n" + (folder / "serve.log").read_text())
+            pytest.fail("arena did not become ready:\n" + log_path.read_text())
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """``run_arena.py serve`` as a user runs it, with the two real local models."""
+    folder = tmp_path_factory.mktemp("server")
+    config = folder / "arena.toml"
+    config.write_text(TEST_CONFIG.format(max_tokens=48, terms="Be kind. Votes are public."))
+    db = f"sqlite:///{folder / 'arena.db'}"
+    admin_token = "admin-" + os.urandom(8).hex()
+    with serve(config, db, folder, {"ARENA_ADMIN_TOKEN": admin_token}) as (_, url):
         yield {
             "url": url,
             "db": db,
@@ -130,13 +154,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             "folder": str(folder),
             "admin_token": admin_token,
         }
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest_asyncio.fixture

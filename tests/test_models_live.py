@@ -21,7 +21,7 @@ from arena.backends import Usage
 from arena.battles import Voter
 from arena.config import load_config
 from arena.errors import BackendTimeout, NoModelsError
-from tests.wire import WireServer
+from tests.wire import WireServer, model_toml, write_config
 
 VOTER = Voter("session-1", "10.0.0.1")
 # Quick health checks and reloads, and a model counts as new until its first vote.
@@ -32,31 +32,6 @@ QUICK = {
     "new_model_votes": 1,
     "new_model_boost": 3.0,
 }
-
-
-def model_toml(wire: WireServer, name: str, **extra: object) -> str:
-    fields: dict[str, object] = {
-        "name": f'"{name}"',
-        "kind": '"openai"',
-        "base_url": f'"{wire.url}/v1"',
-        "organization": f'"Org {name}"',
-        "first_token_timeout": 2.0,
-    }
-    fields.update(extra)
-    lines = ["[[models]]"]
-    for key, value in fields.items():
-        lines.append(f"{key} = {str(value).lower() if isinstance(value, bool) else value}")
-    return "\n".join(lines) + "\n"
-
-
-def write_config(path: Path, wire: WireServer, models: list[str], **settings: object) -> None:
-    arena = ["[arena]", 'terms = ""', *(f"{k} = {v}" for k, v in settings.items())]
-    extra: dict[str, dict[str, object]] = {"m-secret": {"anonymous_only": True}}
-    path.write_text(
-        "\n".join(arena)
-        + "\n\n"
-        + "\n".join(model_toml(wire, m, **extra.get(m, {})) for m in models)
-    )
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,12 @@ streamGenerateContent, OpenAI chat completions), which a test cannot reach. What
 answers is set by the last user message: ``FAIL500`` answers HTTP 500, ``HANG`` never
 answers, ``SLOW`` sends one chunk and then stalls, ``DROP`` sends two chunks and then
 drops the connection; anything else is echoed back in three chunks as ``You said:
-<prompt>``. Every request body is kept in :attr:`WireServer.requests` so a test can
-check what the SDK sent. A model id in :attr:`WireServer.failing` answers HTTP 500 to
-everything (until it is removed); :attr:`WireServer.max_active` is the most requests
-it was serving at once.
+<prompt>``. ``/v1/moderations`` flags any input holding ``FORBIDDEN``. Every request
+body is kept in :attr:`WireServer.requests` so a test can check what the SDK sent. A
+model id in :attr:`WireServer.failing` answers HTTP 500 to everything (until it is
+removed); a model id in :attr:`WireServer.misbehave` (openai format) acts as if its
+prompt held the word given there (``{"m-a": "HANG"}``); :attr:`WireServer.max_active`
+is the most requests it was serving at once.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -45,6 +48,7 @@ class WireServer:
         self.headers: list[dict[str, str]] = []
         self.token_delay = token_delay
         self.failing: set[str] = set()
+        self.misbehave: dict[str, str] = {}
         self.active = 0
         self.max_active = 0
         self.port = free_port()
@@ -181,7 +185,7 @@ class WireServer:
         @app.post("/v1/chat/completions")
         async def openai(request: Request) -> Any:
             body = await record(request)
-            prompt = body["messages"][-1]["content"]
+            prompt = body["messages"][-1]["content"] + self.misbehave.get(body["model"], "")
             if "FAIL500" in prompt or body["model"] in self.failing:
                 return JSONResponse({"error": {"message": "boom"}}, 500)
 
@@ -213,6 +217,14 @@ class WireServer:
 
             return StreamingResponse(events(), media_type="text/event-stream")
 
+        @app.post("/v1/moderations")
+        async def moderations(request: Request) -> Any:
+            """OpenAI's moderation format: a prompt holding FORBIDDEN is flagged."""
+            body = await record(request)
+            flagged = "FORBIDDEN" in body["input"]
+            categories = {"violence": flagged, "harassment": False}
+            return {"id": "modr-1", "results": [{"flagged": flagged, "categories": categories}]}
+
         @app.get("/health")
         async def health() -> dict[str, str]:
             return {"status": "ok"}
@@ -221,3 +233,36 @@ class WireServer:
 def wire_server(token_delay: float = 0.0) -> Iterator[WireServer]:
     with WireServer(token_delay) as server:
         yield server
+
+
+def model_toml(wire: WireServer, name: str, **extra: object) -> str:
+    fields: dict[str, object] = {
+        "name": f'"{name}"',
+        "kind": '"openai"',
+        "base_url": f'"{wire.url}/v1"',
+        "organization": f'"Org {name}"',
+        "first_token_timeout": 2.0,
+    }
+    fields.update(extra)
+    lines = ["[[models]]"]
+    for key, value in fields.items():
+        lines.append(f"{key} = {str(value).lower() if isinstance(value, bool) else value}")
+    return "\n".join(lines) + "\n"
+
+
+def write_config(
+    path: Path,
+    wire: WireServer,
+    models: list[str],
+    extra: dict[str, dict[str, object]] | None = None,
+    **settings: object,
+) -> None:
+    """An arena.toml of openai-kind models on ``wire`` (``m-secret`` is anonymous-only;
+    ``extra`` adds keys per model)."""
+    arena = ["[arena]", 'terms = ""', *(f"{k} = {v}" for k, v in settings.items())]
+    extra = {"m-secret": {"anonymous_only": True}, **(extra or {})}
+    path.write_text(
+        "\n".join(arena)
+        + "\n\n"
+        + "\n".join(model_toml(wire, m, **extra.get(m, {})) for m in models)
+    )

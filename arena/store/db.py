@@ -9,16 +9,19 @@ must happen once (starting a turn, casting the vote) are single conditional
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event, func, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from arena.errors import BattleStateError, ConfigError
+from arena.errors import BattleStateError, ConfigError, StoreError
 from arena.store.tables import (
     BattleRecord,
     ConsentRecord,
@@ -33,9 +36,10 @@ from ratings.features import answer_style
 __all__ = ["Store", "make_engine"]
 
 VOTE_LABELS = ("model_a", "model_b", "tie", "tie (bothbad)")
+T = TypeVar("T")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout_s: float = 30.0) -> Engine:
     """An engine for ``url``; SQLite files get WAL mode, a busy timeout and full sync."""
     try:
         parsed = make_url(url)
@@ -44,7 +48,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_s}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -61,10 +67,38 @@ def make_engine(url: str) -> Engine:
 class Store:
     """Battles, turns and votes in one database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, retry_s: float = 5.0) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.retry_s = retry_s
+        # SQLite waits for a lock itself; a little of the retry bound is left for the
+        # retries below, which also cover errors the driver does not wait out.
+        self.engine = make_engine(url, busy_timeout_s=max(retry_s * 0.8, 0.05))
         SQLModel.metadata.create_all(self.engine)
+
+    def retrying(self, what: str, action: Callable[[], T]) -> T:
+        """Run ``action`` (one transaction), retrying while the database is locked or
+        unreachable for up to ``retry_s`` seconds; then :class:`StoreError`.
+
+        Only for actions that are safe to repeat (the vote is: a repeat of the same
+        vote is answered as already counted)."""
+        deadline = time.monotonic() + self.retry_s
+        pause = 0.05
+        while True:
+            try:
+                return action()
+            except (OperationalError, DBAPIError) as exc:
+                if isinstance(exc, DBAPIError) and not (
+                    isinstance(exc, OperationalError) or exc.connection_invalidated
+                ):
+                    raise
+                if time.monotonic() + pause > deadline:
+                    reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+                    raise StoreError(
+                        f"{what} was NOT stored: the database stayed unavailable for "
+                        f"{self.retry_s:g} s ({reason}). Please try again"
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -232,8 +266,14 @@ class Store:
             s.exec(update(BattleRecord).where(BattleRecord.id == battle_id).values(**values))  # type: ignore[arg-type]
             s.commit()
 
-    def record_vote(self, battle_id: str, winner: str, voter_hash: str) -> BattleRecord:
+    def record_vote(
+        self, battle_id: str, winner: str, voter_hash: str, invalid_reason: str | None = None
+    ) -> BattleRecord:
         """Cast the one vote of a battle; a repeat of the same vote is answered the same.
+
+        ``invalid_reason`` flags the vote (kept, but left out of the default board).
+        While the database is locked or unreachable the vote is retried for
+        ``retry_s`` seconds; then :class:`StoreError` says it was not stored.
 
         Raises:
             BattleStateError: unknown label, battle failed, still streaming, no answer
@@ -243,13 +283,14 @@ class Store:
             raise BattleStateError(
                 f"unknown vote {winner!r}; expected model_a, model_b, tie or tie (bothbad)"
             )
-        applied, _ = self._claim(
-            battle_id,
-            voter_hash,
-            {"state": "voted", "winner": winner, "voted_at": utcnow()},
-            BattleRecord.turns >= 1,
+        values: dict[str, Any] = {"state": "voted", "winner": winner, "voted_at": utcnow()}
+        if invalid_reason:
+            values.update(valid=False, invalid_reason=invalid_reason)
+        applied, _ = self.retrying(
+            "your vote",
+            lambda: self._claim(battle_id, voter_hash, values, BattleRecord.turns >= 1),
         )
-        battle = self.battle(battle_id)
+        battle = self.retrying("your vote", lambda: self.battle(battle_id))
         if applied:
             return battle
         if battle.state == "voted" and battle.winner == winner and battle.voter_hash == voter_hash:
@@ -299,6 +340,7 @@ class Store:
         extra: dict[str, Any] = {
             "tstamp": [b.voted_at.timestamp() if b.voted_at else float("nan") for b in battles],
             "valid": [b.valid for b in battles],
+            "voter": [b.voter_hash for b in battles],
         }
         if details:
             extra.update(_details(battles, turns))
@@ -327,6 +369,20 @@ class Store:
                 for name, n in rows:
                     counts[name] = counts.get(name, 0) + int(n)
         return counts
+
+    def votes_since(self, column: str, value: str, since: datetime) -> int:
+        """Votes cast since ``since`` by one ``voter_hash`` or ``ip_hash``."""
+        field = {"voter_hash": BattleRecord.voter_hash, "ip_hash": BattleRecord.ip_hash}[column]
+        with self.session() as s:
+            return int(
+                s.exec(
+                    select(func.count()).where(  # type: ignore[arg-type]
+                        field == value,
+                        BattleRecord.state == "voted",  # type: ignore[arg-type]
+                        BattleRecord.voted_at >= since,  # type: ignore[arg-type, operator]
+                    )
+                ).one()
+            )
 
     def vote_count(self) -> int:
         with self.session() as s:

@@ -67,7 +67,7 @@ class BattleRecord(SQLModel, table=True):
     winner: str | None = None  # model_a | model_b | tie | tie (bothbad)
     voted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     voter_hash: str = Field(index=True)
-    ip_hash: str = ""
+    ip_hash: str = Field(default="", index=True)
     valid: bool = True
     invalid_reason: str | None = None
     tags: list[str] = Field(default_factory=list, sa_type=JSON)
