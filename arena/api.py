@@ -13,17 +13,20 @@ variable they are off (403). ``GET /admin`` is a page that shows them.
 - ``GET /api/admin/models``: every model's state (ok, out, down, starting, failed),
   whether it is in the draw, answers in flight, failures, last error, restarts; and
   the last reload of ``arena.toml``
+- ``GET /api/admin/battles``: every voted battle as JSON lines (clean_battle shape:
+  conversations, vote, validity and reason, voter and IP hashes)
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import os
 from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from arena.app import Arena
 from arena.leaderboard import compute_leaderboard
@@ -96,6 +99,16 @@ def admin_router(arena: Arena, token: str | None = None) -> APIRouter:
             "models": [row.to_dict() for row in arena.pool.status()],
             "config": {"source": arena.config.source, **asdict(arena.reload)},
         }
+
+    @router.get("/api/admin/battles", dependencies=[Depends(authorised)])
+    def battles() -> StreamingResponse:
+        """Every battle with its conversations, vote and voter hashes, as JSON lines in
+        the clean_battle shape (``run_arena.py leaderboard --battles`` reads it)."""
+        return StreamingResponse(
+            (json.dumps(record) + "\n" for record in arena.store.export_battles()),
+            media_type="application/x-ndjson",
+            headers={"Content-Disposition": 'attachment; filename="battles.jsonl"'},
+        )
 
     @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
     def admin_page() -> str:

@@ -183,7 +183,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = config.settings
     if settings.host in ("0.0.0.0", "::"):
         log.warning(
-            "binding to all interfaces (%s): anyone who can reach this machine can use the arena",
+            "binding to all interfaces (%s) with no login: anyone who can reach this "
+            "machine can use the arena; put it behind a proxy with authentication unless "
+            "it is meant to be public",
             settings.host,
         )
     arena = Arena.create(config, overrides)
@@ -398,7 +400,6 @@ def _leaderboard(args: argparse.Namespace) -> int:
         )
         source = str(args.battles)
     else:
-
         config: Config = load_config(args.config, overrides={"db": args.db})
         metadata = {
             m.name: {"organization": m.organization, "license": m.license} for m in config.models

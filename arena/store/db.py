@@ -370,6 +370,55 @@ class Store:
                     counts[name] = counts.get(name, 0) + int(n)
         return counts
 
+    def export_battles(self) -> Iterator[dict[str, Any]]:
+        """Every voted battle as a clean_battle record: models, winner, ``judge`` (the
+        voter hash), ``ip_hash``, ``anony``, ``tstamp``, ``is_valid`` and its reason,
+        and both conversations. Read in pages, so a large database streams."""
+        offset, page = 0, 500
+        while True:
+            with self.session() as s:
+                battles = s.exec(
+                    select(BattleRecord)
+                    .where(BattleRecord.state == "voted")
+                    .order_by(BattleRecord.voted_at, BattleRecord.id)  # type: ignore[arg-type]
+                    .offset(offset)
+                    .limit(page)
+                ).all()
+                ids = [b.id for b in battles]
+                turns = s.exec(
+                    select(TurnRecord)
+                    .where(TurnRecord.battle_id.in_(ids))  # type: ignore[attr-defined]
+                    .order_by(TurnRecord.turn)  # type: ignore[arg-type]
+                ).all()
+            if not battles:
+                return
+            talk: dict[tuple[str, str], list[dict[str, str]]] = {}
+            for t in turns:
+                talk.setdefault((t.battle_id, t.side), []).extend(
+                    [
+                        {"role": "user", "content": t.prompt},
+                        {"role": "assistant", "content": t.answer},
+                    ]
+                )
+            for b in battles:
+                yield {
+                    "question_id": b.id,
+                    "model_a": b.model_a,
+                    "model_b": b.model_b,
+                    "winner": b.winner,
+                    "judge": b.voter_hash,
+                    "ip_hash": b.ip_hash,
+                    "anony": b.anony,
+                    "mode": b.mode,
+                    "tstamp": b.voted_at.timestamp() if b.voted_at else None,
+                    "turn": b.turns,
+                    "is_valid": b.valid,
+                    "invalid_reason": b.invalid_reason,
+                    "conversation_a": talk.get((b.id, "a"), []),
+                    "conversation_b": talk.get((b.id, "b"), []),
+                }
+            offset += page
+
     def votes_since(self, column: str, value: str, since: datetime) -> int:
         """Votes cast since ``since`` by one ``voter_hash`` or ``ip_hash``."""
         field = {"voter_hash": BattleRecord.voter_hash, "ip_hash": BattleRecord.ip_hash}[column]

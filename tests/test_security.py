@@ -1,0 +1,100 @@
+"""Security, through the real web server: voter data needs the admin token, API keys
+never appear in anything the arena wrote or served, IP addresses are stored only as
+salted hashes, and binding to every interface warns."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from tests.conftest import ROOT, serve
+from tests.wire import KEY, WireServer, write_config
+
+SECRET_ENV = "ARENA_TEST_SECRET_KEY"
+ADMIN = "admin-token-for-tests"
+
+
+@pytest.fixture(scope="module")
+def wire() -> Iterator[WireServer]:
+    with WireServer() as server:
+        yield server
+
+
+def test_voter_data_needs_the_token_and_no_key_or_ip_is_written_anywhere(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    config = tmp_path / "arena.toml"
+    write_config(
+        config,
+        wire,
+        ["m-a", "m-b"],
+        extra={m: {"api_key_env": f'"{SECRET_ENV}"'} for m in ("m-a", "m-b")},
+    )
+    db_file = tmp_path / "a.db"
+    env = {SECRET_ENV: KEY, "ARENA_ADMIN_TOKEN": ADMIN}
+    with serve(config, f"sqlite:///{db_file}", tmp_path, env) as (_, url):
+        client = Client(url, verbose=False)
+        client.submit("hello", api_name="/send").result()
+        client.predict(api_name="/model_a")
+        wire.misbehave["m-a"] = "FAIL500"  # an error message, too, must not hold the key
+        try:
+            client.predict(api_name="/new_round")
+            client.submit("again", api_name="/send").result()
+        finally:
+            wire.misbehave.clear()
+        assert any(h.get("authorization") == f"Bearer {KEY}" for h in wire.headers)
+
+        served = []
+        for path in ("", "config", "api/models", "api/leaderboard", "admin", "api/admin/models"):
+            page = httpx.get(url + path, headers={"Authorization": f"Bearer {ADMIN}"})
+            assert page.status_code == 200, path
+            served.append(page.text)
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            assert httpx.get(url + "api/admin/battles", headers=headers).status_code == 401
+        export = httpx.get(url + "api/admin/battles", headers={"Authorization": f"Bearer {ADMIN}"})
+        assert export.status_code == 200
+    records = [json.loads(line) for line in export.text.splitlines()]
+    assert len(records) == 1 and records[0]["conversation_a"][0]["content"] == "hello"
+    assert len(records[0]["judge"]) == 64 and len(records[0]["ip_hash"]) == 64
+    exported = tmp_path / "battles.jsonl"
+    exported.write_text(export.text)
+    board = subprocess.run(
+        [sys.executable, str(ROOT / "run_arena.py"), "leaderboard", "--battles", str(exported)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "m-a" in board and "m-b" in board
+
+    written = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert {"a.db", "serve.log", "battles.jsonl"} <= set(written)
+    for name, data in {
+        **written,
+        **{f"page {i}": t.encode() for i, t in enumerate(served)},
+    }.items():
+        assert KEY.encode() not in data, f"the API key is in {name}"
+    database = written["a.db"] + written.get("a.db-wal", b"")
+    assert b"127.0.0.1" not in database  # the voter's address is stored only hashed
+    with_error = written["a.db"] + written.get("a.db-wal", b"") + written["serve.log"]
+    assert b"HTTP 500" in with_error  # the failure was recorded, without the key
+
+
+def test_binding_to_every_interface_warns(tmp_path: Path, wire: WireServer) -> None:
+    config = tmp_path / "arena.toml"
+    write_config(config, wire, ["m-a", "m-b"], host='"0.0.0.0"')
+    with serve(config, f"sqlite:///{tmp_path / 'a.db'}", tmp_path):
+        pass
+    log = (tmp_path / "serve.log").read_text()
+    assert "binding to all interfaces (0.0.0.0)" in log
+    default = tmp_path / "default.toml"
+    write_config(default, wire, ["m-a", "m-b"])
+    with serve(default, f"sqlite:///{tmp_path / 'b.db'}", tmp_path, log_name="default.log"):
+        pass
+    assert "binding to all interfaces" not in (tmp_path / "default.log").read_text()
