@@ -1,0 +1,197 @@
+"""The ``leaderboard`` and ``voters`` commands of ``run_arena.py``: ratings from the
+arena database or a battle file. They never import the web stack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from arena.config import Config, load_config
+from arena.errors import ArenaError
+
+__all__ = ["leaderboard_command", "voters_command"]
+
+
+def _time(value: str | None) -> float | None:
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ArenaError(
+            f"cannot read time {value!r}; use 2026-01-31, 2026-01-31T12:00 or unix seconds"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _anchor(value: str | None) -> tuple[str, float] | None:
+    if not value:
+        return None
+    model, sep, rating = value.rpartition("=")
+    try:
+        number = float(rating)
+    except ValueError:
+        number = None
+    if not sep or not model or number is None:
+        raise ArenaError(f"--anchor {value!r}: expected MODEL=RATING, e.g. gpt-4=1200")
+    return model, number
+
+
+def leaderboard_command(args: argparse.Namespace) -> int:
+    from ratings import Settings, build_leaderboard, read_battles, render
+    from ratings.leaderboard import category_boards
+
+    settings = Settings(
+        method=args.method,
+        interval=args.interval,
+        level=args.level,
+        rounds=args.rounds,
+        seed=args.seed,
+        style=args.style,
+        anchor=_anchor(args.anchor),
+        anony_only=not args.include_named,
+        include_invalid=args.include_invalid,
+        exclude_anomalous=args.exclude_anomalous,
+        repeat_quantile=0.999 if args.repeat_quantile is None else args.repeat_quantile,
+        exclude=tuple(args.exclude),
+        since=_time(args.since),
+        until=_time(args.until),
+        category=args.category,
+        elo_k=args.elo_k,
+    )
+    metadata: dict[str, dict[str, str]] = {}
+    if args.battles:
+        table = read_battles(
+            args.battles,
+            keep=None if args.verify else _columns_for(args),
+            progress=sys.stderr.isatty(),
+        )
+        source = str(args.battles)
+    else:
+        config: Config = load_config(args.config, overrides={"db": args.db})
+        metadata = {
+            m.name: {"organization": m.organization, "license": m.license} for m in config.models
+        }
+        table = _database_battles(config)
+        source = "arena database"
+    if args.verify:
+        from ratings.verify import verify_export
+
+        result = verify_export(args.verify, table)
+        print(result.report())
+        return 0 if result.matches else 1
+    progress = sys.stderr.isatty()
+    if args.categories:
+        boards = category_boards(table, settings, metadata=metadata)
+        text = _render_categories(boards, args.format)
+    else:
+        board = build_leaderboard(table, settings, metadata=metadata, progress=progress)
+        board.manifest["source"] = source
+        text = render(board, args.format)
+        _extras(args, table, board, settings)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _database_battles(config: Config) -> Any:
+    from arena.store import Store
+
+    store = Store(config.settings.db)
+    try:
+        return store.battle_table()
+    finally:
+        store.close()
+
+
+def voters_command(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from ratings import Settings
+    from ratings.leaderboard import select_battles
+    from ratings.voters import anomalous_voters
+
+    config = load_config(args.config, overrides={"db": args.db})
+    table = select_battles(_database_battles(config), Settings(repeat_quantile=1.0))
+    scores = anomalous_voters(table, alpha=args.alpha, min_votes=args.min_votes)
+    shown = [s for s in scores if s.flagged or args.all]
+    flagged = sum(s.flagged for s in scores)
+    if args.format == "json":
+        print(
+            json.dumps(
+                {"tested": len(scores), "flagged": flagged, "voters": [asdict(s) for s in shown]},
+                indent=2,
+            )
+        )
+        return 0
+    print(
+        f"{len(scores)} voters with at least {args.min_votes} decisive votes tested; "
+        f"{flagged} flagged at alpha {args.alpha:g} (Bonferroni)."
+    )
+    if shown:
+        print(
+            f"{'voter':12}  {'votes':>5}  {'upsets':>6}  {'Fisher X':>9}  {'p-value':>9}  flagged"
+        )
+        for s in shown:
+            print(
+                f"{s.voter[:12]:12}  {s.votes:>5}  {s.upsets:>6}  {s.statistic:>9.1f}  "
+                f"{s.p_value:>9.2e}  {'yes' if s.flagged else ''}"
+            )
+    return 0
+
+
+def _columns_for(args: argparse.Namespace) -> set[str]:
+    """The optional battle columns these options use (reading fewer is quicker)."""
+    from ratings.io import OPTIONAL_COLUMNS
+
+    keep = {"anony", "valid"}
+    if args.since or args.until or args.method == "elo":
+        keep.add("tstamp")
+    if args.style:
+        keep |= {c for c in OPTIONAL_COLUMNS if c[-2:] in ("_a", "_b")}
+    if args.category or args.categories:
+        keep |= {"language", "turn", "tags", "prompt"}
+    if args.repeat_quantile is not None and args.repeat_quantile < 1:
+        keep.add("prompt")
+    return keep
+
+
+def _render_categories(boards: dict[str, Any], fmt: str) -> str:
+    from ratings import render
+
+    if fmt == "json":
+        return (
+            json.dumps({"categories": {k: b.to_dict() for k, b in boards.items()}}, indent=2) + "\n"
+        )
+    if not boards:
+        return "No categories: these battles carry no language, prompt, turn or tag columns.\n"
+    return "\n".join(f"== {name} ==\n{render(b, fmt)}" for name, b in boards.items())
+
+
+def _extras(args: argparse.Namespace, table: Any, board: Any, settings: Any) -> None:
+    if not (args.plots or args.tables) or not board.rows:
+        return
+    from ratings.leaderboard import select_battles
+    from ratings.tables import pair_tables, write_tables
+
+    tables = pair_tables(select_battles(table, settings), board)
+    written = []
+    if args.tables:
+        written += write_tables(tables, args.tables)
+    if args.plots:
+        from ratings.plots import write_plots
+
+        written += write_plots(board, tables, args.plots)
+    print("wrote " + ", ".join(written), file=sys.stderr)
