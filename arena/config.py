@@ -35,7 +35,8 @@ class ArenaSettings:
     db: str = _setting(
         "sqlite:///arena.db",
         "Database URL: a SQLite file (created on first start, WAL mode) or "
-        "postgresql+psycopg://user@host/db.",
+        "postgresql+psycopg://user@host/db ('.[postgres]'); tables are created and "
+        "upgraded by the arena's migrations.",
     )
     host: str = _setting("127.0.0.1", "Address the web server binds to.")
     port: int = _setting(7860, "Port the web server listens on.")

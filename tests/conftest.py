@@ -48,6 +48,78 @@ params = {{ temperature = 0.0, max_tokens = {max_tokens} }}
 """
 
 
+# The database every test uses: SQLite files by default; with ARENA_TEST_DB set to a
+# PostgreSQL server URL (as .ci/run does), each test gets a fresh database on it.
+TEST_DB = os.environ.get("ARENA_TEST_DB", "")
+ON_POSTGRES = TEST_DB.startswith("postgresql")
+sqlite_only = pytest.mark.skipif(
+    ON_POSTGRES, reason="about SQLite's own file (locks, WAL, PRAGMA); PostgreSQL has none"
+)
+_created: list[str] = []
+
+
+def db_url(tmp_path: Path, name: str = "a") -> str:
+    """A new, empty database for one test: a SQLite file in ``tmp_path``, or a fresh
+    database on the ARENA_TEST_DB server."""
+    if not ON_POSTGRES:
+        return f"sqlite:///{tmp_path / f'{name}.db'}"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    database = f"arena_test_{os.urandom(6).hex()}"
+    admin = create_engine(TEST_DB, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    admin.dispose()
+    _created.append(database)
+    return make_url(TEST_DB).set(database=database).render_as_string(hide_password=False)
+
+
+def query(url: str, sql: str) -> list[tuple]:
+    """Rows of ``sql`` on the database at ``url`` (either kind), read from outside the arena."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(sql))
+            return [tuple(r) for r in result.all()] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _close_stores(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close every Store a test opened (the arena closes its own on stop; a test that
+    makes one directly often just drops it, and PostgreSQL connections must be closed)."""
+    from arena.store import Store
+
+    opened: list[Store] = []
+    init = Store.__init__
+
+    def tracked(self: Store, *args: object, **kwargs: object) -> None:
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+        opened.append(self)
+
+    monkeypatch.setattr(Store, "__init__", tracked)
+    yield
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    yield
+    if ON_POSTGRES and _created:
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(TEST_DB, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            for database in _created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def shared_file(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
@@ -144,7 +216,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     folder = tmp_path_factory.mktemp("server")
     config = folder / "arena.toml"
     config.write_text(TEST_CONFIG.format(max_tokens=48, terms="Be kind. Votes are public."))
-    db = f"sqlite:///{folder / 'arena.db'}"
+    db = db_url(folder, "arena")
     admin_token = "admin-" + os.urandom(8).hex()
     with serve(config, db, folder, {"ARENA_ADMIN_TOKEN": admin_token}) as (_, url):
         yield {
@@ -159,7 +231,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 @pytest_asyncio.fixture
 async def arena(tmp_path: Path, config_file: Path) -> AsyncIterator[Arena]:
     """An :class:`Arena` in this process, with both real local models running."""
-    config = load_config(config_file, overrides={"db": f"sqlite:///{tmp_path / 'arena.db'}"})
+    config = load_config(config_file, overrides={"db": db_url(tmp_path, "arena")})
     app = Arena.create(config)
     await app.start()
     assert len(app.pool.ready()) == 2, app.pool.failures

@@ -12,6 +12,7 @@ from arena.battles import Voter
 from arena.config import load_config
 from arena.errors import BattleStateError, PromptError
 from arena.store import BattleRecord
+from tests.conftest import db_url
 
 VOTER = Voter(session="session-1", ip="192.0.2.7")
 
@@ -148,7 +149,7 @@ async def test_a_failed_side_shows_its_error_while_the_other_finishes(tmp_path: 
 
     path = tmp_path / "arena.toml"
     path.write_text(FAILING_CONFIG.format(port=free_port()))  # nothing listens there
-    config = load_config(path, overrides={"db": f"sqlite:///{tmp_path / 'a.db'}"})
+    config = load_config(path, overrides={"db": db_url(tmp_path)})
     arena = Arena.create(config)
     await arena.start()
     try:
@@ -238,7 +239,7 @@ async def test_terms_must_be_accepted_before_the_first_prompt(tmp_path: Path) ->
 
     path = tmp_path / "arena.toml"
     path.write_text(TEST_CONFIG.format(max_tokens=8, terms="Be kind."))
-    arena = Arena.create(load_config(path, overrides={"db": f"sqlite:///{tmp_path / 'a.db'}"}))
+    arena = Arena.create(load_config(path, overrides={"db": db_url(tmp_path)}))
     await arena.start()
     try:
         with pytest.raises(BattleStateError, match="accept the terms"):

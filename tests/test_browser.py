@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, query
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
@@ -94,8 +93,7 @@ def page(browser: Browser, live_server: dict[str, str]) -> Iterator[Page]:
 
 
 def db(server: dict[str, str], sql: str) -> list[tuple]:
-    with sqlite3.connect(server["db"].removeprefix("sqlite:///")) as conn:
-        return conn.execute(sql).fetchall()
+    return query(server["db"], sql)
 
 
 def send(page: Page, prefix: str, text: str) -> None:

@@ -4,27 +4,20 @@ against the two real local models."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from gradio_client import Client
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, query
 
 NAMES = ("SmolLM2-135M-Instruct", "Qwen2.5-Coder-0.5B-Instruct")
 ORGS = ("Hugging Face", "Alibaba Qwen")
 
 
-def db_path(server: dict[str, str]) -> Path:
-    return Path(server["db"].removeprefix("sqlite:///"))
-
-
 def rows(server: dict[str, str], sql: str) -> list[tuple]:
-    with sqlite3.connect(db_path(server)) as db:
-        return db.execute(sql).fetchall()
+    return query(server["db"], sql)
 
 
 def connect(server: dict[str, str]) -> Client:

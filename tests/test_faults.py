@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import signal
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from tests.conftest import serve
+from tests.conftest import db_url, query, serve
 from tests.wire import WireServer, write_config
 
 NO_LIMITS = {
@@ -83,17 +82,27 @@ class Voters:
                 return
 
 
-def stored_votes(db_file: Path) -> tuple[Counter[str], str]:
-    """Votes per voter hash, and SQLite's integrity check."""
-    with sqlite3.connect(db_file) as db:
-        check = db.execute("PRAGMA integrity_check").fetchone()[0]
-        rows = db.execute("select voter_hash from battles where state = 'voted'").fetchall()
+def stored_votes(url: str) -> tuple[Counter[str], str]:
+    """Votes per voter hash, and the database's integrity check: SQLite's
+    ``PRAGMA integrity_check``, or on PostgreSQL amcheck over every index."""
+    rows = query(url, "select voter_hash from battles where state = 'voted'")
+    if url.startswith("sqlite"):
+        check = query(url, "PRAGMA integrity_check")[0][0]
+    else:
+        query(url, "CREATE EXTENSION IF NOT EXISTS amcheck")
+        query(
+            url,
+            "SELECT bt_index_check(i.indexrelid, true) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE a.amname = 'btree' AND n.nspname = 'public'",
+        )  # raises if an index is corrupt
+        check = "ok"
     return Counter(r[0] for r in rows), check
 
 
-def salt_of(db_file: Path) -> str:
-    with sqlite3.connect(db_file) as db:
-        return db.execute("select value from meta where key = 'voter_salt'").fetchone()[0]
+def salt_of(url: str) -> str:
+    return query(url, "select value from meta where key = 'voter_salt'")[0][0]
 
 
 def voter_hash(salt: str, session: str) -> str:
@@ -103,8 +112,8 @@ def voter_hash(salt: str, session: str) -> str:
 def test_sigkill_loses_no_acknowledged_vote(tmp_path: Path, wire: WireServer) -> None:
     config = tmp_path / "arena.toml"
     write_config(config, wire, ["m-a", "m-b", "m-c"], **NO_LIMITS)
-    db_file = tmp_path / "a.db"
-    with serve(config, f"sqlite:///{db_file}", tmp_path) as (process, url):
+    db = db_url(tmp_path)
+    with serve(config, db, tmp_path) as (process, url):
         with Voters([url], count=8) as voters:
             deadline = time.monotonic() + 60
             while voters.total() < 40 and time.monotonic() < deadline:
@@ -114,26 +123,25 @@ def test_sigkill_loses_no_acknowledged_vote(tmp_path: Path, wire: WireServer) ->
             acked = Counter(voters.acked)
     assert sum(acked.values()) >= 40, voters.errors[:3]
 
-    stored, check = stored_votes(db_file)
+    stored, check = stored_votes(db)
     assert check == "ok"
-    salt = salt_of(db_file)
+    salt = salt_of(db)
     for session, count in acked.items():
         assert stored[voter_hash(salt, session)] >= count  # every acknowledged vote is there
     # After a restart the database opens, and still holds them.
-    with serve(config, f"sqlite:///{db_file}", tmp_path, log_name="restart.log"):
-        again, check = stored_votes(db_file)
+    with serve(config, db, tmp_path, log_name="restart.log"):
+        again, check = stored_votes(db)
     assert check == "ok" and again == stored
     lost = sum(max(0, n - stored[voter_hash(salt, s)]) for s, n in acked.items())
     print(f"\nSIGKILL: {sum(acked.values())} votes acknowledged, {lost} lost")
 
 
-def test_two_processes_on_one_sqlite_file_lose_and_duplicate_nothing(
+def test_two_processes_on_one_database_lose_and_duplicate_nothing(
     tmp_path: Path, wire: WireServer
 ) -> None:
     config = tmp_path / "arena.toml"
     write_config(config, wire, ["m-a", "m-b", "m-c"], **NO_LIMITS)
-    db_file = tmp_path / "a.db"
-    db = f"sqlite:///{db_file}"
+    db = db_url(tmp_path)
     with (
         serve(config, db, tmp_path, log_name="one.log") as (_, first),
         serve(config, db, tmp_path, log_name="two.log") as (_, second),
@@ -144,8 +152,8 @@ def test_two_processes_on_one_sqlite_file_lose_and_duplicate_nothing(
             time.sleep(0.05)
         voters.stop.set()
     assert not voters.errors, voters.errors[:3]
-    stored, check = stored_votes(db_file)
-    salt = salt_of(db_file)
+    stored, check = stored_votes(db)
+    salt = salt_of(db)
     assert check == "ok"
     assert sum(voters.acked.values()) >= 60
     # Exactly what was acknowledged: none lost, none counted twice.
@@ -167,10 +175,10 @@ def test_a_failing_backend_fails_its_side_and_the_server_serves_on(
     config.write_text(
         config.read_text().replace("first_token_timeout = 2.0", "first_token_timeout = 1.0")
     )
-    db_file = tmp_path / "a.db"
+    db = db_url(tmp_path)
     wire.misbehave["m-a"] = fault
     try:
-        with serve(config, f"sqlite:///{db_file}", tmp_path) as (_, url):
+        with serve(config, db, tmp_path) as (_, url):
             client = Client(url, verbose=False)
             started = time.monotonic()
             job = client.submit("hello", api_name="/send")
@@ -179,12 +187,8 @@ def test_a_failing_backend_fails_its_side_and_the_server_serves_on(
             assert time.monotonic() - started < 10
             with pytest.raises(Exception, match="failed"):  # no vote on a failed battle
                 client.predict(api_name="/model_a")
-            with sqlite3.connect(db_file) as db:
-                battle = db.execute("select state, error, model_a from battles").fetchone()
-                turns = dict(
-                    db.execute("select side, coalesce(error, '') || answer from turns").fetchall()
-                )
-            state, error, model_a = battle
+            state, error, model_a = query(db, "select state, error, model_a from battles")[0]
+            turns = dict(query(db, "select side, coalesce(error, '') || answer from turns"))
             bad, good = ("a", "b") if model_a == "m-a" else ("b", "a")
             assert state == "failed" and shown in error
             assert turns[good] == "You said: hello"  # the other side completed

@@ -26,6 +26,7 @@ from arena.store import BattleRecord, Store
 from arena.store.tables import utcnow
 from ratings import Settings
 from ratings.leaderboard import select_battles
+from tests.conftest import ON_POSTGRES, db_url, sqlite_only
 from tests.wire import WireServer, write_config
 
 VOTER = Voter("session-1", "203.0.113.9")
@@ -105,7 +106,7 @@ async def arena_of(tmp_path: Path, wire: WireServer, **settings: object) -> Asyn
     """A started arena of two models on ``wire`` with these ``[arena]`` settings."""
     path = tmp_path / "arena.toml"
     write_config(path, wire, ["m-a", "m-b"], **settings)
-    arena = Arena.create(load_config(path, overrides={"db": f"sqlite:///{tmp_path / 'a.db'}"}))
+    arena = Arena.create(load_config(path, overrides={"db": db_url(tmp_path)}))
     arena.battles.rng = random.Random(3)
     await arena.start()
     try:
@@ -150,7 +151,7 @@ async def test_a_leaking_battle_keeps_its_vote_flagged_and_off_the_default_board
 def test_prompts_per_minute_per_session_and_per_ip(tmp_path: Path) -> None:
     settings = replace(DEFAULTS, prompts_per_minute=3, ip_prompts_per_minute=5)
     now = [1000.0]
-    limits = Limits(Store(f"sqlite:///{tmp_path / 'a.db'}"), clock=lambda: now[0])
+    limits = Limits(Store(db_url(tmp_path)), clock=lambda: now[0])
     for _ in range(3):
         limits.prompt(settings, "s1", "ip1")
     with pytest.raises(
@@ -169,7 +170,7 @@ def test_prompts_per_minute_per_session_and_per_ip(tmp_path: Path) -> None:
 
 def test_daily_vote_caps_count_votes_in_the_database(tmp_path: Path) -> None:
     settings = replace(DEFAULTS, votes_per_day=2, ip_votes_per_day=3)
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store = Store(db_url(tmp_path))
     limits = Limits(store)
 
     def voted(voter: str, ip: str, hours_ago: float = 0) -> None:
@@ -312,6 +313,7 @@ def locked(db_file: Path, seconds: float) -> Iterator[None]:
         locker.join()
 
 
+@sqlite_only
 async def test_a_briefly_locked_database_stores_the_vote_after_retrying(
     tmp_path: Path, wire: WireServer
 ) -> None:
@@ -324,6 +326,7 @@ async def test_a_briefly_locked_database_stores_the_vote_after_retrying(
         assert arena.store.battle(battle_id).winner == "model_b"
 
 
+@sqlite_only
 async def test_a_database_locked_too_long_reports_the_vote_not_stored(
     tmp_path: Path, wire: WireServer
 ) -> None:
@@ -339,4 +342,28 @@ async def test_a_database_locked_too_long_reports_the_vote_not_stored(
             await arena.battles.vote(battle_id, "model_b", VOTER)
         assert arena.store.battle(battle_id).state == "open"  # not stored, as reported
         await arena.battles.vote(battle_id, "model_b", VOTER)  # voting again works
+        assert arena.store.battle(battle_id).state == "voted"
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs ARENA_TEST_DB on a PostgreSQL server")
+async def test_dropped_database_connections_are_reopened_and_the_vote_stored(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    """PostgreSQL ends every connection of the arena (a restart, a failover): the next
+    vote reconnects and is stored."""
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import query
+
+    async with arena_of(tmp_path, wire) as arena:
+        battle_id = await battle(arena, "hello")
+        url = arena.config.settings.db
+        database = make_url(url).database
+        ended = query(
+            url,
+            "select pg_terminate_backend(pid) from pg_stat_activity "
+            f"where datname = '{database}' and pid <> pg_backend_pid()",
+        )
+        assert ended  # the arena's pooled connections were cut
+        await arena.battles.vote(battle_id, "model_a", VOTER)
         assert arena.store.battle(battle_id).state == "voted"

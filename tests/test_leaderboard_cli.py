@@ -12,7 +12,7 @@ import pytest
 
 from arena.store import BattleRecord, Store, TurnRecord
 from ratings.features import answer_style
-from tests.conftest import ROOT
+from tests.conftest import ROOT, db_url
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -218,7 +218,8 @@ def test_style_features_ignore_fenced_code() -> None:
 
 
 def test_arena_battles_carry_style_prompt_and_turns(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    url = db_url(tmp_path)
+    store = Store(url)
     for k, (a_text, b_text) in enumerate(
         [("## Plan\n- a\n- b", "short"), ("**yes**", "```\ncode\n```")]
     ):
@@ -242,5 +243,5 @@ def test_arena_battles_carry_style_prompt_and_turns(tmp_path: Path) -> None:
     assert table.column("len_b").tolist() == [5.0, 0.0]  # the fenced block does not count
     assert list(table.column("tags")) == [("demo",), ("demo",)]
     assert table.column("turn").tolist() == [1, 1]
-    out = run("--db", f"sqlite:///{tmp_path / 'a.db'}", "--categories", "--format", "json")
+    out = run("--db", url, "--categories", "--format", "json")
     assert {"coding", "tag:demo"} <= set(board_of(out)["categories"])

@@ -21,6 +21,7 @@ from arena.backends import Usage
 from arena.battles import Voter
 from arena.config import load_config
 from arena.errors import BackendTimeout, NoModelsError
+from tests.conftest import db_url
 from tests.wire import WireServer, model_toml, write_config
 
 VOTER = Voter("session-1", "10.0.0.1")
@@ -44,7 +45,7 @@ def wire() -> Iterator[WireServer]:
 async def running(tmp_path: Path, wire: WireServer) -> AsyncIterator[Arena]:
     path = tmp_path / "arena.toml"
     write_config(path, wire, ["m-a", "m-b", "m-c"], **QUICK)
-    arena = Arena.create(load_config(path, overrides={"db": f"sqlite:///{tmp_path / 'a.db'}"}))
+    arena = Arena.create(load_config(path, overrides={"db": db_url(tmp_path)}))
     arena.battles.rng = random.Random(7)
     await arena.start()
     yield arena
@@ -121,7 +122,7 @@ async def test_concurrency_limit_queues_requests_and_the_draw_prefers_free_model
         + model_toml(wire, "m-free-1")
         + model_toml(wire, "m-free-2")
     )
-    arena = Arena.create(load_config(path, overrides={"db": f"sqlite:///{tmp_path / 'a.db'}"}))
+    arena = Arena.create(load_config(path, overrides={"db": db_url(tmp_path)}))
     await arena.start()
     try:
         backend = arena.pool.backend("m-limited")
@@ -186,7 +187,7 @@ async def test_anonymous_only_models_battle_but_are_never_offered_by_name(
 ) -> None:
     path = tmp_path / "arena.toml"
     write_config(path, wire, ["m-a", "m-b", "m-secret"])
-    arena = Arena.create(load_config(path, overrides={"db": f"sqlite:///{tmp_path / 'a.db'}"}))
+    arena = Arena.create(load_config(path, overrides={"db": db_url(tmp_path)}))
     arena.battles.rng = random.Random(3)
     await arena.start()
     try:

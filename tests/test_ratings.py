@@ -23,7 +23,7 @@ from ratings import (
     render,
 )
 from ratings.bradley_terry import zermelo
-from tests.conftest import ROOT, csv_rows, evalica_case, shared_file
+from tests.conftest import ROOT, csv_rows, db_url, evalica_case, shared_file
 
 
 def strengths(table: BattleTable) -> dict[str, float]:
@@ -256,7 +256,7 @@ def test_an_empty_board_is_not_an_error(tmp_path: Path) -> None:
     board = build_leaderboard(BattleTable.from_records([], [], []))
     assert board.rows == [] and board.manifest["battles"] == 0
     assert "No battles to rank yet" in render(board, "table")
-    out = run_cli("leaderboard", "--db", f"sqlite:///{tmp_path / 'empty.db'}", "--format", "json")
+    out = run_cli("leaderboard", "--db", db_url(tmp_path, "empty"), "--format", "json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["rows"] == []
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from tests.conftest import ROOT, serve
+from tests.conftest import ROOT, db_url, query, serve
 from tests.wire import KEY, WireServer, write_config
 
 SECRET_ENV = "ARENA_TEST_SECRET_KEY"
@@ -37,9 +37,9 @@ def test_voter_data_needs_the_token_and_no_key_or_ip_is_written_anywhere(
         ["m-a", "m-b"],
         extra={m: {"api_key_env": f'"{SECRET_ENV}"'} for m in ("m-a", "m-b")},
     )
-    db_file = tmp_path / "a.db"
+    db = db_url(tmp_path)
     env = {SECRET_ENV: KEY, "ARENA_ADMIN_TOKEN": ADMIN}
-    with serve(config, f"sqlite:///{db_file}", tmp_path, env) as (_, url):
+    with serve(config, db, tmp_path, env) as (_, url):
         client = Client(url, verbose=False)
         client.submit("hello", api_name="/send").result()
         client.predict(api_name="/model_a")
@@ -74,27 +74,39 @@ def test_voter_data_needs_the_token_and_no_key_or_ip_is_written_anywhere(
     assert "m-a" in board and "m-b" in board
 
     written = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
-    assert {"a.db", "serve.log", "battles.jsonl"} <= set(written)
+    assert {"serve.log", "battles.jsonl"} <= set(written)
+    written["the database"] = database_text(db)
     for name, data in {
         **written,
         **{f"page {i}": t.encode() for i, t in enumerate(served)},
     }.items():
         assert KEY.encode() not in data, f"the API key is in {name}"
-    database = written["a.db"] + written.get("a.db-wal", b"")
-    assert b"127.0.0.1" not in database  # the voter's address is stored only hashed
-    with_error = written["a.db"] + written.get("a.db-wal", b"") + written["serve.log"]
-    assert b"HTTP 500" in with_error  # the failure was recorded, without the key
+    assert b"127.0.0.1" not in written["the database"]  # the voter's address only hashed
+    assert b"HTTP 500" in written["the database"]  # the failure was recorded, without the key
+
+
+def database_text(url: str) -> bytes:
+    """Everything the database holds: the SQLite file and its WAL, or every row of
+    every table on PostgreSQL."""
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        wal = path.with_name(path.name + "-wal")
+        return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    tables = [
+        r[0] for r in query(url, "select tablename from pg_tables where schemaname = 'public'")
+    ]
+    return repr([query(url, f'select * from "{t}"') for t in tables]).encode()
 
 
 def test_binding_to_every_interface_warns(tmp_path: Path, wire: WireServer) -> None:
     config = tmp_path / "arena.toml"
     write_config(config, wire, ["m-a", "m-b"], host='"0.0.0.0"')
-    with serve(config, f"sqlite:///{tmp_path / 'a.db'}", tmp_path):
+    with serve(config, db_url(tmp_path), tmp_path):
         pass
     log = (tmp_path / "serve.log").read_text()
     assert "binding to all interfaces (0.0.0.0)" in log
     default = tmp_path / "default.toml"
     write_config(default, wire, ["m-a", "m-b"])
-    with serve(default, f"sqlite:///{tmp_path / 'b.db'}", tmp_path, log_name="default.log"):
+    with serve(default, db_url(tmp_path, "b"), tmp_path, log_name="default.log"):
         pass
     assert "binding to all interfaces" not in (tmp_path / "default.log").read_text()

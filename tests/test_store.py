@@ -10,6 +10,7 @@ import pytest
 
 from arena.errors import BattleStateError
 from arena.store import BattleRecord, Store, TurnRecord
+from tests.conftest import db_url, sqlite_only
 
 
 def open_battle(store: Store, voter: str = "v1") -> str:
@@ -26,6 +27,7 @@ def open_battle(store: Store, voter: str = "v1") -> str:
     return battle.id
 
 
+@sqlite_only
 def test_a_new_sqlite_file_is_created_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "arena.db"
     Store(f"sqlite:///{path}").close()
@@ -37,7 +39,7 @@ def test_a_new_sqlite_file_is_created_in_wal_mode(tmp_path: Path) -> None:
 
 
 def test_timestamps_come_back_timezone_aware(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store = Store(db_url(tmp_path))
     battle_id = open_battle(store)
     store.record_vote(battle_id, "model_a", "v1")
     battle = store.battle(battle_id)
@@ -46,13 +48,13 @@ def test_timestamps_come_back_timezone_aware(tmp_path: Path) -> None:
 
 
 def test_the_voter_salt_is_generated_once_and_kept(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'a.db'}"
+    url = db_url(tmp_path)
     first = Store(url).voter_salt()
     assert len(first) == 32 and Store(url).voter_salt() == first
 
 
 def test_concurrent_votes_on_one_battle_count_once(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store = Store(db_url(tmp_path))
     battle_id = open_battle(store)
     outcomes: list[str] = []
 
@@ -78,14 +80,14 @@ def test_concurrent_votes_on_one_battle_count_once(tmp_path: Path) -> None:
 
 
 def test_an_unknown_vote_label_is_refused_by_name(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store = Store(db_url(tmp_path))
     battle_id = open_battle(store)
     with pytest.raises(BattleStateError, match="unknown vote 'model_c'"):
         store.record_vote(battle_id, "model_c", "v1")
 
 
 def test_a_turn_cannot_start_while_one_is_streaming(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store = Store(db_url(tmp_path))
     store.add_battle(BattleRecord(id="b", model_a="A", model_b="B", voter_hash="v"))
     store.begin_turn("b", "v", max_turns=5)
     with pytest.raises(BattleStateError, match="still streaming"):
@@ -99,7 +101,7 @@ def test_the_ratings_table_holds_voted_battles_and_flags_invalid_ones(tmp_path: 
 
     from ratings import build_leaderboard
 
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store = Store(db_url(tmp_path))
     voted = open_battle(store, "v1")
     open_battle(store, "v2")  # never voted
     flagged = open_battle(store, "v3")
@@ -115,3 +117,63 @@ def test_the_ratings_table_holds_voted_battles_and_flags_invalid_ones(tmp_path: 
     plain = store.battle_table(details=False)  # no turn read: no prompt or style columns
     assert plain.column("prompt") is None and plain.column("len_a") is None
     assert table.column("prompt") is not None
+
+
+def test_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from arena.store.migrate import current_revision, head_revision
+
+    store = Store(db_url(tmp_path))
+    assert current_revision(store.engine) == head_revision() == "0002"
+    with store.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+
+
+def test_an_older_database_is_upgraded_and_keeps_its_votes(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, inspect, text
+
+    from arena.store.migrate import current_revision, upgrade
+
+    url = db_url(tmp_path)
+    engine = create_engine(url)
+    upgrade(engine, "0001")  # the schema of the first release
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "insert into battles (id, created_at, updated_at, anony, mode, model_a, "
+                "model_b, params, state, streaming, turns, winner, voted_at, voter_hash, "
+                "ip_hash, valid, tags) values ('old', :t, :t, true, 'anony', 'A', 'B', '{}', "
+                "'voted', false, 1, 'model_b', :t, 'v', 'i', true, '[]')"
+            ),
+            {"t": "2025-01-01 00:00:00+00:00"},
+        )
+    engine.dispose()
+    store = Store(url)
+    assert current_revision(store.engine) == "0002"
+    assert store.battle("old").winner == "model_b" and store.vote_count() == 1
+    indexes = {i["name"] for i in inspect(store.engine).get_indexes("battles")}
+    assert "ix_battles_ip_hash" in indexes
+
+
+def test_a_database_made_before_migrations_is_recognised(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+    from sqlmodel import SQLModel
+
+    from arena.store.migrate import current_revision
+
+    url = db_url(tmp_path)
+    engine = create_engine(url)
+    # What create_all made before migrations: every table, without the newer index.
+    for table in SQLModel.metadata.sorted_tables:
+        table.create(engine)
+        for index in list(table.indexes):
+            if index.name == "ix_battles_ip_hash":
+                index.drop(engine)
+    engine.dispose()
+    store = Store(url)
+    assert current_revision(store.engine) == "0002"
+    store.add_battle(BattleRecord(id="new", model_a="A", model_b="B", voter_hash="v"))
+    assert store.battle("new").state == "open"

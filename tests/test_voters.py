@@ -110,10 +110,10 @@ def test_the_voters_report_and_the_board_option_from_the_arena_database(tmp_path
 
     from arena.store import BattleRecord, Store
     from arena.store.tables import utcnow
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, db_url
 
     table = simulate(4, honest=60, adversaries=5)
-    url = f"sqlite:///{tmp_path / 'a.db'}"
+    url = db_url(tmp_path)
     store = Store(url)
     voters = table.column("voter")
     with store.session() as s:

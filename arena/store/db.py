@@ -19,9 +19,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, event, func, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine, select
 
 from arena.errors import BattleStateError, ConfigError, StoreError
+from arena.store.migrate import upgrade
 from arena.store.tables import (
     BattleRecord,
     ConsentRecord,
@@ -73,7 +74,11 @@ class Store:
         # SQLite waits for a lock itself; a little of the retry bound is left for the
         # retries below, which also cover errors the driver does not wait out.
         self.engine = make_engine(url, busy_timeout_s=max(retry_s * 0.8, 0.05))
-        SQLModel.metadata.create_all(self.engine)
+        try:
+            upgrade(self.engine)  # create or migrate the tables (arena/store/migrations)
+        except OperationalError as exc:
+            shown = make_url(url).render_as_string(hide_password=True)
+            raise ConfigError(f"cannot open the database {shown}: {exc.orig}") from None
 
     def retrying(self, what: str, action: Callable[[], T]) -> T:
         """Run ``action`` (one transaction), retrying while the database is locked or
