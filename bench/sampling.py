@@ -1,12 +1,14 @@
 """Benchmark: how many votes each pair-sampling policy needs.
 
-    python bench/sampling.py [--models 20] [--seeds 5] [--width 80]
+    python bench/sampling.py [--models 20] [--seeds 5] [--width 80] [--win-width 0.3]
 
 Simulated voters answer by known true ratings (Bradley–Terry on the Elo scale). Every
 100 votes the board is refitted (sandwich intervals); we record the votes needed until
-the mean 95% interval width falls to ``--width`` rating points, and until the top-10
-order is right. Active sampling should need fewer votes than uniform (the Chatbot Arena
-paper reports 4,400 against 6,800 for one precision target).
+(1) the mean 95% interval width of the ratings falls to ``--width`` rating points,
+(2) the top-10 order is right, and (3) every pair's 95% interval for its win rate (the
+paper's win matrix; Agresti–Coull) is at most ``--win-width`` wide. Active sampling
+should need fewer votes than uniform (the Chatbot Arena paper reports 4,400 against
+6,800 for a win-matrix precision target).
 """
 
 from __future__ import annotations
@@ -30,8 +32,15 @@ SCALE = 400 / math.log(10)
 
 
 def simulate(
-    policy: str, truth: np.ndarray, seed: int, width: float, every: int = 100, limit: int = 40_000
-) -> tuple[int | None, int | None]:
+    policy: str,
+    truth: np.ndarray,
+    seed: int,
+    width: float,
+    win_width: float,
+    every: int = 100,
+    limit: int = 40_000,
+) -> tuple[int | None, int | None, int | None]:
+    """Votes to each target (None if not reached within ``limit``)."""
     m = truth.size
     names = [f"model-{i:02d}" for i in range(m)]
     index = {n: i for i, n in enumerate(names)}
@@ -39,7 +48,8 @@ def simulate(
     wins = np.zeros((m, m))
     evidence: Evidence | None = None
     top = list(np.argsort(-truth)[:10])
-    reached_width = reached_order = None
+    reached_width = reached_order = reached_matrix = None
+    upper = np.triu_indices(m, 1)
     for vote in range(1, limit + 1):
         a, b = pick_pair(names, pyrng, policy, evidence=evidence)
         i, j = index[a], index[b]
@@ -59,9 +69,13 @@ def simulate(
             reached_width = vote
         if reached_order is None and list(np.argsort(-fit.theta)[:10]) == top:
             reached_order = vote
-        if reached_width and reached_order:
+        n = (wins + wins.T)[upper] + 4  # Agresti–Coull: two wins and two losses added
+        p = (wins[upper] + 2) / n
+        if reached_matrix is None and (2 * 1.96 * np.sqrt(p * (1 - p) / n)).max() <= win_width:
+            reached_matrix = vote
+        if reached_width and reached_order and reached_matrix:
             break
-    return reached_width, reached_order
+    return reached_width, reached_order, reached_matrix
 
 
 def main() -> None:
@@ -71,27 +85,32 @@ def main() -> None:
     parser.add_argument(
         "--width", type=float, default=80.0, help="target mean 95%% interval width, rating points"
     )
+    parser.add_argument(
+        "--win-width", type=float, default=0.3, help="target widest win-rate interval (0.3)"
+    )
     args = parser.parse_args()
     print(
-        f"{args.models} models, true ratings spaced evenly over 1000-1400; "
-        f"target mean interval width {args.width:g}; median over {args.seeds} seeds"
+        f"{args.models} models, true ratings spaced evenly over 1000-1400; median over "
+        f"{args.seeds} seeds of the votes needed to reach each target"
     )
-    results = {}
+    targets = (
+        f"mean rating interval <= {args.width:g}",
+        "correct top-10 order",
+        f"every win-rate interval <= {args.win_width:g}",
+    )
+    results: dict[str, list[float]] = {}
     for policy in ("uniform", "active"):
-        widths, orders = [], []
+        runs = []
         for seed in range(args.seeds):
             truth = np.linspace(1000, 1400, args.models)
             np.random.default_rng(100 + seed).shuffle(truth)
-            w, o = simulate(policy, truth, seed, args.width)
-            widths.append(w or float("inf"))
-            orders.append(o or float("inf"))
-        results[policy] = (statistics.median(widths), statistics.median(orders))
-        print(
-            f"{policy:8} votes to width {results[policy][0]:>8,.0f}   "
-            f"votes to a correct top-10 order {results[policy][1]:>8,.0f}"
-        )
-    u, a = results["uniform"][0], results["active"][0]
-    print(f"active needs {a / u:.0%} of uniform's votes for the width target")
+            reached = simulate(policy, truth, seed, args.width, args.win_width)
+            runs.append([float("inf") if r is None else r for r in reached])
+        results[policy] = [statistics.median(column) for column in zip(*runs, strict=True)]
+    print(f"{'target':36} {'uniform':>8} {'active':>8}  active/uniform")
+    for k, target in enumerate(targets):
+        u, a = results["uniform"][k], results["active"][k]
+        print(f"{target:36} {u:>8,.0f} {a:>8,.0f}  {a / u:.0%}")
 
 
 if __name__ == "__main__":
