@@ -146,11 +146,7 @@ class BattleService:
         """
         settings = self.config.settings
         check_prompt(prompt, settings.max_prompt_chars)
-        self.limits.prompt(
-            settings,
-            self.hash_identity(voter.session),
-            self.hash_identity(voter.ip) if voter.ip else "",
-        )
+        self.limits.prompt(settings, *self.hashes(voter))
         source = (settings.moderation, settings.moderation_key_env)
         if self._moderator is None or self._moderator[0] != source:  # new or reloaded
             self._moderator = (source, make_moderator(settings))
@@ -159,6 +155,10 @@ class BattleService:
 
     def hash_identity(self, value: str) -> str:
         return hashlib.sha256(f"{self._salt}:{value}".encode()).hexdigest()
+
+    def hashes(self, voter: Voter) -> tuple[str, str]:
+        """The voter's session and IP address as stored: salted hashes ("" for no IP)."""
+        return self.hash_identity(voter.session), self.hash_identity(voter.ip) if voter.ip else ""
 
     async def _draw(self) -> tuple[str, str]:
         """A pair of ready models by the configured sampling policy."""
@@ -246,6 +246,7 @@ class BattleService:
                     raise NoModelsError(f"{name} can only be met in anonymous battles")
                 if name not in self.pool.ready():
                     raise NoModelsError(f"{name} is not ready to answer right now")
+        voter_hash, ip_hash = self.hashes(voter)
         battle = BattleRecord(
             id=str(uuid.uuid4()),
             anony=models is None,
@@ -256,8 +257,8 @@ class BattleService:
                 "a": {**self.pool.backend(model_a).spec.params, **(params or {})},
                 "b": {**self.pool.backend(model_b).spec.params, **(params or {})},
             },
-            voter_hash=self.hash_identity(voter.session),
-            ip_hash=self.hash_identity(voter.ip) if voter.ip else "",
+            voter_hash=voter_hash,
+            ip_hash=ip_hash,
         )
         await asyncio.to_thread(self.store.add_battle, battle)
         return battle.id
@@ -335,8 +336,7 @@ class BattleService:
         Raises:
             BattleStateError: see :meth:`arena.store.Store.record_vote`.
         """
-        voter_hash = self.hash_identity(voter.session)
-        ip_hash = self.hash_identity(voter.ip) if voter.ip else ""
+        voter_hash, ip_hash = self.hashes(voter)
         await asyncio.to_thread(self.limits.vote, self.config.settings, voter_hash, ip_hash)
         leak = await asyncio.to_thread(self.identity_leak, battle_id)
         battle = await asyncio.to_thread(

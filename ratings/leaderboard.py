@@ -181,17 +181,14 @@ def select_battles(table: BattleTable, settings: Settings) -> BattleTable:
         mask &= category_mask(table, settings.category)
     mask &= table.a != table.b  # a model against itself carries no information
     table = table.select(mask)
-    table = table.select(repeated_prompt_mask(table, settings.repeat_quantile, settings.seed))
-    if settings.exclude_anomalous:
-        voters = table.column("voter")
-        if voters is None:
-            raise LeaderboardError("excluding anomalous voters needs a voter column")
-        flagged = [
-            s.voter
-            for s in anomalous_voters(table, alpha=settings.anomaly_alpha, seed=settings.seed)
-            if s.flagged
-        ]
-        table = table.select(~np.isin(voters.astype(str), flagged))
+    repeats = repeated_prompt_mask(table, settings.repeat_quantile, settings.seed)
+    if not repeats.all():
+        table = table.select(repeats)
+    if settings.exclude_anomalous:  # raises, naming it, when there is no voter column
+        scores = anomalous_voters(table, alpha=settings.anomaly_alpha, seed=settings.seed)
+        flagged = [s.voter for s in scores if s.flagged]
+        if flagged:
+            table = table.select(~np.isin(table.column("voter").astype(str), flagged))
     return table
 
 

@@ -7,7 +7,21 @@ import os
 from arena.config import ModelSpec
 from arena.errors import ConfigError
 
-__all__ = ["api_key"]
+__all__ = ["api_key", "secret_from_env"]
+
+
+def secret_from_env(name: str, reader: str) -> str:
+    """The value of the environment variable ``name``, which ``reader`` needs.
+
+    Raises:
+        ConfigError: the variable is not set; the message names it and its reader.
+    """
+    key = os.environ.get(name)
+    if not key:
+        raise ConfigError(
+            f"{reader} reads its API key from the environment variable {name}, which is not set"
+        )
+    return key
 
 
 def api_key(spec: ModelSpec, default_env: str = "") -> str | None:
@@ -17,12 +31,4 @@ def api_key(spec: ModelSpec, default_env: str = "") -> str | None:
         ConfigError: the named variable is not set; the message names the variable.
     """
     name = spec.api_key_env or default_env
-    if not name:
-        return None
-    key = os.environ.get(name)
-    if not key:
-        raise ConfigError(
-            f"model {spec.name!r} reads its API key from the environment variable {name}, "
-            "which is not set"
-        )
-    return key
+    return secret_from_env(name, f"model {spec.name!r}") if name else None

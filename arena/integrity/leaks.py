@@ -22,6 +22,7 @@ that discusses "GPT-4 vs Llama" because it was asked to is not a leak.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -93,7 +94,8 @@ def _pattern(terms: Iterable[str]) -> str:
     return r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in ordered) + r")(?![\w])"
 
 
-def _self_identification(terms: Iterable[str]) -> re.Pattern[str]:
+@functools.lru_cache(maxsize=8)  # one per configuration: compiled once, not per vote
+def _self_identification(terms: frozenset[str]) -> re.Pattern[str]:
     names = _pattern(terms)
     me = r"(?:I am|I'm|I’m|my name is|you can call me|call me)"
     return re.compile(
@@ -118,7 +120,7 @@ def find_leaks(
     all_terms.update(KNOWN_IDENTITIES)
     for spec in every:
         all_terms |= identity_terms(spec)
-    self_id = _self_identification(all_terms)
+    self_id = _self_identification(frozenset(all_terms))
     asked = "\n".join(prompts)
     leaks: list[Leak] = []
     for side, texts in answers.items():

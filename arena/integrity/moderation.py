@@ -21,6 +21,7 @@ from typing import Protocol
 
 import httpx
 
+from arena.backends.keys import secret_from_env
 from arena.config import ArenaSettings
 from arena.errors import ConfigError, PromptError
 
@@ -80,20 +81,16 @@ class Endpoint:
             )
 
 
-def make_moderator(settings: ArenaSettings, env: dict[str, str] | None = None) -> Moderator | None:
-    """The configured check, or None when moderation is off."""
-    import os
+def make_moderator(settings: ArenaSettings) -> Moderator | None:
+    """The configured check, or None when moderation is off.
 
+    Raises:
+        ConfigError: the word list cannot be read, or the key variable is not set.
+    """
     source = settings.moderation.strip()
     if not source:
         return None
     if source.startswith(("http://", "https://")):
-        key = None
-        if settings.moderation_key_env:
-            key = (env if env is not None else os.environ).get(settings.moderation_key_env)
-            if not key:
-                raise ConfigError(
-                    f"moderation_key_env names {settings.moderation_key_env}, which is not set"
-                )
-        return Endpoint(source, key)
+        name = settings.moderation_key_env
+        return Endpoint(source, secret_from_env(name, "the moderation endpoint") if name else None)
     return WordList(Path(source).expanduser())

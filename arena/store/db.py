@@ -91,10 +91,8 @@ class Store:
         while True:
             try:
                 return action()
-            except (OperationalError, DBAPIError) as exc:
-                if isinstance(exc, DBAPIError) and not (
-                    isinstance(exc, OperationalError) or exc.connection_invalidated
-                ):
+            except DBAPIError as exc:  # OperationalError: locked, gone, refused
+                if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
                     raise
                 if time.monotonic() + pause > deadline:
                     reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
