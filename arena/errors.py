@@ -8,6 +8,7 @@ offending value, and what to do next.
     ├── BattleStateError     an action the battle's state forbids (vote twice, turn after vote)
     ├── NoModelsError        fewer than two healthy models to draw a pair from
     ├── LimitError           a voter over a rate limit or daily cap (says when to return)
+    ├── BusyError            the arena is at capacity and no place came free in time
     ├── StoreError           the database stayed locked or unreachable; nothing was stored
     └── BackendError         a model failed to answer
         └── BackendTimeout   ...within its connect, first-token or total timeout
@@ -20,6 +21,7 @@ __all__ = [
     "BackendError",
     "BackendTimeout",
     "BattleStateError",
+    "BusyError",
     "ConfigError",
     "LimitError",
     "NoModelsError",
@@ -67,3 +69,7 @@ class LimitError(ArenaError):
 
 class StoreError(ArenaError):
     """The database could not store something within the retry bound; nothing was stored."""
+
+
+class BusyError(ArenaError):
+    """The arena is at its configured capacity and no place came free in time."""

@@ -13,11 +13,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Gradio's queue rebuilds a pandas summary of its last 10,000 events after every
+# event (about a tenth of the server's CPU under load, for a panel the arena never
+# shows): keep one event and refresh the summary once in a million.
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-from arena.api import admin_router, api_router  # noqa: E402
+from arena.api import admin_router, api_router, stream_router  # noqa: E402
 from arena.app import Arena  # noqa: E402
 from arena.ui import STATIC, build_ui  # noqa: E402
 
@@ -42,6 +47,7 @@ def create_server(arena: Arena) -> FastAPI:
     api = FastAPI(title="arena", lifespan=lifespan)
 
     api.include_router(api_router(arena))
+    api.include_router(stream_router(arena))
     api.include_router(admin_router(arena))
     blocks = build_ui(arena)
     return gr.mount_gradio_app(

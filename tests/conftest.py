@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
+from gradio_client import Client
 
 from arena.app import Arena
 from arena.backends.supervisor import free_port
@@ -237,3 +241,36 @@ async def arena(tmp_path: Path, config_file: Path) -> AsyncIterator[Arena]:
     assert len(app.pool.ready()) == 2, app.pool.failures
     yield app
     await app.stop()
+
+
+@dataclass
+class PlayedTurn:
+    """One turn as the page plays it: what the stream sent, then the stored answers."""
+
+    events: list[dict[str, str]]  # the stream's updates: each side's new text
+    chat_a: list[dict[str, Any]]
+    chat_b: list[dict[str, Any]]
+    status: str
+    seen: str  # everything the client received, for anonymity checks
+
+
+def play_turn(client: Client, prompt: str | None, api: str = "send") -> PlayedTurn:
+    """Send ``prompt`` through ``/{api}`` (``regenerate`` with ``prompt`` None), read the
+    turn's event stream to its end, then ask for the finished turn, as the page does."""
+    job = client.submit(*(() if prompt is None else (prompt,)), api_name=f"/{api}")
+    outputs = job.result()  # raises if the arena refused
+    url = next(o for o in outputs if isinstance(o, str) and o.startswith("/api/stream/"))
+    events: list[dict[str, str]] = []
+    raw = []
+    with httpx.stream("GET", client.src.rstrip("/") + url, cookies=client.cookies) as stream:
+        stream.raise_for_status()
+        for line in stream.iter_lines():
+            raw.append(line)
+            if line.startswith("event: done"):
+                break
+            if line.startswith("data:"):
+                events.append(json.loads(line[5:]))
+    finish = "/sbs_finish" if api.startswith("sbs_") else "/finish"
+    chat_a, chat_b, status, *_ = client.predict(url, api_name=finish)
+    seen = json.dumps([outputs, raw, chat_a, chat_b, status], default=str)
+    return PlayedTurn(events, chat_a, chat_b, status, seen)

@@ -10,7 +10,7 @@ import sys
 import pytest
 from gradio_client import Client
 
-from tests.conftest import ROOT, query
+from tests.conftest import ROOT, play_turn, query
 
 NAMES = ("SmolLM2-135M-Instruct", "Qwen2.5-Coder-0.5B-Instruct")
 ORGS = ("Hugging Face", "Alibaba Qwen")
@@ -26,23 +26,16 @@ def connect(server: dict[str, str]) -> Client:
     return client
 
 
-def stream(client: Client, prompt: str) -> list:
-    job = client.submit(prompt, api_name="/send")
-    for _ in job:
-        pass
-    job.result()  # raises if the app refused
-    return job.outputs()
-
-
 def test_battle_end_to_end(live_server: dict[str, str]) -> None:
     client = connect(live_server)
-    first = stream(client, "Write one sentence about the sea.")
-    second = stream(client, "Now one about mountains.")
-    seen_before_vote = json.dumps([first, second], default=str)
+    first = play_turn(client, "Write one sentence about the sea.")
+    second = play_turn(client, "Now one about mountains.")
+    seen_before_vote = first.seen + second.seen
 
     # Both answers streamed: many updates, each side growing to a full answer.
-    assert len(first) > 3
-    chat_a, chat_b = second[-1][0], second[-1][1]
+    assert len(first.events) > 3
+    assert {side for event in first.events for side in event} == {"a", "b"}
+    chat_a, chat_b = second.chat_a, second.chat_b
     assert len(chat_a) == len(chat_b) == 4  # two prompts, two answers each side
     assert all(m["content"] for m in chat_a + chat_b)
     # Nothing the client received before the vote names the models or their makers.
@@ -80,12 +73,12 @@ def test_battle_end_to_end(live_server: dict[str, str]) -> None:
 
 def test_new_round_draws_a_new_battle(live_server: dict[str, str]) -> None:
     client = connect(live_server)
-    stream(client, "Say yes.")
+    play_turn(client, "Say yes.")
     client.predict(api_name="/tie")
     with pytest.raises(Exception, match="already has its vote"):
-        stream(client, "Another turn after the vote?")
+        play_turn(client, "Another turn after the vote?")
     client.predict(api_name="/new_round")
-    stream(client, "Say no.")
+    play_turn(client, "Say no.")
     client.predict(api_name="/tie_bothbad")
     winners = [r[0] for r in rows(live_server, "select winner from battles where state='voted'")]
     assert "tie" in winners and "tie (bothbad)" in winners
@@ -95,13 +88,13 @@ def test_empty_prompt_is_refused_through_the_app(live_server: dict[str, str]) ->
     client = connect(live_server)
     battles_before = rows(live_server, "select count(*) from battles")[0][0]
     with pytest.raises(Exception, match="prompt is empty"):
-        stream(client, "  ")
+        play_turn(client, "  ")
     assert rows(live_server, "select count(*) from battles")[0][0] == battles_before
 
 
 def test_leaderboard_counts_the_votes(live_server: dict[str, str]) -> None:
     client = connect(live_server)
-    stream(client, "Say something kind.")
+    play_turn(client, "Say something kind.")
     client.predict(api_name="/model_b")
     _category, summary, table, *_ = client.predict("Overall", False, api_name="/leaderboard")
     voted = rows(live_server, "select count(*) from battles where state='voted' and anony")[0][0]

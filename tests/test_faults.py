@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from tests.conftest import db_url, query, serve
+from tests.conftest import db_url, play_turn, query, serve
 from tests.wire import WireServer, write_config
 
 NO_LIMITS = {
@@ -69,8 +69,7 @@ class Voters:
         n = 0
         while not self.stop.is_set():
             try:
-                job = client.submit(f"voter {i} battle {n}", api_name="/send")
-                job.result()
+                play_turn(client, f"voter {i} battle {n}")
                 reveal = client.predict(api_name="/model_a")
                 assert "Thanks for voting" in reveal, reveal
                 with self._lock:
@@ -181,9 +180,8 @@ def test_a_failing_backend_fails_its_side_and_the_server_serves_on(
         with serve(config, db, tmp_path) as (_, url):
             client = Client(url, verbose=False)
             started = time.monotonic()
-            job = client.submit("hello", api_name="/send")
-            job.result()
-            chat_a, chat_b, *_ = job.outputs()[-1]
+            turn = play_turn(client, "hello")
+            chat_a, chat_b = turn.chat_a, turn.chat_b
             assert time.monotonic() - started < 10
             with pytest.raises(Exception, match="failed"):  # no vote on a failed battle
                 client.predict(api_name="/model_a")
@@ -197,7 +195,7 @@ def test_a_failing_backend_fails_its_side_and_the_server_serves_on(
             # Another voter is served meanwhile and afterwards.
             wire.misbehave.clear()
             other = Client(url, verbose=False)
-            other.submit("hello there", api_name="/send").result()
+            play_turn(other, "hello there")
             assert "Thanks for voting" in other.predict(api_name="/model_b")
     finally:
         wire.misbehave.clear()

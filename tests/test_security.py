@@ -14,7 +14,7 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from tests.conftest import ROOT, db_url, query, serve
+from tests.conftest import ROOT, db_url, play_turn, query, serve
 from tests.wire import KEY, WireServer, write_config
 
 SECRET_ENV = "ARENA_TEST_SECRET_KEY"
@@ -41,12 +41,12 @@ def test_voter_data_needs_the_token_and_no_key_or_ip_is_written_anywhere(
     env = {SECRET_ENV: KEY, "ARENA_ADMIN_TOKEN": ADMIN}
     with serve(config, db, tmp_path, env) as (_, url):
         client = Client(url, verbose=False)
-        client.submit("hello", api_name="/send").result()
+        play_turn(client, "hello")
         client.predict(api_name="/model_a")
         wire.misbehave["m-a"] = "FAIL500"  # an error message, too, must not hold the key
         try:
             client.predict(api_name="/new_round")
-            client.submit("again", api_name="/send").result()
+            play_turn(client, "again")
         finally:
             wire.misbehave.clear()
         assert any(h.get("authorization") == f"Bearer {KEY}" for h in wire.headers)

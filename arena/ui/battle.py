@@ -7,18 +7,17 @@ vote is stored as named and left out of the default leaderboard.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import gradio as gr
 
 from arena.app import Arena
-from arena.battles import Reveal, TurnUpdate, Voter, check_prompt
+from arena.battles import Reveal, Voter, check_prompt
 from arena.errors import ArenaError
-from arena.store import TurnRecord
+from arena.store import BattleRecord, TurnRecord
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
-from arena.ui.render import chat_of, live_chat
+from arena.ui.render import chat_of, placeholder_chat
 
 __all__ = ["VOTE_BUTTONS", "battle_panel"]
 
@@ -31,15 +30,31 @@ VOTE_BUTTONS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _status(update: TurnUpdate) -> str:
-    if not update.done:
-        return "Both models are answering… (press **Stop** to cut them short)"
-    if update.failed:
+ANSWERING = "Both models are answering… (press **Stop** to cut them short)"
+
+
+def _status(battle: BattleRecord, turns: list[TurnRecord]) -> str:
+    """What the voter is told once a turn is over, from what was stored."""
+    last = [t for t in turns if t.turn == battle.turns]
+    failed = sum(1 for t in last if t.error)
+    if battle.state == "failed" or failed:
+        which = "Both answers" if failed == 2 else "One of the answers"
         return (
-            "One of the answers failed, so this battle cannot be voted on. "
+            f"{which} failed, so this battle cannot be voted on. "
             "Press **New round** to try another pair."
         )
+    if battle.state == "voted":
+        return "This battle already has its vote. Press **New round** for another."
+    if any(t.finish_reason == "stopped" for t in last):
+        return "Stopped. You can vote on what the models wrote, regenerate, or go on."
     return "Both answers are in. Which is better? Vote, or keep the conversation going."
+
+
+def _waiting(place: int) -> str:
+    return (
+        f"The arena is busy right now: you are number {place} in line. Your battle "
+        "starts as soon as a place is free; please keep this page open."
+    )
 
 
 def _reveal(reveal: Reveal) -> str:
@@ -95,50 +110,37 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
     def vote_buttons(enabled: bool) -> list[Any]:
         return [gr.Button(interactive=enabled) for _ in votes]
 
-    async def stream(
-        updates: AsyncIterator[TurnUpdate],
-        current: str,
-        prompt_text: str,
-        history: list[TurnRecord],
-    ) -> AsyncIterator[tuple[Any, ...]]:
-        base_a, base_b = chat_of(history, "a"), chat_of(history, "b")
-        labels = list(VOTE_BUTTONS)
-        enabled_shown: bool | None = None
-        async for update in updates:
-            enabled = update.done and not update.failed
-            first = enabled_shown is None
-            # Gradio rebuilds a component (and its config) for every update object it
-            # is handed, gr.skip() included, except for State. So between the ticks that
-            # change the buttons, plain values go out: the buttons' own labels.
-            buttons = vote_buttons(enabled) if enabled != enabled_shown else labels
-            enabled_shown = enabled
-            yield (
-                live_chat(base_a, prompt_text, update.a),
-                live_chat(base_b, prompt_text, update.b),
-                current if first else gr.skip(),
-                _status(update),
-                *buttons,
-            )
+    labels = list(VOTE_BUTTONS)
 
-    async def send_turn(
-        text: str, current: str | None, picked: tuple[Any, ...], request: gr.Request
+    async def begin(
+        voter: Voter, text: str | None, current: str | None, picked: tuple[Any, ...]
     ) -> AsyncIterator[tuple[Any, ...]]:
-        voter = voter_of(request)
+        """Start a turn: the panes show the prompt and a placeholder, and the stream's
+        URL goes to the page's script, which fills the panes from it."""
+        models, params = _picked(picked) if named and not current else (None, None)
         try:
-            check_prompt(text, arena.config.settings.max_prompt_chars)  # before any record
-            history = arena.store.turns(current) if current else []
-            if not current:
-                current = await _start(voter, picked)
-            updates = service.stream_turn(current, text, voter)
-            async for out in stream(updates, current, text, history):
-                yield out
+            async for step in service.start_turn(
+                voter, text, current, models=models, params=params
+            ):
+                if isinstance(step, int):
+                    yield (gr.skip(), gr.skip(), gr.skip(), _waiting(step), *labels, "")
+                    continue
+                base_a, base_b = chat_of(step.history, "a"), chat_of(step.history, "b")
+                yield (
+                    placeholder_chat(base_a, step.prompt),
+                    placeholder_chat(base_b, step.prompt),
+                    step.battle_id,
+                    ANSWERING,
+                    *vote_buttons(False),
+                    f"/api/stream/{step.token}",
+                )
         except ArenaError as exc:
             raise refuse(exc) from None
 
     async def on_send(
         text: str, current: str | None, request: gr.Request
     ) -> AsyncIterator[tuple[Any, ...]]:
-        async for out in send_turn(text, current, (), request):
+        async for out in begin(voter_of(request), text, current, ()):
             yield out
 
     async def on_send_named(
@@ -151,52 +153,38 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
         tokens: float,
         request: gr.Request,
     ) -> AsyncIterator[tuple[Any, ...]]:
-        async for out in send_turn(text, current, (a, b, temp, top, tokens), request):
+        async for out in begin(voter_of(request), text, current, (a, b, temp, top, tokens)):
             yield out
-
-    async def _start(voter: Voter, picked: tuple[Any, ...]) -> str:
-        if not named:
-            return await service.start_battle(voter)
-        a, b, temp, top, tokens = picked
-        if a == b:
-            raise ArenaError("pick two different models")
-        return await service.start_battle(
-            voter,
-            models=(a, b),
-            params={"temperature": float(temp), "top_p": float(top), "max_tokens": int(tokens)},
-        )
 
     async def on_regenerate(
         current: str | None, request: gr.Request
     ) -> AsyncIterator[tuple[Any, ...]]:
-        if not current:
-            raise refuse("send a prompt first; there is nothing to regenerate yet")
-        try:
-            turns = arena.store.turns(current)
-            prompt_text = turns[-1].prompt if turns else ""
-            kept = [t for t in turns if t.turn < turns[-1].turn] if turns else []
-            updates = service.regenerate(current, voter_of(request))
-            async for out in stream(updates, current, prompt_text, kept):
-                yield out
-        except ArenaError as exc:
-            raise refuse(exc) from None
+        async for out in begin(voter_of(request), None, current, ()):
+            yield out
 
-    async def on_stopped(current: str | None) -> tuple[Any, ...]:
+    async def on_finished(_url: str, current: str | None) -> tuple[Any, ...]:
+        """The turn is over (the page's script read its stream to the end): show what
+        was stored, rendered, and wake the vote buttons if the battle can be judged."""
         if not current:
-            return (gr.skip(), gr.skip(), "Nothing is streaming.", *vote_buttons(False))
-        for _ in range(50):  # the cancelled stream stores what it had; wait for it
-            battle = arena.store.battle(current)
-            if not battle.streaming:
-                break
-            await asyncio.sleep(0.1)
-        turns = arena.store.turns(current)
-        open_ = battle.state == "open" and battle.turns >= 1
-        message = (
-            "Stopped. You can vote on what the models wrote, regenerate, or go on."
-            if open_
-            else "Stopped."
+            message = (
+                "The connection to the arena was lost, so this battle cannot go on. "
+                "Press **New round** to start another."
+            )
+            return (gr.skip(), gr.skip(), message, *vote_buttons(False))
+        battle, turns = await service.view(current)
+        can_vote = battle.state == "open" and battle.turns >= 1 and not battle.streaming
+        return (
+            chat_of(turns, "a"),
+            chat_of(turns, "b"),
+            _status(battle, turns),
+            *vote_buttons(can_vote),
         )
-        return (chat_of(turns, "a"), chat_of(turns, "b"), message, *vote_buttons(open_))
+
+    async def on_stop(current: str | None) -> str:
+        if not current:
+            return "Nothing is streaming."
+        await service.stop(current)  # the panes are redrawn as the stream ends
+        return "Stopping…"
 
     async def on_new_round() -> tuple[Any, ...]:
         return (
@@ -230,16 +218,32 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
             raise refuse(exc) from None
         return "", text
 
-    # The prompt being answered; the streaming event reads it from here, so its ticks
-    # never touch the prompt box (any update to it costs a component rebuild).
+    # The prompt being answered; the starting event reads it from here, so it never
+    # touches the prompt box (any update to it costs a component rebuild).
     sent = gr.Textbox(visible=False, elem_id=f"{prefix}-sent")
-    outputs = [chat_a, chat_b, battle_id, status, *votes]
+    # The running turn's stream URL, for the page's script (static/arena.js).
+    stream_url = gr.Textbox(visible=False, elem_id=f"{prefix}-stream")
+    outputs = [chat_a, chat_b, battle_id, status, *votes, stream_url]
+    finished = [chat_a, chat_b, status, *votes]
     api = "sbs_" if named else ""
     sender = on_send_named if named else on_send
 
+    def then_follow(event: Any, public: bool) -> Any:
+        """After a turn starts, the script reads its stream into the panes; then the
+        stored answers are drawn, and the script's live text taken away."""
+        return event.success(
+            on_finished,
+            [stream_url, battle_id],
+            finished,
+            js=f"(url, id) => window.arenaStream('{prefix}', url).then(() => [url, id])",
+            api_name=f"{api}finish" if public else None,
+            api_visibility="public" if public else "private",
+            concurrency_limit=None,
+        ).then(None, js=f"() => window.arenaStreamDone('{prefix}')")
+
     def on_prompt(trigger: Callable[..., Any], public: bool) -> Any:
         moved = trigger(take, [prompt], [prompt, sent], queue=False, api_visibility="private")
-        return moved.success(
+        started = moved.success(
             sender,
             [sent, battle_id, *choices],
             outputs,
@@ -247,19 +251,15 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
             api_visibility="public" if public else "private",
             concurrency_limit=None,
         )
+        return then_follow(started, public)
 
-    events = [
-        on_prompt(send.click, public=True),
-        on_prompt(prompt.submit, public=False),
-        regenerate.click(
-            on_regenerate, [battle_id], outputs, api_name=f"{api}regenerate", concurrency_limit=None
-        ),
-    ]
-    # Cancel first, then redraw from the database: a late update from the cancelled
-    # stream must not land after (and over) the redraw.
-    stop.click(None, None, None, cancels=events).then(  # type: ignore[arg-type]
-        on_stopped, [battle_id], [chat_a, chat_b, status, *votes], api_name=f"{api}stop"
+    on_prompt(send.click, public=True)
+    on_prompt(prompt.submit, public=False)
+    regenerated = regenerate.click(
+        on_regenerate, [battle_id], outputs, api_name=f"{api}regenerate", concurrency_limit=None
     )
+    then_follow(regenerated, public=False)
+    stop.click(on_stop, [battle_id], [status], api_name=f"{api}stop", concurrency_limit=None)
     for button, (label, (value, _, _)) in zip(votes, VOTE_BUTTONS.items(), strict=True):
         button.click(
             on_vote(label),
@@ -271,3 +271,12 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
         on_new_round, None, [chat_a, chat_b, battle_id, status, *votes], api_name=f"{api}new_round"
     )
     return [pick_a, pick_b] if named else []
+
+
+def _picked(picked: tuple[Any, ...]) -> tuple[tuple[str, str], dict[str, Any]]:
+    """The side-by-side choices as models and sampling parameters."""
+    a, b, temp, top, tokens = picked
+    if a == b:
+        raise ArenaError("pick two different models")
+    params = {"temperature": float(temp), "top_p": float(top), "max_tokens": int(tokens)}
+    return (a, b), params

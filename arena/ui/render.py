@@ -14,7 +14,7 @@ import re
 from arena.battles import SideState
 from arena.store import TurnRecord
 
-__all__ = ["answer_text", "chat_of", "live_chat", "safe_markdown"]
+__all__ = ["answer_text", "chat_of", "live_chat", "placeholder_chat", "safe_markdown"]
 
 _CODE = re.compile(r"(```.*?(?:```|\Z)|`[^`\n]*`)", re.DOTALL)
 
@@ -58,4 +58,14 @@ def live_chat(chat: list[dict[str, str]], prompt: str, side: SideState) -> list[
         *chat,
         {"role": "user", "content": safe_markdown(prompt)},
         {"role": "assistant", "content": answer},
+    ]
+
+
+def placeholder_chat(chat: list[dict[str, str]], prompt: str) -> list[dict[str, str]]:
+    """Finished turns, the new prompt and an empty answer that the page's script fills
+    from the turn's stream (static/arena.js)."""
+    return [
+        *chat,
+        {"role": "user", "content": safe_markdown(prompt)},
+        {"role": "assistant", "content": "…"},
     ]

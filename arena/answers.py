@@ -1,0 +1,135 @@
+"""One answer streamed into a :class:`SideState` and stored when it ends.
+
+The battle service runs two of these at once; the direct chat runs one and follows
+it with :func:`until_done`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncGenerator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from arena.backends import Backend, Usage
+from arena.errors import BackendError
+from arena.store import Store, TurnRecord
+
+__all__ = ["SideState", "answer_side", "until_done"]
+
+
+@dataclass
+class SideState:
+    """One side's answer so far in the current turn."""
+
+    text: str = ""
+    done: bool = False
+    error: str | None = None
+    stopped: bool = False
+
+
+async def answer_side(
+    store: Store,
+    backend: Backend,
+    battle_id: str,
+    turn: int,
+    side: str,
+    history: list[TurnRecord],
+    prompt: str,
+    state: SideState,
+    notify: Callable[[str], None],
+    params: Mapping[str, Any],
+) -> None:
+    """Stream one side's answer into ``state`` and store it as a turn when it ends:
+    completed, failed (``state.error``) or stopped (cancelled: the partial answer is
+    kept with finish reason ``stopped``). Calls ``notify("chunk")`` for every chunk and
+    ``notify("done")`` once stored."""
+    messages: list[dict[str, str]] = []
+    for past in history:
+        if past.side == side:
+            messages += [
+                {"role": "user", "content": past.prompt},
+                {"role": "assistant", "content": past.answer},
+            ]
+    messages.append({"role": "user", "content": prompt})
+    started = time.monotonic()
+    ttft: float | None = None
+    usage = Usage()
+    cancelled = False
+    try:
+        async with contextlib.aclosing(backend.stream(messages, params)) as chunks:
+            async for chunk in chunks:
+                if isinstance(chunk, Usage):
+                    usage = chunk
+                    continue
+                if ttft is None:
+                    ttft = time.monotonic() - started
+                state.text += chunk
+                notify("chunk")
+    except BackendError as exc:
+        state.error = str(exc)
+    except asyncio.CancelledError:
+        cancelled = True
+        state.stopped = True
+    state.done = True
+    record = TurnRecord(
+        battle_id=battle_id,
+        turn=turn,
+        side=side,
+        prompt=prompt,
+        answer=state.text,
+        error=state.error,
+        ttft_s=ttft,
+        total_s=time.monotonic() - started,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        finish_reason="stopped" if cancelled else usage.finish_reason,
+    )
+    await asyncio.to_thread(store.add_turn, record)
+    notify("done")
+    if cancelled:
+        raise asyncio.CancelledError
+
+
+async def until_done(
+    queue: asyncio.Queue[str],
+    tasks: list[asyncio.Task[None]],
+    states: Mapping[str, SideState],
+    store: Store,
+    battle_id: str,
+    interval: float = 0.0,
+) -> AsyncGenerator[None, None]:
+    """Yield as chunks arrive (at most once per ``interval`` seconds) until every side
+    is done, then close the turn.
+
+    However the caller leaves (done, Stop, a dropped connection), the sides are
+    stopped, their answers stored, and the turn closed: failed if a side failed."""
+    try:
+        finished = 0
+        last = 0.0
+        while finished < len(states):
+            # At most one tick per ``interval``, carrying everything that arrived
+            # meanwhile: the first chunk shows at once, later ones in batches, so a busy
+            # server sends fewer, larger updates instead of falling behind.
+            items = [await queue.get()]
+            wait = interval - (time.monotonic() - last)
+            if wait > 0 and finished + items.count("done") < len(states):
+                await asyncio.sleep(wait)
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            finished += items.count("done")
+            last = time.monotonic()
+            yield None
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        named = len(states) > 1
+        errors = [
+            f"model {side.upper()}: {st.error}" if named else str(st.error)
+            for side, st in states.items()
+            if st.error
+        ]
+        await asyncio.to_thread(store.end_turn, battle_id, "; ".join(errors) or None)

@@ -1,0 +1,150 @@
+"""Live turns: the answers being streamed now, and the line in front of them.
+
+A turn runs as a task of its own, not inside the request that started it: the page
+asks for a turn, gets back an unguessable stream token at once, and reads the
+answers from ``/api/stream/{token}`` (plain server-sent events, no model names).
+Anyone who follows a turn (that endpoint, the JSON API, the tests) reads the same
+:class:`LiveTurn`; the turn ends, and is stored and closed, whether or not anybody is
+still listening, unless it is stopped.
+
+:class:`LiveTurns` also keeps the arena's capacity: past ``max_live_turns`` a new turn
+waits in a first-come line (its place is reported while it waits), and past
+``max_wait_s`` in line it is refused politely. Those already streaming never slow
+down for those waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+
+from arena.errors import BusyError
+
+__all__ = ["LiveTurn", "LiveTurns", "follow"]
+
+
+@dataclass
+class LiveTurn:
+    """One turn being streamed; ``update`` is the shared :class:`~arena.battles.TurnUpdate`."""
+
+    battle_id: str
+    update: object  # TurnUpdate (kept generic: this module knows no battles)
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    version: int = 0  # grows with every chunk, side finished or close
+    closed: bool = False  # stored and closed in the database: nothing more will change
+    task: asyncio.Task[None] | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def touch(self, _what: str = "") -> None:
+        """Something changed: wake everyone following the turn."""
+        self.version += 1
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def changed_since(self, version: int) -> None:
+        """Return once :attr:`version` is past ``version`` (at once if it already is)."""
+        while self.version == version:
+            await self._changed.wait()
+
+    async def stop(self) -> None:
+        """Cut both answers short; returns once what they wrote is stored and the turn
+        closed."""
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+
+async def follow(live: LiveTurn, interval: float = 0.0) -> AsyncGenerator[LiveTurn, None]:
+    """Yield ``live`` as its answers grow, at most once per ``interval`` seconds (the
+    first text at once, later text in batches), and a last time once it is closed."""
+    seen = -1
+    last = 0.0
+    while not live.closed:
+        await live.changed_since(seen)
+        wait = interval - (time.monotonic() - last)
+        if wait > 0 and not live.closed:
+            await asyncio.sleep(wait)  # gather what arrives meanwhile into one update
+        seen = live.version
+        last = time.monotonic()
+        if not live.closed:
+            yield live
+    yield live
+
+
+class LiveTurns:
+    """This process's live turns by token and by battle, and the line to start one."""
+
+    def __init__(self, capacity: Callable[[], int], max_wait: Callable[[], float]) -> None:
+        self._capacity = capacity  # read on every use: a reload can change it
+        self._max_wait = max_wait
+        self.by_token: dict[str, LiveTurn] = {}
+        self.by_battle: dict[str, LiveTurn] = {}
+        self.running = 0  # turns holding a place (streaming or closing)
+        self._line: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._line)
+
+    def _room(self) -> bool:
+        capacity = self._capacity()
+        return capacity <= 0 or self.running < capacity
+
+    async def enter(self) -> AsyncGenerator[int, None]:
+        """Take a place for one turn; while there is none, yield this caller's place in
+        line (1 = next) about once a second. Returns once a place is held: the caller
+        must hand it back with :meth:`leave`.
+
+        Raises:
+            BusyError: no place came free within ``max_wait_s`` (nothing was taken).
+        """
+        if not self._line and self._room():
+            self.running += 1
+            return
+        ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._line.append(ticket)
+        deadline = time.monotonic() + self._max_wait()
+        try:
+            while not ticket.done():
+                yield self._line.index(ticket) + 1
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise BusyError(
+                        f"the arena is full: {self.running} battles are streaming (the most "
+                        "it takes at once) and none finished while you waited. Please try "
+                        "again in a minute"
+                    )
+                await asyncio.wait([ticket], timeout=min(1.0, remaining))
+        except BaseException:
+            if ticket.done():  # granted as we left: pass the place on
+                self.leave()
+            else:
+                self._line.remove(ticket)
+            raise
+
+    def leave(self) -> None:
+        """Hand back a place taken by :meth:`enter`; the first in line gets it."""
+        self.running -= 1
+        while self._line and self._room():
+            ticket = self._line.popleft()
+            if not ticket.done():
+                self.running += 1
+                ticket.set_result(None)
+
+    def add(self, live: LiveTurn) -> None:
+        self.by_token[live.token] = live
+        self.by_battle[live.battle_id] = live
+
+    def forget(self, live: LiveTurn, after: float = 60.0) -> None:
+        """Drop a closed turn after ``after`` seconds (a late reader still gets its end)."""
+
+        def drop() -> None:
+            self.by_token.pop(live.token, None)
+            if self.by_battle.get(live.battle_id) is live:
+                del self.by_battle[live.battle_id]
+
+        asyncio.get_running_loop().call_later(after, drop)
