@@ -87,7 +87,7 @@ async def answer_side(
         completion_tokens=usage.completion_tokens,
         finish_reason="stopped" if cancelled else usage.finish_reason,
     )
-    await asyncio.to_thread(store.add_turn, record)
+    await store.run(store.add_turn, record)
     notify("done")
     if cancelled:
         raise asyncio.CancelledError
@@ -132,4 +132,4 @@ async def until_done(
             for side, st in states.items()
             if st.error
         ]
-        await asyncio.to_thread(store.end_turn, battle_id, "; ".join(errors) or None)
+        await store.run(store.end_turn, battle_id, "; ".join(errors) or None)

@@ -7,9 +7,7 @@
   manifest as ``run_arena.py leaderboard --format json``
 
 - ``GET /api/stream/{token}``: a turn's answers as server-sent events, for the page
-  that started it: ``data: {"a": "new text", "b": "new text"}`` as the answers grow
-  (the first event carries everything so far), then ``event: done``. The token is
-  unguessable and names no model; an unknown or expired one answers 404.
+  that started it (see :mod:`arena.ui.stream`)
 
 The organizer's endpoints under ``/api/admin`` need ``Authorization: Bearer TOKEN``,
 where TOKEN is the ``ARENA_ADMIN_TOKEN`` the arena was started with; without that
@@ -27,7 +25,6 @@ from __future__ import annotations
 import hmac
 import json
 import os
-from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Any
 
@@ -35,52 +32,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from arena.app import Arena
-from arena.battles import TurnUpdate
-from arena.errors import ArenaError
 from arena.leaderboard import compute_leaderboard
-from arena.live import LiveTurn, follow
 from arena.ui import STATIC
 from ratings import LeaderboardError, Settings
 
-__all__ = ["ADMIN_TOKEN_ENV", "admin_router", "api_router", "stream_router"]
+__all__ = ["ADMIN_TOKEN_ENV", "admin_router", "api_router"]
 
 ADMIN_TOKEN_ENV = "ARENA_ADMIN_TOKEN"
-
-
-def stream_router(arena: Arena) -> APIRouter:
-    """``/api/stream/{token}``: the hot path. Per update it costs one JSON dump and one
-    write; no database, no Gradio."""
-    router = APIRouter(prefix="/api")
-
-    @router.get("/stream/{token}")
-    async def stream(token: str) -> StreamingResponse:
-        try:
-            live = arena.battles.live_turn(token)
-        except ArenaError as exc:
-            raise HTTPException(404, str(exc)) from None
-        return StreamingResponse(
-            stream_events(live, arena.config.settings.update_interval_s),
-            media_type="text/event-stream",
-            # Proxies (nginx) must pass each event on at once, not buffer the stream.
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        )
-
-    return router
-
-
-async def stream_events(live: LiveTurn, interval: float) -> AsyncIterator[str]:
-    """A live turn as server-sent events: each side's new text, then ``done``."""
-    update: TurnUpdate = live.update  # type: ignore[assignment]
-    sent = {"a": 0, "b": 0}
-    async for _ in follow(live, interval):
-        delta = {}
-        for side, state in (("a", update.a), ("b", update.b)):
-            if len(state.text) > sent[side]:
-                delta[side] = state.text[sent[side] :]
-                sent[side] = len(state.text)
-        if delta:
-            yield f"data: {json.dumps(delta)}\n\n"
-    yield "event: done\ndata: {}\n\n"
 
 
 def api_router(arena: Arena) -> APIRouter:

@@ -170,9 +170,9 @@ class BattleService:
         specs = {m.name: m for m in self.config.models}
         evidence = None
         if settings.sampling == "active":
-            evidence = await asyncio.to_thread(self._evidence)
+            evidence = await self.store.run(self._evidence)
         new = settings.new_model_boost != 1.0 and settings.new_model_votes > 0
-        votes = await asyncio.to_thread(self._votes) if new else {}
+        votes = (self._fresh_votes() or await self.store.run(self._votes)) if new else {}
         return pick_pair(
             self.pool.available(),
             self.rng,
@@ -187,6 +187,10 @@ class BattleService:
                 if new and votes.get(n, 0) < settings.new_model_votes
             },
         )
+
+    def _fresh_votes(self) -> dict[str, int] | None:
+        cache = self._votes_cache
+        return cache[1] if cache is not None and time.monotonic() - cache[0] <= 10 else None
 
     def _votes(self) -> dict[str, int]:
         """Votes per model, read at most every 10 s (for the new-model boost)."""
@@ -240,7 +244,19 @@ class BattleService:
             NoModelsError: fewer than two ready models (or a chosen one not ready).
             ConfigError: an unknown model name.
         """
-        await asyncio.to_thread(self._check_terms, voter)
+        battle = await self._new_battle(voter, models, params)
+        await self.store.run(self.store.add_battle, battle)
+        return battle.id
+
+    async def _new_battle(
+        self,
+        voter: Voter,
+        models: tuple[str, str] | None,
+        params: Mapping[str, Any] | None,
+    ) -> BattleRecord:
+        """The record of a new battle (not stored yet); see :meth:`start_battle`."""
+        if self.config.settings.terms:
+            await self.store.run(self._check_terms, voter)
         if models is None:
             model_a, model_b = await self._draw()
         else:
@@ -264,8 +280,7 @@ class BattleService:
             voter_hash=voter_hash,
             ip_hash=ip_hash,
         )
-        await asyncio.to_thread(self.store.add_battle, battle)
-        return battle.id
+        return battle
 
     async def start_turn(
         self,
@@ -300,26 +315,25 @@ class BattleService:
             if prompt is None:
                 if battle_id is None:
                     raise BattleStateError("send a prompt first; there is nothing to regenerate")
-                prompt = await asyncio.to_thread(
+                prompt = await self.store.run(
                     self.store.drop_last_turn, battle_id, self.hash_identity(voter.session)
                 )
                 await self.admit(prompt, voter)
-            if battle_id is None:
-                battle_id = await self.start_battle(voter, models=models, params=params)
-            start = await self._launch(battle_id, prompt, voter)
+            new = None if battle_id else await self._new_battle(voter, models, params)
+            start = await self._launch(battle_id or new.id, prompt, voter, new)  # type: ignore[union-attr]
         except BaseException:
             self.live.leave()
             raise
         yield start
 
-    async def _launch(self, battle_id: str, prompt: str, voter: Voter) -> TurnStart:
-        """Claim the battle's next turn and start both answers (a place is held)."""
+    async def _launch(
+        self, battle_id: str, prompt: str, voter: Voter, new: BattleRecord | None = None
+    ) -> TurnStart:
+        """Claim the battle's next turn (storing ``new``, a new battle, already claimed)
+        and start both answers (a place is held)."""
         voter_hash = self.hash_identity(voter.session)
-        battle = await asyncio.to_thread(
-            self.store.begin_turn, battle_id, voter_hash, self.config.settings.max_turns
-        )
+        battle, history = await self.store.run(self._claim_turn, battle_id, voter_hash, new)
         turn = battle.turns + 1
-        history = await asyncio.to_thread(self.store.turns, battle_id)
         update = TurnUpdate(battle_id, turn)
         live = LiveTurn(battle_id, update)
         models = {"a": battle.model_a, "b": battle.model_b}
@@ -344,6 +358,18 @@ class BattleService:
         self.live.add(live)
         return TurnStart(battle_id, live.token, turn, prompt, history)
 
+    def _claim_turn(
+        self, battle_id: str, voter_hash: str, new: BattleRecord | None
+    ) -> tuple[BattleRecord, list[TurnRecord]]:
+        """The battle with its next turn claimed, and its finished turns (one trip to
+        the store's thread)."""
+        if new is not None:
+            new.streaming = True
+            self.store.add_battle(new)
+            return new, []
+        battle = self.store.begin_turn(battle_id, voter_hash, self.config.settings.max_turns)
+        return battle, self.store.turns(battle_id) if battle.turns else []
+
     async def _run(self, live: LiveTurn, tasks: list[asyncio.Task[None]]) -> None:
         """Wait for both sides, then close the turn (failed if a side failed) and hand
         its place on. Cancelled (Stop), both sides stop and keep what they wrote."""
@@ -360,9 +386,7 @@ class BattleService:
                 if state.error
             ]
             try:
-                await asyncio.to_thread(
-                    self.store.end_turn, live.battle_id, "; ".join(errors) or None
-                )
+                await self.store.run(self.store.end_turn, live.battle_id, "; ".join(errors) or None)
             finally:
                 live.closed = True
                 live.touch()
@@ -391,8 +415,9 @@ class BattleService:
 
     async def view(self, battle_id: str) -> tuple[BattleRecord, list[TurnRecord]]:
         """The battle and its stored turns, read off the event loop."""
-        battle = await asyncio.to_thread(self.store.battle, battle_id)
-        return battle, await asyncio.to_thread(self.store.turns, battle_id)
+        return await self.store.run(
+            lambda: (self.store.battle(battle_id), self.store.turns(battle_id))
+        )
 
     async def stream_turn(
         self, battle_id: str, prompt: str, voter: Voter
@@ -434,11 +459,13 @@ class BattleService:
             BattleStateError: see :meth:`arena.store.Store.record_vote`.
         """
         voter_hash, ip_hash = self.hashes(voter)
-        await asyncio.to_thread(self.limits.vote, self.config.settings, voter_hash, ip_hash)
-        leak = await asyncio.to_thread(self.identity_leak, battle_id)
-        battle = await asyncio.to_thread(
-            self.store.record_vote, battle_id, winner, voter_hash, leak
-        )
+
+        def record() -> BattleRecord:  # one trip to the store's thread
+            self.limits.vote(self.config.settings, voter_hash, ip_hash)
+            leak = self.identity_leak(battle_id)
+            return self.store.record_vote(battle_id, winner, voter_hash, leak)
+
+        battle = await self.store.run(record)
         return Reveal(battle.id, winner, self._public(battle.model_a), self._public(battle.model_b))
 
     def identity_leak(self, battle_id: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 from arena.answers import SideState, answer_side, until_done
 from arena.battles import BattleService, Voter
 from arena.errors import BattleStateError, NoModelsError
-from arena.store import BattleRecord, FeedbackRecord
+from arena.store import BattleRecord, FeedbackRecord, TurnRecord
 
 __all__ = ["FEEDBACK", "ChatService"]
 
@@ -31,7 +31,7 @@ class ChatService:
 
     async def start(self, voter: Voter, model: str, params: Mapping[str, Any] | None = None) -> str:
         """A new chat with ``model``; returns its id."""
-        await asyncio.to_thread(self.battles._check_terms, voter)
+        await self.store.run(self.battles._check_terms, voter)
         spec = self.battles.config.model(model)
         if spec.anonymous_only:
             raise NoModelsError(f"{model} can only be met in anonymous battles")
@@ -46,8 +46,12 @@ class ChatService:
             params={"a": {**spec.params, **(params or {})}},
             voter_hash=self.battles.hash_identity(voter.session),
         )
-        await asyncio.to_thread(self.store.add_battle, chat)
+        await self.store.run(self.store.add_battle, chat)
         return chat.id
+
+    async def turns(self, chat_id: str) -> list[TurnRecord]:
+        """The chat's finished turns, read off the event loop."""
+        return await self.store.run(self.store.turns, chat_id)
 
     async def stream(
         self, chat_id: str, prompt: str, voter: Voter
@@ -55,16 +59,16 @@ class ChatService:
         """Send ``prompt`` and yield the answer as it grows."""
         settings = self.battles.config.settings
         await self.battles.admit(prompt, voter)
-        if (await asyncio.to_thread(self.store.battle, chat_id)).mode != "direct":
+        if (await self.store.run(self.store.battle, chat_id)).mode != "direct":
             raise BattleStateError("that id is a battle, not a direct chat")
-        chat = await asyncio.to_thread(
+        chat = await self.store.run(
             self.store.begin_turn,
             chat_id,
             self.battles.hash_identity(voter.session),
             settings.max_turns,
         )
         turn = chat.turns + 1
-        history = await asyncio.to_thread(self.store.turns, chat_id)
+        history = await self.store.run(self.store.turns, chat_id)
         state = SideState()
         queue: asyncio.Queue[str] = asyncio.Queue()
         task = asyncio.create_task(
@@ -92,13 +96,13 @@ class ChatService:
         """Record an upvote, downvote or flag on the chat's latest answer."""
         if kind not in FEEDBACK:
             raise BattleStateError(f"unknown feedback {kind!r}; expected upvote, downvote or flag")
-        chat = await asyncio.to_thread(self.store.battle, chat_id)
+        chat = await self.store.run(self.store.battle, chat_id)
         voter_hash = self.battles.hash_identity(voter.session)
         if chat.voter_hash != voter_hash:
             raise BattleStateError("this chat belongs to another session")
         if chat.turns < 1:
             raise BattleStateError("there is no answer to rate yet")
-        await asyncio.to_thread(
+        await self.store.run(
             self.store.add_feedback,
             FeedbackRecord(battle_id=chat_id, turn=chat.turns, kind=kind, voter_hash=voter_hash),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -329,7 +330,6 @@ def _serve_models(config: Config, host: str) -> int:
 
 def _status(url: str, fmt: str) -> int:
     """Each model's state in a running arena, from its admin API."""
-    import os
 
     import httpx
 

@@ -94,10 +94,10 @@ class LiveTurns:
         capacity = self._capacity()
         return capacity <= 0 or self.running < capacity
 
-    async def enter(self) -> AsyncGenerator[int, None]:
+    async def enter(self, every: float = 5.0) -> AsyncGenerator[int, None]:
         """Take a place for one turn; while there is none, yield this caller's place in
-        line (1 = next) about once a second. Returns once a place is held: the caller
-        must hand it back with :meth:`leave`.
+        line (1 = next): at once, then at most every ``every`` seconds when it moved.
+        Returns once a place is held: the caller must hand it back with :meth:`leave`.
 
         Raises:
             BusyError: no place came free within ``max_wait_s`` (nothing was taken).
@@ -108,9 +108,13 @@ class LiveTurns:
         ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._line.append(ticket)
         deadline = time.monotonic() + self._max_wait()
+        told = 0
         try:
             while not ticket.done():
-                yield self._line.index(ticket) + 1
+                place = self._line.index(ticket) + 1
+                if place != told:
+                    told = place
+                    yield place
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise BusyError(
@@ -118,7 +122,7 @@ class LiveTurns:
                         "it takes at once) and none finished while you waited. Please try "
                         "again in a minute"
                     )
-                await asyncio.wait([ticket], timeout=min(1.0, remaining))
+                await asyncio.wait([ticket], timeout=min(every, remaining))
         except BaseException:
             if ticket.done():  # granted as we left: pass the place on
                 self.leave()

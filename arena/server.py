@@ -7,8 +7,10 @@ are ready a voter is told to try again in a moment.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,15 +20,23 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # shows): keep one event and refresh the summary once in a million.
 os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
+# Gradio tries `import matplotlib` twice around every event (to switch its backend);
+# where it is not installed each try searches the whole import path, about 8% of the
+# server's time under load. Record its absence once.
+if importlib.util.find_spec("matplotlib") is None:
+    sys.modules.setdefault("matplotlib", None)  # type: ignore[assignment]
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-from arena.api import admin_router, api_router, stream_router  # noqa: E402
+from arena.api import admin_router, api_router  # noqa: E402
 from arena.app import Arena  # noqa: E402
 from arena.ui import STATIC, build_ui  # noqa: E402
+from arena.ui.stream import stream_router  # noqa: E402
 
 __all__ = ["create_server"]
+
+GRADIO_JOBS = 1000
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +60,12 @@ def create_server(arena: Arena) -> FastAPI:
     api.include_router(stream_router(arena))
     api.include_router(admin_router(arena))
     blocks = build_ui(arena)
+    # Gradio runs at most max_threads events at once (40 by default) and holds the rest
+    # in its queue. A battle waiting in the arena's own line (max_live_turns) holds its
+    # send event for up to max_wait_s, and 40 of those would hold every vote behind
+    # them; the arena's events are short and async, so the cap is lifted.
+    blocks.max_threads = GRADIO_JOBS
+    blocks._queue.max_thread_count = GRADIO_JOBS
     return gr.mount_gradio_app(
         api,
         blocks,

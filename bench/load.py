@@ -9,8 +9,8 @@ token delay of ``--ttft`` seconds. The arena runs as users run it (``run_arena.p
 serve``, its own process or ``--replicas`` processes behind Debian's nginx with the
 configuration of ``deploy/``), with four models on the stand-in. Each simulated voter
 has its own browser session and cookie and does what the page does: send a prompt
-(Gradio's queue), read both answers from the turn's event stream to the end, ask for
-the finished turn, read for a uniform random 0..``--think`` seconds, vote, press New
+(Gradio's queue), read both answers and the finished turn from the turn's event
+stream, read for a uniform random 0..``--think`` seconds, vote, press New
 round, and go on until ``--battles`` battles are done at that level.
 
 One row per level: battles/s, the time to first token the arena adds over the
@@ -138,6 +138,7 @@ def standin(port: int, ttft: float, tokens: int, rate: float) -> None:
 class Battle:
     first: dict[str, float] = field(default_factory=dict)  # side -> seconds to first text
     updates: dict[str, list[float]] = field(default_factory=lambda: {"a": [], "b": []})
+    calls: dict[str, float] = field(default_factory=dict)  # Gradio event -> seconds
     voted: bool = False
     error: str | None = None
 
@@ -162,8 +163,16 @@ class Voter:
     def _headers(self) -> dict[str, str]:
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
 
-    async def call(self, api: str, data: list[Any]) -> dict[str, Any]:
+    async def call(self, api: str, data: list[Any], into: Battle | None = None) -> dict[str, Any]:
         """One Gradio event through the queue (join, then read its event stream)."""
+        started = time.monotonic()
+        try:
+            return await self._call(api, data)
+        finally:
+            if into is not None:
+                into.calls[api] = time.monotonic() - started
+
+    async def _call(self, api: str, data: list[Any]) -> dict[str, Any]:
         fn_index, trigger = self.fns[api]
         joined = await self.http.post(
             self.url + "/gradio_api/queue/join",
@@ -194,30 +203,37 @@ class Voter:
         raise RuntimeError(f"{api}: the event stream ended before the result")
 
     async def battle(self, prompt: str, think: float, rng: random.Random) -> Battle:
-        """Send, read both answers from the turn's stream, finish, read, vote, New round."""
+        """Send, read both answers (and the finished turn) from the turn's stream, read,
+        vote, New round: the Gradio events and the stream the page makes."""
         result = Battle()
         start = time.monotonic()
         try:
-            sent = await self.call("send", [prompt, None])
+            sent = await self.call("send", [prompt, None], result)
             outputs = sent["output"]["data"]
             url = next(o for o in outputs if isinstance(o, str) and o.startswith("/api/stream/"))
+            final: dict[str, Any] = {}
             async with self.http.stream("GET", self.url + url, headers=self._headers()) as events:
                 events.raise_for_status()
+                done = False
                 async for line in events.aiter_lines():
                     if line.startswith("event: done"):
+                        done = True
+                    elif line.startswith("data:") and done:
+                        final = json.loads(line[5:])
                         break
-                    if line.startswith("data:"):
+                    elif line.startswith("data:"):
                         now = time.monotonic() - start
                         for side in json.loads(line[5:]):
                             result.first.setdefault(side, now)
                             result.updates[side].append(now)
-            await self.call("finish", [url, None])
+            if final.get("can_vote") != "yes":  # the page would ask the server (finish)
+                raise RuntimeError(f"the turn ended unvotable: {final.get('status')}")
             if len(result.first) < 2:
                 raise RuntimeError("an answer never arrived")
             await asyncio.sleep(rng.uniform(0, think))
-            await self.call("model_a", [None])
+            await self.call("model_a", [None], result)
             result.voted = True
-            await self.call("new_round", [])
+            await self.call("new_round", [], result)
         except Exception as exc:  # counted and reported, never hidden
             result.error = f"{type(exc).__name__}: {exc}"
         return result
@@ -310,6 +326,10 @@ async def level(
         for a, b in zip(times, times[1:], strict=False)
     ]
     errors = [r.error for r in results if r.error]
+    calls = {
+        f"{api}_p95_ms": percentile([r.calls[api] * 1000 for r in ok if api in r.calls], 0.95)
+        for api in ("send", "model_a", "new_round")
+    }
     return {
         "voters": voters,
         "battles": total,
@@ -326,6 +346,7 @@ async def level(
         "standin_cpu_s": cpu_after[1] - cpu_before[1],
         "client_cpu_s": cpu_after[2] - cpu_before[2],
         "wall_s": wall,
+        **calls,
     }
 
 
@@ -337,7 +358,7 @@ prompts_per_minute = 0
 ip_prompts_per_minute = 0
 votes_per_day = 0
 ip_votes_per_day = 0
-max_live_turns = {max_live}
+{max_live}
 {models}
 """
 
@@ -387,7 +408,8 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     models = "".join(
         MODEL.format(i=i, port=backend_port, tokens=args.tokens + 10) for i in range(4)
     )
-    config.write_text(CONFIG.format(models=models, max_live=args.max_live))
+    max_live = "" if args.max_live is None else f"max_live_turns = {args.max_live}"
+    config.write_text(CONFIG.format(models=models, max_live=max_live))
     db = args.db or f"sqlite:///{folder / 'load.db'}"
     log = folder / "serve.log"
     ports = [free_port() for _ in range(args.replicas)]
@@ -433,7 +455,9 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     f"errors {row['errors']}, votes {row['votes_stored']}/"
                     f"{row['votes_acknowledged']} stored, CPU s arena {row['arena_cpu_s']:.0f} "
                     f"stand-in {row['standin_cpu_s']:.0f} client {row['client_cpu_s']:.0f} "
-                    f"(wall {row['wall_s']:.0f})"
+                    f"(wall {row['wall_s']:.0f}); p95 ms of send {row['send_p95_ms']:.0f}, "
+                    f"vote {row['model_a_p95_ms']:.0f}, "
+                    f"new round {row['new_round_p95_ms']:.0f}"
                     + (f" [{row['first_error']}]" if row["first_error"] else ""),
                     flush=True,
                 )
@@ -461,7 +485,9 @@ def main() -> None:
         "--replicas", type=int, default=1, help="arena processes; >1 puts nginx in front (1)"
     )
     parser.add_argument(
-        "--max-live", type=int, default=0, help="the arena's max_live_turns (0: no limit)"
+        "--max-live",
+        type=int,
+        help="the arena's max_live_turns (default: the arena's own; 0: no limit)",
     )
     parser.add_argument("--db", help="database URL for the arena (default: a new SQLite file)")
     parser.add_argument("--json", help="also write the rows here")

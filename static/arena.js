@@ -20,10 +20,11 @@
 })();
 
 // arena: the answers of a running turn, read from the arena's own event stream
-// (/api/stream/TOKEN: each side's new text, then "done") and shown in the last
-// answer bubble of each pane as plain text; Gradio then draws the stored answers
-// (markdown, code) and arenaStreamDone takes the live text away. A stream that breaks
-// ends the same way: the stored answers say what happened.
+// (/api/stream/TOKEN: each side's new text, then "done" with the stored turn) and shown
+// in the last answer bubble of each pane as plain text. arenaStream resolves with what
+// the panel shows next (both panes, the status, whether the votes wake), which Gradio
+// then draws (markdown, code) with no server event; arenaStreamDone takes the live text
+// away. A stream that breaks asks the server instead (the hidden Finish button).
 (() => {
   const pane = (prefix, side) => {
     const bubbles = document.querySelectorAll(`#${prefix}-chat-${side} .message.bot .message-content`);
@@ -38,13 +39,18 @@
     }
     return live;
   };
-  window.arenaStream = (prefix, url) =>
+  window.arenaStream = (prefix, url, now) =>
     new Promise((resolve) => {
-      if (!url) return resolve();
+      if (!url) return resolve(now);
       const source = new EventSource(url);
-      const end = () => {
+      let ended = false;
+      const end = (view) => {
+        if (ended) return;
+        ended = true;
         source.close();
-        resolve();
+        if (view && view.status !== undefined) return resolve([view.a, view.b, view.status, view.can_vote]);
+        document.getElementById(`${prefix}-finish`)?.click(); // ask the server
+        resolve(now);
       };
       source.onmessage = (event) => {
         const delta = JSON.parse(event.data);
@@ -57,8 +63,8 @@
           if (log && log.scrollHeight - log.scrollTop - log.clientHeight < 80) log.scrollTop = log.scrollHeight;
         }
       };
-      source.addEventListener("done", end);
-      source.onerror = end;
+      source.addEventListener("done", (event) => end(JSON.parse(event.data)));
+      source.onerror = () => end(null);
     });
   window.arenaStreamDone = (prefix) => {
     for (const el of document.querySelectorAll(`#${prefix}-chat-a .arena-live, #${prefix}-chat-b .arena-live`)) el.remove();
@@ -66,3 +72,13 @@
     return [];
   };
 })();
+
+// arena: the vote buttons wake ("yes") and sleep ("no") as the server says, without a
+// Gradio component update per event (see arena/ui/battle.py).
+window.arenaVotes = (prefix, value) => {
+  for (const suffix of ["a", "b", "tie", "bad"]) {
+    const button = document.getElementById(`${prefix}-vote-${suffix}`);
+    if (button) button.disabled = value !== "yes";
+  }
+  return [];
+};

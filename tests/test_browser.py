@@ -337,3 +337,16 @@ def test_screenshots(
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     page.screenshot(path=ARTIFACTS / f"leaderboard-{name}.png", full_page=True)
     context.close()
+
+
+def test_the_vote_buttons_keep_their_state_when_the_voter_switches_tabs(page: Page) -> None:
+    send(page, "battle", "Name a colour.")
+    wait_for_answers(page)
+    page.get_by_role("tab", name="About").click()
+    page.get_by_role("tab", name="Battle").click()
+    expect(page.locator("#battle-vote-a")).to_be_enabled()
+    page.locator("#battle-vote-b").click()
+    expect(page.locator("#battle-status")).to_contain_text("Thanks for voting")
+    page.get_by_role("tab", name="Leaderboard").click()
+    page.get_by_role("tab", name="Battle").click()
+    expect(page.locator("#battle-vote-a")).to_be_disabled()

@@ -150,7 +150,7 @@ async def test_a_leaking_battle_keeps_its_vote_flagged_and_off_the_default_board
 
 def test_prompts_per_minute_per_session_and_per_ip(tmp_path: Path) -> None:
     settings = replace(DEFAULTS, prompts_per_minute=3, ip_prompts_per_minute=5)
-    now = [1000.0]
+    now = [utcnow()]
     limits = Limits(Store(db_url(tmp_path)), clock=lambda: now[0])
     for _ in range(3):
         limits.prompt(settings, "s1", "ip1")
@@ -164,8 +164,14 @@ def test_prompts_per_minute_per_session_and_per_ip(tmp_path: Path) -> None:
     with pytest.raises(LimitError, match="your network address sent 5 prompts"):
         limits.prompt(settings, "s3", "ip1")
     limits.prompt(settings, "s3", "ip2")  # another address is not held up
-    now[0] += 61
+    now[0] += timedelta(seconds=61)
     limits.prompt(settings, "s1", "ip1")  # a minute later the window has moved on
+    # Counted in the database: another process (here a new Limits) sees the same window.
+    other = Limits(limits.store, clock=lambda: now[0])
+    for _ in range(2):
+        other.prompt(settings, "s1", "ip9")
+    with pytest.raises(LimitError, match="this browser sent 3 prompts"):
+        other.prompt(settings, "s1", "ip9")
 
 
 def test_daily_vote_caps_count_votes_in_the_database(tmp_path: Path) -> None:

@@ -147,7 +147,7 @@ async def test_past_its_capacity_a_turn_waits_in_line_and_is_told_its_place() ->
     places: dict[str, list[int]] = {"third": [], "fourth": []}
 
     async def wait(name: str) -> None:
-        async for place in turns.enter():
+        async for place in turns.enter(every=0.01):
             places[name].append(place)
 
     third = asyncio.create_task(wait("third"))
@@ -157,6 +157,8 @@ async def test_past_its_capacity_a_turn_waits_in_line_and_is_told_its_place() ->
     assert places == {"third": [1], "fourth": [2]} and turns.waiting == 2
     turns.leave()  # a turn ends: the first in line gets its place
     await asyncio.wait_for(third, 2)
+    await asyncio.sleep(0.05)
+    assert places["fourth"] == [2, 1]  # told once more, as its place moved
     assert not fourth.done() and turns.running == 2
     turns.leave()
     await asyncio.wait_for(fourth, 2)

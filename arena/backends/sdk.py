@@ -1,6 +1,7 @@
-"""What the SDK-based kinds share: one client made on first use and closed on stop,
-and, for the openai and anthropic SDKs (same generator, same error classes), which
-failures are retried and how they are told to the voter."""
+"""What the SDK-based kinds (anthropic, gemini) share: one client made on first use
+and closed on stop, and, for SDKs of the openai/anthropic family (the same generator,
+the same error classes), which failures are retried and how they are told to the
+voter. The openai kind speaks its protocol directly (openai_compat.py)."""
 
 from __future__ import annotations
 

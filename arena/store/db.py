@@ -8,15 +8,18 @@ must happen once (starting a turn, casting the vote) are single conditional
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event, func, update
+from sqlalchemy import Engine, delete, event, func, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, create_engine, select
@@ -28,6 +31,7 @@ from arena.store.tables import (
     ConsentRecord,
     FeedbackRecord,
     MetaRecord,
+    PromptRecord,
     TurnRecord,
     utcnow,
 )
@@ -74,11 +78,25 @@ class Store:
         # SQLite waits for a lock itself; a little of the retry bound is left for the
         # retries below, which also cover errors the driver does not wait out.
         self.engine = make_engine(url, busy_timeout_s=max(retry_s * 0.8, 0.05))
+        # The async services call the store through :meth:`run`. On SQLite one thread
+        # does it all: threads of one process racing for SQLite's single write lock
+        # meet its busy handler, which sleeps up to 100 ms per try, and a crowd's votes
+        # then take seconds; one thread in turn takes well under a millisecond each.
+        self._executor = ThreadPoolExecutor(
+            max_workers=1 if url.startswith("sqlite") else 8, thread_name_prefix="arena-store"
+        )
         try:
             upgrade(self.engine)  # create or migrate the tables (arena/store/migrations)
         except OperationalError as exc:
             shown = make_url(url).render_as_string(hide_password=True)
             raise ConfigError(f"cannot open the database {shown}: {exc.orig}") from None
+
+    async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """``fn(*args)`` (a store call, or work made of them) on the store's thread,
+        never on the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, functools.partial(fn, *args)
+        )
 
     def retrying(self, what: str, action: Callable[[], T]) -> T:
         """Run ``action`` (one transaction), retrying while the database is locked or
@@ -109,6 +127,7 @@ class Store:
             yield session
 
     def close(self) -> None:
+        self._executor.shutdown(wait=False)
         self.engine.dispose()
 
     def voter_salt(self) -> str:
@@ -421,6 +440,32 @@ class Store:
                     "conversation_b": talk.get((b.id, "b"), []),
                 }
             offset += page
+
+    def recent_prompts(self, keys: Sequence[str], since: datetime) -> dict[str, list[datetime]]:
+        """The times of the prompts logged under each key since ``since``, oldest first."""
+        found: dict[str, list[datetime]] = {k: [] for k in keys}
+        with self.session() as s:
+            rows = s.exec(
+                select(PromptRecord.key, PromptRecord.at)
+                .where(PromptRecord.key.in_(keys), PromptRecord.at > since)  # type: ignore[attr-defined]
+                .order_by(PromptRecord.at)  # type: ignore[arg-type]
+            ).all()
+        for key, at in rows:
+            found[key].append(at)
+        return found
+
+    def log_prompt(self, keys: Sequence[str], at: datetime, forget_before: datetime) -> None:
+        """Log a prompt under each key, forgetting those keys' entries older than
+        ``forget_before`` (a window never holds more than its limit)."""
+        with self.session() as s:
+            s.exec(  # type: ignore[call-overload]
+                delete(PromptRecord).where(
+                    PromptRecord.key.in_(keys),  # type: ignore[attr-defined]
+                    PromptRecord.at <= forget_before,  # type: ignore[arg-type, operator]
+                )
+            )
+            s.add_all([PromptRecord(key=k, at=at) for k in keys])
+            s.commit()
 
     def votes_since(self, column: str, value: str, since: datetime) -> int:
         """Votes cast since ``since`` by one ``voter_hash`` or ``ip_hash``."""

@@ -4,6 +4,7 @@
 ``turns``    one row per side per turn, stored as each answer completes
 ``feedback`` upvotes, downvotes and flags on direct-chat answers
 ``consents`` which browser sessions accepted the terms of use
+``prompts``  recent prompts per browser and address, for the per-minute rate limits
 ``meta``     key/value facts about the database itself (the generated voter salt)
 """
 
@@ -20,6 +21,7 @@ __all__ = [
     "ConsentRecord",
     "FeedbackRecord",
     "MetaRecord",
+    "PromptRecord",
     "TurnRecord",
     "UTCDateTime",
     "utcnow",
@@ -113,6 +115,17 @@ class ConsentRecord(SQLModel, table=True):
     voter_hash: str = Field(primary_key=True)
     remembered: bool = False  # accepted earlier in this browser, carried over
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PromptRecord(SQLModel, table=True):
+    """One prompt sent, by one rate-limit key (a browser's or an address's hash):
+    counted for the per-minute limits in every arena process; kept for a minute."""
+
+    __tablename__ = "prompts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 class MetaRecord(SQLModel, table=True):

@@ -15,9 +15,9 @@ import gradio as gr
 from arena.app import Arena
 from arena.battles import Reveal, Voter, check_prompt
 from arena.errors import ArenaError
-from arena.store import BattleRecord, TurnRecord
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
 from arena.ui.render import chat_of, placeholder_chat
+from arena.ui.view import turn_view
 
 __all__ = ["VOTE_BUTTONS", "battle_panel"]
 
@@ -31,23 +31,6 @@ VOTE_BUTTONS: dict[str, tuple[str, str, str]] = {
 
 
 ANSWERING = "Both models are answering… (press **Stop** to cut them short)"
-
-
-def _status(battle: BattleRecord, turns: list[TurnRecord]) -> str:
-    """What the voter is told once a turn is over, from what was stored."""
-    last = [t for t in turns if t.turn == battle.turns]
-    failed = sum(1 for t in last if t.error)
-    if battle.state == "failed" or failed:
-        which = "Both answers" if failed == 2 else "One of the answers"
-        return (
-            f"{which} failed, so this battle cannot be voted on. "
-            "Press **New round** to try another pair."
-        )
-    if battle.state == "voted":
-        return "This battle already has its vote. Press **New round** for another."
-    if any(t.finish_reason == "stopped" for t in last):
-        return "Stopped. You can vote on what the models wrote, regenerate, or go on."
-    return "Both answers are in. Which is better? Vote, or keep the conversation going."
 
 
 def _waiting(place: int) -> str:
@@ -107,10 +90,12 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
         regenerate = gr.Button("Regenerate", scale=0, min_width=120, elem_id=f"{prefix}-regenerate")
         new_round = gr.Button("New round", scale=0, min_width=120, elem_id=f"{prefix}-new")
 
-    def vote_buttons(enabled: bool) -> list[Any]:
-        return [gr.Button(interactive=enabled) for _ in votes]
-
-    labels = list(VOTE_BUTTONS)
+    # Whether the vote buttons are awake travels as a plain value ("yes"/"no") that the
+    # page's script applies to the four buttons (static/arena.js): a Button update
+    # would make Gradio rebuild four components per event, a third of its work per
+    # battle under load. The service refuses a vote at the wrong time either way.
+    can_vote = gr.Textbox("no", visible=False, elem_id=f"{prefix}-can-vote")
+    can_vote.change(None, [can_vote], None, js=f"(v) => window.arenaVotes('{prefix}', v)")
 
     async def begin(
         voter: Voter, text: str | None, current: str | None, picked: tuple[Any, ...]
@@ -123,7 +108,7 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
                 voter, text, current, models=models, params=params
             ):
                 if isinstance(step, int):
-                    yield (gr.skip(), gr.skip(), gr.skip(), _waiting(step), *labels, "")
+                    yield (gr.skip(), gr.skip(), gr.skip(), _waiting(step), gr.skip(), "")
                     continue
                 base_a, base_b = chat_of(step.history, "a"), chat_of(step.history, "b")
                 yield (
@@ -131,7 +116,7 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
                     placeholder_chat(base_b, step.prompt),
                     step.battle_id,
                     ANSWERING,
-                    *vote_buttons(False),
+                    "no",
                     f"/api/stream/{step.token}",
                 )
         except ArenaError as exc:
@@ -163,22 +148,16 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
             yield out
 
     async def on_finished(_url: str, current: str | None) -> tuple[Any, ...]:
-        """The turn is over (the page's script read its stream to the end): show what
-        was stored, rendered, and wake the vote buttons if the battle can be judged."""
+        """The finished turn as stored (for API clients, and for the page when its
+        stream broke): the panes, the status, and whether the vote buttons wake."""
         if not current:
             message = (
                 "The connection to the arena was lost, so this battle cannot go on. "
                 "Press **New round** to start another."
             )
-            return (gr.skip(), gr.skip(), message, *vote_buttons(False))
-        battle, turns = await service.view(current)
-        can_vote = battle.state == "open" and battle.turns >= 1 and not battle.streaming
-        return (
-            chat_of(turns, "a"),
-            chat_of(turns, "b"),
-            _status(battle, turns),
-            *vote_buttons(can_vote),
-        )
+            return (gr.skip(), gr.skip(), message, "no")
+        view = turn_view(*await service.view(current))
+        return (view["a"], view["b"], view["status"], view["can_vote"])
 
     async def on_stop(current: str | None) -> str:
         if not current:
@@ -187,13 +166,7 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
         return "Stopping…"
 
     async def on_new_round() -> tuple[Any, ...]:
-        return (
-            [],
-            [],
-            None,
-            "New round. Write a prompt below to start the battle.",
-            *vote_buttons(False),
-        )
+        return ([], [], None, "New round. Write a prompt below to start the battle.")
 
     def on_vote(label: str) -> Callable[..., Coroutine[Any, Any, tuple[Any, ...]]]:
         async def cast(current: str | None, request: gr.Request) -> tuple[Any, ...]:
@@ -205,7 +178,7 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
                 raise refuse(exc) from None
             # The names go in the status line, not the panes' labels: relabelling a
             # Chatbot makes Gradio rebuild its schema (milliseconds per vote under load).
-            return (_reveal(reveal), *vote_buttons(False))
+            return _reveal(reveal)
 
         return cast
 
@@ -223,22 +196,30 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
     sent = gr.Textbox(visible=False, elem_id=f"{prefix}-sent")
     # The running turn's stream URL, for the page's script (static/arena.js).
     stream_url = gr.Textbox(visible=False, elem_id=f"{prefix}-stream")
-    outputs = [chat_a, chat_b, battle_id, status, *votes, stream_url]
-    finished = [chat_a, chat_b, status, *votes]
+    outputs = [chat_a, chat_b, battle_id, status, can_vote, stream_url]
+    finished = [chat_a, chat_b, status, can_vote]
     api = "sbs_" if named else ""
     sender = on_send_named if named else on_send
 
-    def then_follow(event: Any, public: bool) -> Any:
-        """After a turn starts, the script reads its stream into the panes; then the
-        stored answers are drawn, and the script's live text taken away."""
+    # The finished turn for API clients, and for the page when its stream broke (the
+    # script presses this hidden button then).
+    finish = gr.Button("Finish", elem_id=f"{prefix}-finish", elem_classes="arena-hidden")
+    finish.click(
+        on_finished,
+        [stream_url, battle_id],
+        finished,
+        api_name=f"{api}finish",
+        concurrency_limit=None,
+    )
+
+    def then_follow(event: Any) -> Any:
+        """After a turn starts, the page's script reads its stream into the panes and,
+        at its end, shows the stored answers the stream carries: no Gradio event."""
         return event.success(
-            on_finished,
-            [stream_url, battle_id],
+            None,
+            [stream_url, *finished],
             finished,
-            js=f"(url, id) => window.arenaStream('{prefix}', url).then(() => [url, id])",
-            api_name=f"{api}finish" if public else None,
-            api_visibility="public" if public else "private",
-            concurrency_limit=None,
+            js=f"(url, ...now) => window.arenaStream('{prefix}', url, now)",
         ).then(None, js=f"() => window.arenaStreamDone('{prefix}')")
 
     def on_prompt(trigger: Callable[..., Any], public: bool) -> Any:
@@ -251,25 +232,31 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
             api_visibility="public" if public else "private",
             concurrency_limit=None,
         )
-        return then_follow(started, public)
+        return then_follow(started)
 
     on_prompt(send.click, public=True)
     on_prompt(prompt.submit, public=False)
     regenerated = regenerate.click(
         on_regenerate, [battle_id], outputs, api_name=f"{api}regenerate", concurrency_limit=None
     )
-    then_follow(regenerated, public=False)
+    then_follow(regenerated)
     stop.click(on_stop, [battle_id], [status], api_name=f"{api}stop", concurrency_limit=None)
+    asleep = "() => 'no'"  # the buttons sleep after a vote or a new round (page only)
     for button, (label, (value, _, _)) in zip(votes, VOTE_BUTTONS.items(), strict=True):
         button.click(
             on_vote(label),
             [battle_id],
-            [status, *votes],
+            [status],
             api_name=f"{api}{value.replace(' (bothbad)', '_bothbad')}",
-        )
+            concurrency_limit=None,  # Gradio's default of 1 would make all voters queue
+        ).success(None, None, [can_vote], js=asleep)
     new_round.click(
-        on_new_round, None, [chat_a, chat_b, battle_id, status, *votes], api_name=f"{api}new_round"
-    )
+        on_new_round,
+        None,
+        [chat_a, chat_b, battle_id, status],
+        api_name=f"{api}new_round",
+        concurrency_limit=None,
+    ).then(None, None, [can_vote], js=asleep)
     return [pick_a, pick_b] if named else []
 
 

@@ -40,7 +40,7 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
         voter = voter_of(request)
         try:
             check_prompt(text, arena.config.settings.max_prompt_chars)  # before any record
-            history = chat_of(arena.store.turns(current), "a") if current else []
+            history = chat_of(await chats.turns(current), "a") if current else []
             current = current or await chats.start(voter, chosen)
             async for state in chats.stream(current, text, voter):
                 ready = state.done and not state.error

@@ -1,0 +1,71 @@
+"""The page's answer stream: ``GET /api/stream/{token}``, server-sent events.
+
+The hot path of the arena: per update it costs one JSON dump and one write, with no
+database session and no Gradio component. Events:
+
+- ``data: {"a": "new text", "b": "new text"}`` as the answers grow (the first one
+  carries everything so far; a side with nothing new is left out);
+- ``event: done`` once the turn is stored and closed, with what the page shows next:
+  ``{"a": [...], "b": [...], "status": "...", "can_vote": "yes" | "no"}`` (each pane's
+  stored conversation as the Chatbot takes it). The page's script hands these to
+  Gradio itself, so the end of a turn costs the server no Gradio event.
+
+The token is unguessable and names no model, and nothing in the stream does either;
+an unknown or expired token answers 404.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import StreamingResponse
+
+from arena.app import Arena
+from arena.battles import TurnUpdate
+from arena.errors import ArenaError
+from arena.live import LiveTurn, follow
+from arena.ui.view import turn_view
+
+__all__ = ["stream_events", "stream_router"]
+
+
+def stream_router(arena: Arena) -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    @router.get("/stream/{token}")
+    async def stream(token: str) -> StreamingResponse:
+        try:
+            live = arena.battles.live_turn(token)
+        except ArenaError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return StreamingResponse(
+            stream_events(arena, live),
+            media_type="text/event-stream",
+            # Proxies (nginx) must pass each event on at once, not buffer the stream.
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    return router
+
+
+async def stream_events(arena: Arena, live: LiveTurn) -> AsyncIterator[str]:
+    """A live turn as server-sent events: each side's new text, then ``done``."""
+    update: TurnUpdate = live.update  # type: ignore[assignment]
+    sent = {"a": 0, "b": 0}
+    async for _ in follow(live, arena.config.settings.update_interval_s):
+        delta = {}
+        for side, state in (("a", update.a), ("b", update.b)):
+            if len(state.text) > sent[side]:
+                delta[side] = state.text[sent[side] :]
+                sent[side] = len(state.text)
+        if delta:
+            yield f"data: {json.dumps(delta)}\n\n"
+    final: dict[str, Any] = {}
+    try:
+        final = turn_view(*await arena.battles.view(live.battle_id), wire=True)
+    except ArenaError:
+        pass  # the page asks for the finished turn itself (its finish event)
+    yield f"event: done\ndata: {json.dumps(final)}\n\n"
