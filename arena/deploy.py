@@ -41,6 +41,9 @@ upstream arena {{
     hash $arena_route consistent;
 {servers}
     keepalive 128;
+    # Under uvicorn's own 5 s: nginx must never reuse a connection the arena has just
+    # closed (a request sent on it fails, and a POST is not retried elsewhere).
+    keepalive_timeout 4s;
 }}
 
 server {{
@@ -85,7 +88,7 @@ http {{
 
 def nginx_site(replicas: Sequence[str], listen: str = "80") -> str:
     """The nginx site configuration for arena processes at ``replicas`` (host:port)."""
-    servers = "\n".join(f"    server {r} max_fails=1 fail_timeout=10s;" for r in replicas)
+    servers = "\n".join(f"    server {r} max_fails=3 fail_timeout=5s;" for r in replicas)
     return SITE.format(cookie=ROUTE_COOKIE, servers=servers, listen=listen)
 
 

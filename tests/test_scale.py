@@ -5,11 +5,11 @@ suite's PostgreSQL when ARENA_TEST_DB names one), and the line a full arena keep
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,7 +23,7 @@ from arena.deploy import ROUTE_COOKIE, nginx_site, run_nginx
 from arena.errors import BusyError
 from arena.live import LiveTurns
 from tests.conftest import ROOT, db_url, play_turn, query, serve
-from tests.test_faults import NO_LIMITS, salt_of, stored_votes, voter_hash
+from tests.test_faults import NO_LIMITS, Voters, salt_of, stored_votes, voter_hash
 from tests.wire import WireServer, write_config
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -38,33 +38,19 @@ def answers(url: str) -> int:
     return sum(m["answers"] for m in models)
 
 
-class Crowd:
+class Crowd(Voters):
     """Voters in threads, each its own browser (session and route cookie), voting as
-    fast as the arena lets them; an error is counted and the voter plays on."""
+    fast as the arena lets them; unlike :class:`Voters`, an error is counted and the
+    voter plays on."""
 
     def __init__(self, url: str, count: int) -> None:
-        self.url = url
-        self.acked: Counter[str] = Counter()
-        self.errors: list[tuple[float, str]] = []
+        super().__init__([url], count)
         self.after: Counter[str] = Counter()  # votes acknowledged after ``mark``
         self.mark = float("inf")
-        self.stop = threading.Event()
         self.routes: set[str] = set()
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._vote, args=(i,)) for i in range(count)]
-
-    def __enter__(self) -> Crowd:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for thread in self._threads:
-            thread.join(60)
 
     def _vote(self, i: int) -> None:
-        client = Client(self.url, verbose=False)
+        client = Client(self.urls[0], verbose=False)
         with self._lock:
             self.routes.add(client.cookies.get(ROUTE_COOKIE, ""))
         n = 0
@@ -78,14 +64,14 @@ class Crowd:
                         self.after[client.session_hash] += 1
             except Exception as exc:  # a killed process: this battle is lost, play on
                 with self._lock:
-                    self.errors.append((time.monotonic(), f"{type(exc).__name__}: {exc}"))
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
                 time.sleep(0.2)
             n += 1
             try:
                 client.predict(api_name="/new_round")
             except Exception as exc:
                 with self._lock:
-                    self.errors.append((time.monotonic(), f"new round: {exc}"))
+                    self.errors.append(f"new round: {exc}")
 
 
 def test_the_shipped_nginx_configuration_is_the_generated_one() -> None:
@@ -192,4 +178,18 @@ def test_deploy_prints_the_nginx_configuration() -> None:
         text=True,
         check=True,
     ).stdout
-    assert "server 10.0.0.5:7860 max_fails=1" in out and f"$cookie_{ROUTE_COOKIE}" in out
+    assert "server 10.0.0.5:7860 max_fails=3" in out and f"$cookie_{ROUTE_COOKIE}" in out
+
+
+def test_past_capacity_the_page_tells_a_new_battle_its_place_in_line(tmp_path: Path) -> None:
+    with WireServer(token_delay=0.4) as wire:  # each answer takes about a second
+        config = tmp_path / "arena.toml"
+        write_config(config, wire, ["m-a", "m-b"], max_live_turns=1, **NO_LIMITS)
+        with serve(config, db_url(tmp_path), tmp_path) as (_, url):
+            first, second = Client(url, verbose=False), Client(url, verbose=False)
+            first.submit("first", api_name="/send").result()  # streaming: the only place
+            job = second.submit("second", api_name="/send")
+            started = job.result()  # once the first turn ended and made room
+            told = json.dumps(job.outputs(), default=str)
+            assert "you are number 1 in line" in told
+            assert any(str(o).startswith("/api/stream/") for o in started)
