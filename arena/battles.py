@@ -172,7 +172,10 @@ class BattleService:
         if settings.sampling == "active":
             evidence = await self.store.run(self._evidence)
         new = settings.new_model_boost != 1.0 and settings.new_model_votes > 0
-        votes = (self._fresh_votes() or await self.store.run(self._votes)) if new else {}
+        votes: dict[str, int] = {}
+        if new:  # read on the store's thread only when the cached counts are stale
+            cached = self._fresh_votes()
+            votes = cached if cached is not None else await self.store.run(self._votes)
         return pick_pair(
             self.pool.available(),
             self.rng,
@@ -189,15 +192,17 @@ class BattleService:
         )
 
     def _fresh_votes(self) -> dict[str, int] | None:
+        """Votes per model as read less than 10 s ago, or None."""
         cache = self._votes_cache
         return cache[1] if cache is not None and time.monotonic() - cache[0] <= 10 else None
 
     def _votes(self) -> dict[str, int]:
         """Votes per model, read at most every 10 s (for the new-model boost)."""
-        now = time.monotonic()
-        if self._votes_cache is None or now - self._votes_cache[0] > 10:
-            self._votes_cache = (now, self.store.votes_per_model())
-        return self._votes_cache[1]
+        votes = self._fresh_votes()
+        if votes is None:
+            votes = self.store.votes_per_model()
+            self._votes_cache = (time.monotonic(), votes)
+        return votes
 
     def _evidence(self) -> Evidence | None:
         """The current fit for active sampling, recomputed at most once a minute."""
@@ -240,7 +245,8 @@ class BattleService:
         top_p, max_tokens) override each model's own sampling parameters.
 
         Raises:
-            BattleStateError: the terms of use were not accepted.
+            BattleStateError: the terms of use were not accepted, or both chosen
+                models are the same.
             NoModelsError: fewer than two ready models (or a chosen one not ready).
             ConfigError: an unknown model name.
         """
@@ -261,6 +267,8 @@ class BattleService:
             model_a, model_b = await self._draw()
         else:
             model_a, model_b = models
+            if model_a == model_b:
+                raise BattleStateError(f"pick two different models (both are {model_a})")
             for name in models:
                 if self.config.model(name).anonymous_only:  # raises for an unknown name
                     raise NoModelsError(f"{name} can only be met in anonymous battles")

@@ -12,6 +12,7 @@ offending value, and what to do next.
     ├── StoreError           the database stayed locked or unreachable; nothing was stored
     └── BackendError         a model failed to answer
         └── BackendTimeout   ...within its connect, first-token or total timeout
+            └── BackendBusy  ...because every slot of its max_concurrent stayed taken
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 __all__ = [
     "ArenaError",
     "BackendError",
+    "BackendBusy",
     "BackendTimeout",
     "BattleStateError",
     "BusyError",
@@ -73,3 +75,7 @@ class StoreError(ArenaError):
 
 class BusyError(ArenaError):
     """The arena is at its configured capacity and no place came free in time."""
+
+
+class BackendBusy(BackendTimeout):
+    """Every slot of the model's ``max_concurrent`` stayed taken: busy, not broken."""

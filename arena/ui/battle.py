@@ -168,8 +168,8 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
     async def on_new_round() -> tuple[Any, ...]:
         return ([], [], None, "New round. Write a prompt below to start the battle.")
 
-    def on_vote(label: str) -> Callable[..., Coroutine[Any, Any, tuple[Any, ...]]]:
-        async def cast(current: str | None, request: gr.Request) -> tuple[Any, ...]:
+    def on_vote(label: str) -> Callable[..., Coroutine[Any, Any, str]]:
+        async def cast(current: str | None, request: gr.Request) -> str:
             if not current:
                 raise refuse("send a prompt first; there is nothing to vote on yet")
             try:
@@ -263,7 +263,5 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
 def _picked(picked: tuple[Any, ...]) -> tuple[tuple[str, str], dict[str, Any]]:
     """The side-by-side choices as models and sampling parameters."""
     a, b, temp, top, tokens = picked
-    if a == b:
-        raise ArenaError("pick two different models")
     params = {"temperature": float(temp), "top_p": float(top), "max_tokens": int(tokens)}
     return (a, b), params
