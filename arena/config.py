@@ -182,7 +182,8 @@ class ModelSpec:
     max_concurrent: int = _setting(
         0,
         "Most requests in flight to this model at once; more wait their turn (at most the "
-        "first-token timeout), and the draw prefers models with a free slot (0: no limit).",
+        "first-token timeout), and the draw prefers models with a free slot (0: no limit). "
+        "A model that is only busy never counts as failing.",
     )
     path: str = _setting("", "local: path to a GGUF file.")
     package: str = _setting(
