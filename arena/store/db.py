@@ -16,15 +16,15 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, event, func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlmodel import Session, create_engine, select
+from sqlmodel import Session, select
 
 from arena.errors import BattleStateError, ConfigError, StoreError
+from arena.store.engine import make_engine
 from arena.store.migrate import upgrade
 from arena.store.tables import (
     BattleRecord,
@@ -38,35 +38,10 @@ from arena.store.tables import (
 from ratings import BattleTable
 from ratings.features import answer_style
 
-__all__ = ["Store", "make_engine"]
+__all__ = ["Store", "make_engine"]  # make_engine: arena/store/engine.py
 
 VOTE_LABELS = ("model_a", "model_b", "tie", "tie (bothbad)")
 T = TypeVar("T")
-
-
-def make_engine(url: str, busy_timeout_s: float = 30.0) -> Engine:
-    """An engine for ``url``; SQLite files get WAL mode, a busy timeout and full sync."""
-    try:
-        parsed = make_url(url)
-    except Exception:
-        raise ConfigError(f"invalid database URL {url!r}; e.g. sqlite:///arena.db") from None
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_s}
-        )
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged vote survives a crash
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
 
 
 class Store:
