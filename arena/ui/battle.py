@@ -92,8 +92,8 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
 
     # Whether the vote buttons are awake travels as a plain value ("yes"/"no") that the
     # page's script applies to the four buttons (static/arena.js): a Button update
-    # would make Gradio rebuild four components per event, a third of its work per
-    # battle under load. The service refuses a vote at the wrong time either way.
+    # would make Gradio rebuild four components per event (about 30% of its event
+    # processing under load, by py-spy). The service refuses a vote at the wrong time either way.
     can_vote = gr.Textbox("no", visible=False, elem_id=f"{prefix}-can-vote")
     can_vote.change(None, [can_vote], None, js=f"(v) => window.arenaVotes('{prefix}', v)")
 
@@ -159,11 +159,13 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
         view = turn_view(*await service.view(current))
         return (view["a"], view["b"], view["status"], view["can_vote"])
 
-    async def on_stop(current: str | None) -> str:
+    async def on_stop(current: str | None) -> Any:
         if not current:
             return "Nothing is streaming."
-        await service.stop(current)  # the panes are redrawn as the stream ends
-        return "Stopping…"
+        await service.stop(current)
+        # The stream ends with the stored turn, which redraws the panes and the status
+        # ("Stopped. …"); writing the status here could land after that and hide it.
+        return gr.skip()
 
     async def on_new_round() -> tuple[Any, ...]:
         return ([], [], None, "New round. Write a prompt below to start the battle.")
