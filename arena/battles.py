@@ -327,8 +327,11 @@ class BattleService:
                     self.store.drop_last_turn, battle_id, self.hash_identity(voter.session)
                 )
                 await self.admit(prompt, voter)
-            new = None if battle_id else await self._new_battle(voter, models, params)
-            start = await self._launch(battle_id or new.id, prompt, voter, new)  # type: ignore[union-attr]
+            new = None
+            if battle_id is None:
+                new = await self._new_battle(voter, models, params)
+                battle_id = new.id
+            start = await self._launch(battle_id, prompt, voter, new)
         except BaseException:
             self.live.leave()
             raise
@@ -381,7 +384,7 @@ class BattleService:
     async def _run(self, live: LiveTurn, tasks: list[asyncio.Task[None]]) -> None:
         """Wait for both sides, then close the turn (failed if a side failed) and hand
         its place on. Cancelled (Stop), both sides stop and keep what they wrote."""
-        update: TurnUpdate = live.update  # type: ignore[assignment]
+        update = live.update
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -453,7 +456,7 @@ class BattleService:
         live = self.live_turn(start.token)
         try:
             async for _ in follow(live, self.config.settings.update_interval_s):
-                yield live.update  # type: ignore[misc]
+                yield live.update
         finally:
             await live.stop()
 

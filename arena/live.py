@@ -21,18 +21,22 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from arena.errors import BusyError
+
+if TYPE_CHECKING:  # battles imports this module
+    from arena.battles import TurnUpdate
 
 __all__ = ["LiveTurn", "LiveTurns", "follow"]
 
 
 @dataclass
 class LiveTurn:
-    """One turn being streamed; ``update`` is the shared :class:`~arena.battles.TurnUpdate`."""
+    """One turn being streamed; ``update`` holds both answers as they grow."""
 
     battle_id: str
-    update: object  # TurnUpdate (kept generic: this module knows no battles)
+    update: TurnUpdate
     token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     version: int = 0  # grows with every chunk, side finished or close
     closed: bool = False  # stored and closed in the database: nothing more will change

@@ -24,7 +24,6 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 
 from arena.app import Arena
-from arena.battles import TurnUpdate
 from arena.errors import ArenaError
 from arena.live import LiveTurn, follow
 from arena.ui.view import turn_view
@@ -53,7 +52,7 @@ def stream_router(arena: Arena) -> APIRouter:
 
 async def stream_events(arena: Arena, live: LiveTurn) -> AsyncIterator[str]:
     """A live turn as server-sent events: each side's new text, then ``done``."""
-    update: TurnUpdate = live.update  # type: ignore[assignment]
+    update = live.update
     sent = {"a": 0, "b": 0}
     async for _ in follow(live, arena.config.settings.update_interval_s):
         delta = {}
