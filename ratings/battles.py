@@ -139,28 +139,38 @@ def _arrow(values: Any) -> pa.ChunkedArray:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 raise BattleDataError(f"expected text, got {values.type}") from None
         return values
+    values = values if isinstance(values, np.ndarray) else list(values)
+    if len(values) <= SMALL:
+        return pa.chunked_array([_small_strings(values)], type=pa.string())
     try:
-        return pa.chunked_array(
-            [
-                pa.array(
-                    list(values) if not isinstance(values, np.ndarray) else values, type=pa.string()
-                )
-            ],
-            type=pa.string(),
-        )
+        return pa.chunked_array([pa.array(values, type=pa.string())], type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         # Mixed types (a number where a name belongs): keep them for the error message.
-        return pa.chunked_array(
-            [
-                pa.array(
-                    [
-                        None if v is None else str(v) if isinstance(v, str) else repr(v)
-                        for v in values
-                    ],
-                    type=pa.string(),
-                )
-            ]
-        )
+        return pa.chunked_array([pa.array([_text(v) for v in values], type=pa.string())])
+
+
+# Up to this many values, text columns are built from buffers: pa.array on Python
+# objects makes pyarrow import pandas (0.25 s) wherever pandas is installed, which is
+# most of a small board's start-up; past it, pa.array's C loop is worth that once.
+SMALL = 50_000
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None else v if isinstance(v, str) else repr(v)
+
+
+def _small_strings(values: Sequence[Any]) -> pa.Array:
+    """``values`` (text, None, or anything else shown by its repr) as a string array."""
+    data = [b"" if t is None else t.encode("utf-8", "replace") for t in map(_text, values)]
+    n = len(data)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum([len(d) for d in data], out=offsets[1:])
+    valid = np.array([v is not None for v in values], dtype=bool)
+    nulls = int(n - valid.sum())
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(b"".join(data)), bitmap, nulls
+    )
 
 
 def arrow_to_numpy(array: pa.Array) -> np.ndarray:

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from hashlib import sha256
 
 import numpy as np
-from scipy.stats import chi2, norm
 
 from ratings.battles import BattleTable
 from ratings.bradley_terry import PairCounts, fit_bradley_terry
@@ -95,6 +94,8 @@ def _scores(
     min_votes: int,
     seed: int,
 ) -> list[VoterScore]:
+    from scipy.stats import chi2, norm  # here, not at import: SciPy costs ~1 s of start-up
+
     decisive = table.outcome < 2
     winner = np.where(table.outcome == 0, table.a, table.b)[decisive]
     loser = np.where(table.outcome == 0, table.b, table.a)[decisive]

@@ -245,3 +245,36 @@ def test_arena_battles_carry_style_prompt_and_turns(tmp_path: Path) -> None:
     assert table.column("turn").tolist() == [1, 1]
     out = run("--db", url, "--categories", "--format", "json")
     assert {"coding", "tag:demo"} <= set(board_of(out)["categories"])
+
+
+HEAVY = {"scipy", "pandas", "gradio", "torch", "sklearn"}
+
+
+def test_the_leaderboard_command_imports_no_heavy_stack(battles: Path) -> None:
+    """Start-up is most of a board's time: SciPy alone once added a second to it."""
+    probe = (
+        "import json, runpy, sys\n"
+        f"sys.argv = ['run_arena.py', 'leaderboard', '--battles', {str(battles)!r}, "
+        "'--format', 'json']\n"
+        "try:\n"
+        f"    runpy.run_path({str(ROOT / 'run_arena.py')!r}, run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert '"rows"' in out.stdout  # the board was made
+    imported = set(json.loads(out.stderr.strip().splitlines()[-1]))
+    assert "numpy" in imported and "pyarrow" in imported  # the probe sees imports
+    assert not imported & HEAVY, imported & HEAVY
+
+
+def test_small_text_columns_are_built_like_pyarrow_would() -> None:
+    import pyarrow as pa
+
+    from ratings.battles import _arrow
+
+    values = ["gpt-4o", None, "Qwen2.5 — 中文", 17, ""]
+    built = _arrow(values)
+    assert built.type == pa.string() and built.null_count == 1
+    assert built.to_pylist() == ["gpt-4o", None, "Qwen2.5 — 中文", "17", ""]
