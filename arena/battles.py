@@ -389,7 +389,10 @@ class BattleService:
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
-                task.cancel()
+                # A side already cancelled (Stop cancels this task, and the gather passes
+                # it on) is storing what it wrote: a second cancel would cut that off.
+                if not task.done() and not task.cancelling():
+                    task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             errors = [
                 f"model {side.upper()}: {state.error}"
