@@ -324,7 +324,7 @@ class BattleService:
                 if battle_id is None:
                     raise BattleStateError("send a prompt first; there is nothing to regenerate")
                 prompt = await self.store.run(
-                    self.store.drop_last_turn, battle_id, self.hash_identity(voter.session)
+                    self._drop_last_turn, battle_id, self.hash_identity(voter.session)
                 )
                 await self.admit(prompt, voter)
             new = None
@@ -379,7 +379,26 @@ class BattleService:
             self.store.add_battle(new)
             return new, []
         battle = self.store.begin_turn(battle_id, voter_hash, self.config.settings.max_turns)
+        try:
+            self._check_models(battle)
+        except NoModelsError:
+            self.store.release_turn(battle_id)
+            raise
         return battle, self.store.turns(battle_id) if battle.turns else []
+
+    def _drop_last_turn(self, battle_id: str, voter_hash: str) -> str:
+        """Remove the battle's last turn to play it again (its models still here)."""
+        self._check_models(self.store.battle(battle_id))
+        return self.store.drop_last_turn(battle_id, voter_hash)
+
+    def _check_models(self, battle: BattleRecord) -> None:
+        """Raise :class:`NoModelsError`, never naming it, if a model of ``battle`` has
+        left the arena (removed from ``arena.toml`` since the battle began)."""
+        if any(m not in self.pool.backends for m in (battle.model_a, battle.model_b)):
+            raise NoModelsError(
+                "one of the two models has left the arena since this battle began: vote on "
+                "the answers you have, or start a new round"
+            )
 
     async def _run(self, live: LiveTurn, tasks: list[asyncio.Task[None]]) -> None:
         """Wait for both sides, then close the turn (failed if a side failed) and hand

@@ -239,3 +239,51 @@ async def test_admin_view_needs_the_token(running: Arena) -> None:
         answer = await c.get("/api/admin/models", headers={"Authorization": "Bearer x"})
         assert answer.status_code == 403
         assert "ARENA_ADMIN_TOKEN" in answer.json()["detail"]
+
+
+async def test_a_model_removed_while_its_battle_streams_lets_the_battle_end_unnamed(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    path = tmp_path / "arena.toml"
+    write_config(path, wire, ["m-a", "m-b"], reload_s=0)
+    arena = Arena.create(load_config(path, overrides={"db": db_url(tmp_path)}))
+    await arena.start()
+    try:
+        battle_id = await arena.battles.start_battle(VOTER)
+        first = [u async for u in arena.battles.stream_turn(battle_id, "One. Two.", VOTER)]
+        assert not first[-1].failed
+        removed = arena.store.battle(battle_id).model_b
+        kept = "m-a" if removed == "m-b" else "m-b"
+        leaving = arena.pool.backend(removed)
+        prompt = "Count " + " ".join(str(i) for i in range(20))  # a second of tokens
+        updates = arena.battles.stream_turn(battle_id, prompt, VOTER)
+        await anext(updates)  # the second turn streams...
+        time.sleep(0.01)
+        write_config(path, wire, [kept, "m-c", "m-d"], reload_s=0)
+        assert await arena.reload_if_changed()  # ...when its model leaves arena.toml
+        assert removed not in arena.pool.backends  # out of the draw at once
+        assert leaving.in_flight == 1
+        last = [u async for u in updates][-1]
+        # The running turn finishes on the leaving model's backend, then it stops.
+        assert last.done and not last.failed, (last.a, last.b)
+        assert last.b.text == f"You said: {prompt}"
+        await arena.pool.settled()
+        assert leaving.in_flight == 0 and leaving._session is None  # type: ignore[attr-defined]
+        assert arena.store.battle(battle_id).state == "open"
+
+        # A battle whose model left before its next turn refuses it, naming no model,
+        # and keeps what it has: it can still be voted on.
+        with pytest.raises(NoModelsError) as caught:
+            async for _ in arena.battles.stream_turn(battle_id, "And again?", VOTER):
+                pass
+        assert "left the arena" in str(caught.value)
+        assert not {"m-a", "m-b"} & set(str(caught.value).split())
+        with pytest.raises(NoModelsError, match="left the arena"):  # regenerate alike
+            async for _ in arena.battles.regenerate(battle_id, VOTER):
+                pass
+        battle = arena.store.battle(battle_id)
+        assert not battle.streaming and battle.turns == 2 and battle.state == "open"
+        assert len(arena.store.turns(battle_id)) == 4
+        await arena.battles.vote(battle_id, "model_a", VOTER)
+    finally:
+        await arena.stop()

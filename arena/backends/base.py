@@ -63,6 +63,7 @@ class Backend(ABC):
     retries: int = 2
     retry_delay_s: float = 0.5
     bind_host: str = "127.0.0.1"  # where a server the backend runs itself listens
+    runs_server: bool = False  # whether :meth:`start` starts a server of its own
 
     def __init__(self, spec: ModelSpec, settings: ArenaSettings) -> None:
         self.spec = spec

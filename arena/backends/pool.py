@@ -4,7 +4,8 @@ A model is in the draw when its backend is ready (its server, if it runs one, is
 healthy) and its answers have not failed ``unhealthy_after`` times in a row. A model
 out of the draw is probed every ``health_check_s`` seconds and returns at its first
 good answer. :meth:`ModelPool.update` applies a changed ``arena.toml`` without a
-restart: new models start and join, removed ones stop, changed ones restart.
+restart: new models start and join, removed ones leave the draw at once and stop once
+the answers they are streaming have ended, changed ones restart the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ __all__ = ["ModelPool", "ModelStatus"]
 
 log = logging.getLogger(__name__)
 
+# Never the model's name: in an anonymous battle that would reveal it before the vote.
+GONE = "a model of this conversation has left the arena; start a new round to go on"
 PROBE = [{"role": "user", "content": "Say hello in one short sentence."}]
 
 
@@ -69,6 +72,7 @@ class ModelPool:
         self.failures: dict[str, str] = {}  # models that did not start, and why
         self._started: set[str] = set()
         self._probe_task: asyncio.Task[None] | None = None
+        self._leaving: set[asyncio.Task[None]] = set()  # backends finishing their answers
         for spec in self._prepared(config):
             self.backends[spec.name] = self._create(spec)
 
@@ -117,6 +121,9 @@ class ModelPool:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._probe_task
             self._probe_task = None
+        for task in list(self._leaving):
+            task.cancel()
+        await asyncio.gather(*self._leaving, return_exceptions=True)
         await asyncio.gather(*(b.stop() for b in self.backends.values()), return_exceptions=True)
 
     async def update(self, config: Config) -> dict[str, list[str]]:
@@ -138,19 +145,39 @@ class ModelPool:
             backend = self.backends.pop(name)
             self._started.discard(name)
             self.failures.pop(name, None)
-            await backend.stop()
+            # Out of the draw now; the battles streaming on it finish first (a changed
+            # model that runs its own server restarts once the old one has stopped).
+            restart = name in changed and fresh[name].runs_server
+            task = asyncio.create_task(
+                self._retire(backend, name if restart else None), name=f"retire {name}"
+            )
+            self._leaving.add(task)
+            task.add_done_callback(self._leaving.discard)
         self.backends.update(fresh)
         if self._probe_task is not None:  # a running pool starts what joined
-            await self._start(added + changed)
+            await self._start([n for n in fresh if n in added or not fresh[n].runs_server])
         return {"added": added, "removed": removed, "changed": changed}
+
+    async def _retire(self, backend: Backend, restart: str | None) -> None:
+        """Stop ``backend`` once its answers have ended (or its longest answer could
+        have), then start ``restart``, the model's new backend, if the pool runs."""
+        deadline = time.monotonic() + backend.spec.first_token_timeout + backend.spec.total_timeout
+        while backend.in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await backend.stop()
+        if restart is not None and self.backends.get(restart) is not None:
+            if self._probe_task is not None:
+                await self._start([restart])
+
+    async def settled(self) -> None:
+        """Wait until every backend that left (removed or changed) has stopped."""
+        await asyncio.gather(*list(self._leaving), return_exceptions=True)
 
     def backend(self, name: str) -> Backend:
         try:
             return self.backends[name]
         except KeyError:
-            raise NoModelsError(
-                f"{name} is no longer in the arena; start a new battle to go on"
-            ) from None
+            raise NoModelsError(GONE) from None
 
     def in_draw(self, name: str) -> bool:
         backend = self.backends.get(name)

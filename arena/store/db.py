@@ -263,6 +263,17 @@ class Store:
             s.exec(update(BattleRecord).where(BattleRecord.id == battle_id).values(**values))  # type: ignore[arg-type]
             s.commit()
 
+    def release_turn(self, battle_id: str) -> None:
+        """Give back a turn claimed by :meth:`begin_turn` that will not stream after all
+        (the battle stays as it was)."""
+        with self.session() as s:
+            s.exec(
+                update(BattleRecord)
+                .where(BattleRecord.id == battle_id)  # type: ignore[arg-type]
+                .values(streaming=False, updated_at=utcnow())
+            )
+            s.commit()
+
     def record_vote(
         self, battle_id: str, winner: str, voter_hash: str, invalid_reason: str | None = None
     ) -> BattleRecord:
