@@ -1,6 +1,9 @@
 """The JSON API, mounted beside the page under ``/api``. Read-only: no voting here.
 
-- ``GET /api/health``: ``{"status": "ok" | "starting", "models_ready", "models_configured"}``
+- ``GET /api/health``: ``{"status", "problem", "models_ready", "models_configured"}``;
+  status ``ok`` (battles can start), ``starting``, ``unavailable`` (fewer than two
+  models answer) or ``misconfigured`` (fewer than two configured), and ``problem`` says
+  what is wrong (null when ok)
 - ``GET /api/models``: the models' public names, organizations, licences and readiness
   (models in anonymous-only mode are left out)
 - ``GET /api/leaderboard?category=...&style=true``: the board, with the same rows and
@@ -46,10 +49,11 @@ def api_router(arena: Arena) -> APIRouter:
 
     @router.get("/health")
     def health() -> dict[str, Any]:
-        ready = arena.pool.ready()
+        status, problem = arena.pool.health()
         return {
-            "status": "ok" if len(ready) >= 2 else "starting",
-            "models_ready": len(ready),
+            "status": status,
+            "problem": problem,
+            "models_ready": len(arena.pool.ready()),
             "models_configured": len(arena.pool.backends),
         }
 

@@ -68,6 +68,9 @@ class Arena:
 
     async def start(self) -> None:
         await self.pool.start()
+        status, problem = self.pool.health()
+        if status != "ok":  # said at start, and in /api/health for as long as it lasts
+            log.error("no battles can start: %s", problem)
         if self._config_mtime() is not None and self.config.settings.reload_s > 0:
             self._watch = asyncio.create_task(self._watch_config(), name="watch arena.toml")
 

@@ -38,6 +38,7 @@ __all__ = [
     "TurnUpdate",
     "Voter",
     "check_prompt",
+    "pick_first",
 ]
 
 SIDES = ("a", "b")
@@ -118,6 +119,16 @@ def check_prompt(prompt: str, limit: int) -> str:
     return prompt
 
 
+def pick_first(config: Config) -> str:
+    """What to say when no model was picked (by name)."""
+    if not config.public_names:
+        return (
+            "this arena offers no model by name (every model is anonymous-only): "
+            "the Battle tab is the way in"
+        )
+    return "pick a model first"
+
+
 _BAD_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
@@ -167,6 +178,11 @@ class BattleService:
     async def _draw(self) -> tuple[str, str]:
         """A pair of ready models by the configured sampling policy."""
         settings = self.config.settings
+        if self.pool.health()[0] == "misconfigured":
+            raise NoModelsError(
+                "this arena has fewer than two models, and a battle needs two: the "
+                "organizer has to add another (the Direct chat tab works meanwhile)"
+            )
         specs = {m.name: m for m in self.config.models}
         evidence = None
         if settings.sampling == "active":
@@ -267,6 +283,8 @@ class BattleService:
             model_a, model_b = await self._draw()
         else:
             model_a, model_b = models
+            if not model_a or not model_b:
+                raise NoModelsError(pick_first(self.config))
             if model_a == model_b:
                 raise BattleStateError(f"pick two different models (both are {model_a})")
             for name in models:

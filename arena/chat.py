@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from arena.answers import SideState, answer_side, until_done
-from arena.battles import BattleService, Voter
+from arena.battles import BattleService, Voter, pick_first
 from arena.errors import BattleStateError, NoModelsError
 from arena.store import BattleRecord, FeedbackRecord, TurnRecord
 
@@ -32,6 +32,8 @@ class ChatService:
     async def start(self, voter: Voter, model: str, params: Mapping[str, Any] | None = None) -> str:
         """A new chat with ``model``; returns its id."""
         await self.store.run(self.battles._check_terms, voter)
+        if not model:
+            raise NoModelsError(pick_first(self.battles.config))
         spec = self.battles.config.model(model)
         if spec.anonymous_only:
             raise NoModelsError(f"{model} can only be met in anonymous battles")

@@ -167,9 +167,10 @@ def serve(
     folder: Path,
     env: dict[str, str] | None = None,
     log_name: str = "serve.log",
+    until: str = "ok",
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``run_arena.py serve`` as a user runs it; yields the process and its URL once
-    ``/api/health`` says ok, and stops it (SIGTERM) afterwards if it still runs."""
+    ``/api/health`` says ``until``, and stops it (SIGTERM) afterwards if it still runs."""
     port = free_port()
     log_path = folder / log_name
     log = log_path.open("w")
@@ -196,7 +197,7 @@ def serve(
         while time.monotonic() < deadline:
             assert process.poll() is None, log_path.read_text()
             try:
-                if httpx.get(url + "api/health", timeout=2).json()["status"] == "ok":
+                if httpx.get(url + "api/health", timeout=2).json()["status"] == until:
                     break
             except (httpx.HTTPError, ValueError):
                 pass

@@ -21,7 +21,7 @@ from arena.backends import Usage
 from arena.battles import Voter
 from arena.config import load_config
 from arena.errors import BackendTimeout, NoModelsError
-from tests.conftest import db_url
+from tests.conftest import db_url, serve
 from tests.wire import WireServer, model_toml, write_config
 
 VOTER = Voter("session-1", "10.0.0.1")
@@ -285,5 +285,58 @@ async def test_a_model_removed_while_its_battle_streams_lets_the_battle_end_unna
         assert not battle.streaming and battle.turns == 2 and battle.state == "open"
         assert len(arena.store.turns(battle_id)) == 4
         await arena.battles.vote(battle_id, "model_a", VOTER)
+    finally:
+        await arena.stop()
+
+
+def test_an_arena_that_cannot_battle_says_why_at_start_and_in_its_health(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    config = tmp_path / "arena.toml"
+    write_config(config, wire, ["m-a"])  # one model: a battle needs two
+    with serve(config, db_url(tmp_path), tmp_path, until="misconfigured") as (_, url):
+        health = httpx.get(url + "api/health").json()
+        assert health["models_configured"] == 1 and health["models_ready"] == 1
+        assert "configures 1 model;" in health["problem"] and "add another" in health["problem"]
+        assert httpx.get(url).status_code == 200  # Direct chat still works
+    assert (
+        "no battles can start: arena.toml configures 1 model"
+        in (tmp_path / "serve.log").read_text()
+    )
+
+    # Every model anonymous-only: battles work, the page builds, the named tabs say so.
+    write_config(config, wire, ["m-secret", "m-hidden"], {"m-hidden": {"anonymous_only": True}})
+    with serve(config, db_url(tmp_path, "hidden"), tmp_path) as (_, url):
+        assert httpx.get(url + "api/health").json()["problem"] is None
+        assert httpx.get(url + "api/models").json() == []
+        assert httpx.get(url).status_code == 200
+
+
+async def test_a_battle_in_an_arena_of_one_model_says_what_is_missing(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    path = tmp_path / "arena.toml"
+    write_config(path, wire, ["m-a"])
+    arena = Arena.create(load_config(path, overrides={"db": db_url(tmp_path)}))
+    await arena.start()
+    try:
+        assert arena.pool.health()[0] == "misconfigured"
+        with pytest.raises(NoModelsError, match="fewer than two models.*add another"):
+            await arena.battles.start_battle(VOTER)
+        chat = await arena.chats.start(VOTER, "m-a")  # one model can still chat
+        assert arena.store.battle(chat).mode == "direct"
+    finally:
+        await arena.stop()
+
+    write_config(path, wire, ["m-secret", "m-hidden"], {"m-hidden": {"anonymous_only": True}})
+    arena = Arena.create(load_config(path, overrides={"db": db_url(tmp_path, "hidden")}))
+    await arena.start()
+    try:
+        assert arena.pool.health() == ("ok", None)
+        await arena.battles.start_battle(VOTER)
+        with pytest.raises(NoModelsError, match="offers no model by name"):
+            await arena.chats.start(VOTER, None)  # type: ignore[arg-type]
+        with pytest.raises(NoModelsError, match="offers no model by name"):
+            await arena.battles.start_battle(VOTER, models=(None, None))  # type: ignore[arg-type]
     finally:
         await arena.stop()

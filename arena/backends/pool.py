@@ -192,6 +192,28 @@ class ModelPool:
         """Names of the models that may battle now."""
         return [name for name in self.backends if self.in_draw(name)]
 
+    def health(self) -> tuple[str, str | None]:
+        """``ok`` (two or more models can battle), ``starting`` (not yet: models are
+        still starting), ``unavailable`` (not now: too few answer) or ``misconfigured``
+        (never: fewer than two models configured); and for all but ``ok`` what is
+        wrong, in a sentence that names no model (it is public)."""
+        configured = len(self.backends)
+        if configured < 2:
+            return "misconfigured", (
+                f"arena.toml configures {configured} model{'s' if configured != 1 else ''}; "
+                "a battle needs two: add another [[models]] entry"
+            )
+        ready = len(self.ready())
+        if ready >= 2:
+            return "ok", None
+        if any(name not in self._started for name in self.backends):
+            waiting = len([n for n in self.backends if n not in self._started])
+            return "starting", f"{waiting} of {configured} models are still starting"
+        return "unavailable", (
+            f"only {ready} of {configured} models can answer now (the others failed to "
+            "start or keep failing; the admin view says why); battles resume when two can"
+        )
+
     def available(self) -> list[str]:
         """Models in the draw with a free slot; all of them when fewer than two have one."""
         ready = self.ready()

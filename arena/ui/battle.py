@@ -59,8 +59,9 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
     battle_id = gr.State(None)
     if named:
         with gr.Row():
-            pick_a = gr.Dropdown(names, value=names[0], label="Model A", elem_id="sbs-pick-a")
-            pick_b = gr.Dropdown(names, value=names[-1], label="Model B", elem_id="sbs-pick-b")
+            first, last = (names[0], names[-1]) if names else (None, None)
+            pick_a = gr.Dropdown(names, value=first, label="Model A", elem_id="sbs-pick-a")
+            pick_b = gr.Dropdown(names, value=last, label="Model B", elem_id="sbs-pick-b")
         with gr.Accordion("Parameters", open=False):
             temperature = gr.Slider(0, 2, value=0.7, step=0.05, label="Temperature")
             top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, label="Top-p")

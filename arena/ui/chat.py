@@ -23,7 +23,9 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
     chats = arena.chats
     chat_id = gr.State(None)
     names = arena.config.public_names
-    model = gr.Dropdown(names, value=names[0], label="Model", elem_id="chat-model")
+    model = gr.Dropdown(
+        names, value=names[0] if names else None, label="Model", elem_id="chat-model"
+    )
     conversation = chatbot("Conversation", "direct-chat", height=420)
     prompt, send = prompt_row("chat-prompt", "Message", "Type a message and press Enter")
     with gr.Row():
