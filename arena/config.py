@@ -223,8 +223,12 @@ class ModelSpec:
         "vllm: the vllm executable (a path when vLLM lives in its own environment).",
     )
     connect_timeout: float = _setting(10.0, "Seconds to connect before the answer fails.")
-    first_token_timeout: float = _setting(120.0, "Seconds to the first token before it fails.")
-    total_timeout: float = _setting(600.0, "Seconds for the whole answer before it fails.")
+    first_token_timeout: float = _setting(
+        30.0,
+        "Seconds to the first token before it fails (a volunteer watches the seconds "
+        "count; raise it for models that think before they answer).",
+    )
+    total_timeout: float = _setting(300.0, "Seconds for the whole answer before it fails.")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", dict(self.params or {}))

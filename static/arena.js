@@ -44,9 +44,22 @@
       if (!url) return resolve(now);
       const source = new EventSource(url);
       let ended = false;
+      // Until a side's first words arrive, its pane counts the seconds (from 2 s on), so a
+      // slow model never looks like a page that stopped working.
+      const started = Date.now();
+      const waiting = new Set(["a", "b"]);
+      const clock = setInterval(() => {
+        const seconds = Math.floor((Date.now() - started) / 1000);
+        if (seconds < 2) return;
+        for (const side of waiting) {
+          const live = pane(prefix, side);
+          if (live) live.dataset.wait = `Waiting for the first words… ${seconds} s`;
+        }
+      }, 1000);
       const end = (view) => {
         if (ended) return;
         ended = true;
+        clearInterval(clock);
         source.close();
         if (view && view.status !== undefined) return resolve([view.a, view.b, view.status, view.can_vote]);
         document.getElementById(`${prefix}-finish`)?.click(); // ask the server
@@ -58,6 +71,8 @@
           if (!delta[side]) continue;
           const live = pane(prefix, side);
           if (!live) continue;
+          waiting.delete(side);
+          delete live.dataset.wait;
           live.textContent += delta[side]; // text, never HTML
           const log = live.closest(".bubble-wrap");
           if (log && log.scrollHeight - log.scrollTop - log.clientHeight < 80) log.scrollTop = log.scrollHeight;

@@ -350,3 +350,27 @@ def test_the_vote_buttons_keep_their_state_when_the_voter_switches_tabs(page: Pa
     page.get_by_role("tab", name="Leaderboard").click()
     page.get_by_role("tab", name="Battle").click()
     expect(page.locator("#battle-vote-a")).to_be_disabled()
+
+
+def test_a_slow_model_shows_the_seconds_it_keeps_the_voter_waiting(
+    browser: Browser, tmp_path: Path
+) -> None:
+    from tests.conftest import db_url, serve
+    from tests.wire import WireServer, write_config
+
+    with WireServer() as wire:
+        config = tmp_path / "arena.toml"
+        slow = {"first_token_timeout": 4}
+        write_config(config, wire, ["m-a", "m-b"], {"m-a": slow, "m-b": slow})
+        with serve(config, db_url(tmp_path), tmp_path) as (_, url):
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(url)
+            send(page, "battle", "HANG")  # the wire models never answer this
+            waiting = page.locator("#battle-chat-a .arena-live[data-wait]")
+            expect(waiting).to_have_attribute("data-wait", re.compile(r"first words… [23] s"))
+            status = page.locator("#battle-status")
+            expect(status).to_contain_text("Both answers failed", timeout=15_000)
+            expect(page.locator("#battle-chat-b")).to_contain_text("took over 4 s")
+            expect(page.locator(".arena-live")).to_have_count(0)  # the counter is gone
+            context.close()

@@ -18,14 +18,14 @@ def turn(side: str, error: str | None = None, finish: str | None = "stop") -> Tu
     )
 
 
-def battle(state: str = "open") -> BattleRecord:
+def battle(state: str = "open", turns: int = 1) -> BattleRecord:
     return BattleRecord(
         id="b",
         model_a="Secret-Model-X",
         model_b="Secret-Model-Y",
         voter_hash="v",
         state=state,
-        turns=1,
+        turns=turns,
     )
 
 
@@ -35,8 +35,9 @@ def test_two_good_answers_wake_the_votes() -> None:
 
 
 def test_one_failed_answer_says_one_and_both_failed_say_both() -> None:
-    one = turn_view(battle("failed"), [turn("a", "HTTP 500"), turn("b")])
-    both = turn_view(battle("failed"), [turn("a", "HTTP 500"), turn("b", "timeout")])
+    # As stored: a failed turn is never counted in the battle's turns.
+    one = turn_view(battle("failed", 0), [turn("a", "HTTP 500"), turn("b")])
+    both = turn_view(battle("failed", 0), [turn("a", "HTTP 500"), turn("b", "timeout")])
     assert one["status"].startswith("One of the answers failed") and one["can_vote"] == "no"
     assert both["status"].startswith("Both answers failed") and both["can_vote"] == "no"
 

@@ -16,7 +16,9 @@ __all__ = ["can_vote", "turn_status", "turn_view"]
 
 def turn_status(battle: BattleRecord, turns: list[TurnRecord]) -> str:
     """What the voter is told once a turn is over, from what was stored."""
-    last = [t for t in turns if t.turn == battle.turns]
+    # The turn just played: a failed one was never counted in ``battle.turns``.
+    latest = max((t.turn for t in turns), default=0)
+    last = [t for t in turns if t.turn == latest]
     failed = sum(1 for t in last if t.error)
     if battle.state == "failed" or failed:
         which = "Both answers" if failed == 2 else "One of the answers"
