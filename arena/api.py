@@ -19,6 +19,8 @@ variable they are off (403). ``GET /admin`` is a page that shows them.
 - ``GET /api/admin/models``: every model's state (ok, out, down, starting, failed),
   whether it is in the draw, answers in flight, failures, last error, restarts; and
   the last reload of ``arena.toml``
+- ``GET /api/admin/logs/{model}?lines=200``: the end of the log of a model server
+  the arena runs itself (local and vllm models; the whole log is in ``log_dir``)
 - ``GET /api/admin/battles``: every voted battle as JSON lines (clean_battle shape:
   conversations, vote, validity and reason, voter and IP hashes)
 """
@@ -106,6 +108,20 @@ def admin_router(arena: Arena, token: str | None = None) -> APIRouter:
             "models": [row.to_dict() for row in arena.pool.status()],
             "config": {"source": arena.config.source, **asdict(arena.reload)},
         }
+
+    @router.get("/api/admin/logs/{name}", dependencies=[Depends(authorised)])
+    def server_log(name: str, lines: int = 200) -> dict[str, Any]:
+        """The end of the log of a model server the arena runs (local, vllm)."""
+        try:
+            tail = arena.pool.server_log(name, max(1, min(lines, 5000)))
+        except KeyError:
+            raise HTTPException(status_code=404, detail=f"no model {name!r} here") from None
+        if tail is None:
+            raise HTTPException(
+                status_code=404,
+                detail=f"{name} runs no server of its own: its logs are its provider's",
+            )
+        return {"model": name, "lines": tail}
 
     @router.get("/api/admin/battles", dependencies=[Depends(authorised)])
     def battles() -> StreamingResponse:

@@ -97,6 +97,12 @@ class ArenaSettings:
     leaderboard_refresh_s: float = _setting(
         60.0, "Seconds between leaderboard refreshes on the page while it is open."
     )
+    log_dir: str = _setting(
+        "logs",
+        "Folder for the logs of the model servers the arena runs (local and vllm "
+        "models): NAME.log each, rotated at 10 MB with 3 older files kept; the admin "
+        "view shows their ends.",
+    )
     model_cache: str = _setting(
         "~/.cache/arena/models",
         "Folder where packaged model files that ship in parts are assembled.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from gradio_client import Client
@@ -137,3 +138,21 @@ def test_the_json_api_lists_models_and_the_board(live_server: dict[str, str]) ->
     bad = httpx.get(base + "leaderboard", params={"category": "poetry"})
     assert bad.status_code == 400 and "unknown category" in bad.json()["detail"]
     assert httpx.post(base + "leaderboard").status_code in (404, 405)  # read-only
+
+
+def test_the_admin_view_shows_the_end_of_each_model_servers_log(
+    live_server: dict[str, str],
+) -> None:
+    import httpx
+
+    auth = {"Authorization": f"Bearer {live_server['admin_token']}"}
+    base = live_server["url"] + "api/admin/logs/"
+    for name in NAMES:
+        answer = httpx.get(base + name, params={"lines": 5}, headers=auth)
+        assert answer.status_code == 200, answer.text
+        lines = answer.json()["lines"]
+        assert 0 < len(lines) <= 5
+        on_disk = (Path(live_server["folder"]) / "logs" / f"{name}.log").read_text()
+        assert lines[-1] in on_disk  # read from the rotated file under log_dir
+    assert httpx.get(base + "no-such-model", headers=auth).status_code == 404
+    assert httpx.get(base + NAMES[0]).status_code == 401  # organizers only

@@ -232,6 +232,8 @@ async def test_admin_view_needs_the_token(running: Arena) -> None:
         rows = good.json()["models"]
         assert [r["name"] for r in rows] == ["m-a", "m-b", "m-c"]
         assert all(r["state"] == "ok" and r["in_draw"] for r in rows)
+        log = await c.get("/api/admin/logs/m-a", headers={"Authorization": "Bearer s3cret-token"})
+        assert log.status_code == 404 and "runs no server of its own" in log.json()["detail"]
         page = await c.get("/admin")
         assert page.status_code == 200 and "Admin token" in page.text
         assert "s3cret-token" not in page.text

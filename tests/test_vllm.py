@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import stat
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ import pytest
 from arena.backends import Usage, create_backend
 from arena.backends.gpus import assign_gpus
 from arena.backends.packaged import resolve_packaged
+from arena.backends.supervisor import Supervisor, free_port, log_path
 from arena.backends.vllm import VLLMBackend, vllm_command
 from arena.config import ArenaSettings, ModelSpec
 from arena.errors import ConfigError, PrerequisiteError
@@ -104,7 +107,7 @@ async def test_vllm_server_is_launched_supervised_restarted_and_stopped(tmp_path
         max_model_len=2048,
         vllm_command=shim(tmp_path),
     )
-    backend = create_backend(spec, ArenaSettings())
+    backend = create_backend(spec, ArenaSettings(log_dir=str(tmp_path / "logs")))
     assert isinstance(backend, VLLMBackend)
     await backend.start()
     supervisor = backend.supervisor
@@ -112,22 +115,83 @@ async def test_vllm_server_is_launched_supervised_restarted_and_stopped(tmp_path
     try:
         assert backend.ready
         assert await ask(backend)
-        log = "\n".join(supervisor.log_tail)
+        log = "\n".join(supervisor.tail())
         assert "CUDA_VISIBLE_DEVICES=1" in log
         assert "'--served-model-name', 'served-name'" in log
+        first_worker = worker_pid(log)
 
         first_pid = supervisor.pid
         assert first_pid is not None
-        os.killpg(first_pid, signal.SIGKILL)  # the server crashes
+        os.kill(first_pid, signal.SIGKILL)  # the server crashes; its worker lives on...
         for _ in range(300):
             await asyncio.sleep(0.1)
             if supervisor.restarts == 1 and supervisor.healthy:
                 break
         assert supervisor.restarts == 1 and supervisor.healthy
         assert supervisor.pid != first_pid
+        assert not alive(first_worker, within=2.0)  # ...until the restart ends its group
         assert await ask(backend)  # answering again on the restarted server
+        second_worker = worker_pid("\n".join(supervisor.tail()))
+        assert second_worker != first_worker and alive(second_worker)
     finally:
         await backend.stop()
     assert not backend.ready
-    with pytest.raises(ProcessLookupError):
-        os.kill(supervisor.pid or 0, 0)
+    assert not alive(supervisor.pid or 0)
+    # SIGTERM it ignored; the group's SIGKILL it did not (delivered within moments).
+    assert not alive(second_worker, within=2.0)
+    # Both runs' output is on disk, where the admin view reads it.
+    on_disk = (tmp_path / "logs" / "served-name.log").read_text()
+    assert on_disk.count("vllm-shim: argv=") == 2 and f"pid={second_worker}" in on_disk
+
+
+def worker_pid(log: str) -> int:
+    return int(re.findall(r"vllm-shim: worker pid=(\d+)", log)[-1])
+
+
+def alive(pid: int, within: float = 0.0) -> bool:
+    """Whether ``pid`` still runs after ``within`` seconds (a zombie, dead but not yet
+    reaped by its parent, does not)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                running = f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            running = False
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.05)
+
+
+async def test_a_server_log_rotates_and_its_end_is_read_from_disk(tmp_path: Path) -> None:
+    port = free_port()
+    script = (
+        "import http.server, sys\n"
+        "for i in range(3000): print(f'line {i:05d} ' + 'x' * 40)\n"
+        "sys.stdout.flush()\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self): self.send_response(200); self.end_headers()\n"
+        "    def log_message(self, *a): pass\n"
+        f"http.server.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n"
+    )
+    supervisor = Supervisor(
+        "chatty/model",
+        [sys.executable, "-c", script],
+        f"http://127.0.0.1:{port}/",
+        log_file=log_path(str(tmp_path), "chatty/model"),
+        log_bytes=40_000,
+        log_backups=2,
+    )
+    await supervisor.start()
+    try:
+        for _ in range(50):  # the output reaches the file
+            if supervisor.tail(1) == [supervisor.log_tail[-1]] and "02999" in supervisor.tail(1)[0]:
+                break
+            await asyncio.sleep(0.1)
+        tail = supervisor.tail(5)
+        assert [line.split()[-2] for line in tail] == [f"{i:05d}" for i in range(2995, 3000)]
+    finally:
+        await supervisor.stop()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["chatty_model.log", "chatty_model.log.1", "chatty_model.log.2"]
+    assert all((tmp_path / f).stat().st_size <= 40_000 for f in files)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 
 # `vllm serve` options as vLLM documents them (https://docs.vllm.ai/en/latest/cli/serve/,
@@ -47,6 +48,16 @@ def main() -> None:
     args = parser.parse_args()
     print(f"vllm-shim: CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')}")
     print(f"vllm-shim: argv={sys.argv[1:]}", flush=True)
+    # Like vLLM's engine workers: a child in the server's process group, and one that
+    # ignores SIGTERM (only the whole group's SIGKILL ends it).
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)",
+        ]
+    )
+    print(f"vllm-shim: worker pid={worker.pid}", flush=True)
     sys.argv = [
         "llama_worker",
         "--model",

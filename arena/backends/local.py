@@ -12,7 +12,7 @@ from pathlib import Path
 
 from arena.backends.openai_compat import OpenAIBackend
 from arena.backends.packaged import resolve_packaged
-from arena.backends.supervisor import Supervisor, free_port, python_command
+from arena.backends.supervisor import Supervisor, free_port, log_path, python_command
 from arena.config import ArenaSettings, ModelSpec
 from arena.errors import ConfigError, PrerequisiteError
 
@@ -64,6 +64,7 @@ class LocalBackend(OpenAIBackend):
                 str(self.spec.parallel),
             ),
             health_url=f"http://{self.bind_host}:{port}/health",
+            log_file=log_path(self.settings.log_dir, self.spec.name),
         )
         await self.supervisor.start()
 

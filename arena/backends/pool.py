@@ -192,6 +192,14 @@ class ModelPool:
         """Names of the models that may battle now."""
         return [name for name in self.backends if self.in_draw(name)]
 
+    def server_log(self, name: str, lines: int = 200) -> list[str] | None:
+        """The end of the log of model ``name``'s own server; None for a model that
+        runs none (an API), :class:`KeyError` for one not in the arena."""
+        supervisor = getattr(self.backends[name], "supervisor", None)
+        if supervisor is not None:
+            return list(supervisor.tail(lines))
+        return [] if self.backends[name].runs_server else None
+
     def health(self) -> tuple[str, str | None]:
         """``ok`` (two or more models can battle), ``starting`` (not yet: models are
         still starting), ``unavailable`` (not now: too few answer) or ``misconfigured``

@@ -1,9 +1,10 @@
 """Supervised server processes: the embedded llama.cpp servers, and ``vllm serve``.
 
-A :class:`Supervisor` starts a command, waits until its health URL answers 200,
-restarts it with backoff when it dies, keeps the last lines of its log, and stops it
-cleanly (SIGTERM, then SIGKILL). To the rest of the arena the process is just an
-endpoint.
+A :class:`Supervisor` starts a command in a process group of its own, waits until
+its health URL answers 200, restarts it with backoff when it dies, writes its output
+to a rotated log file (``log_dir``/NAME.log), and stops it cleanly: SIGTERM to the whole
+group, then SIGKILL, so worker processes (vLLM's, holding GPU memory) never outlive it.
+To the rest of the arena the process is just an endpoint.
 """
 
 from __future__ import annotations
@@ -11,17 +12,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import logging.handlers
+import os
+import re
+import signal
 import socket
 import sys
 import time
 from collections import deque
 from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 
 from arena.errors import BackendError
 
-__all__ = ["Supervisor", "free_port"]
+__all__ = ["Supervisor", "free_port", "log_path"]
+
+LOG_BYTES = 10 * 2**20  # one log file's size before it rotates
+LOG_BACKUPS = 3  # rotated files kept beside the current one
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +42,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def log_path(log_dir: str, name: str) -> Path:
+    """Where the server of model ``name`` writes its log."""
+    return Path(log_dir).expanduser() / f"{re.sub(r'[^A-Za-z0-9._-]', '_', name)}.log"
+
+
 class Supervisor:
     """Run ``command`` and keep it healthy.
 
     Attributes:
         healthy: the process answers its health URL.
         restarts: how many times it was restarted after dying.
-        log_tail: its last output lines.
+        log_tail: its last output lines (the log file has them all, rotated at
+            ``log_bytes`` with ``log_backups`` older files kept).
     """
 
     def __init__(
@@ -51,6 +66,9 @@ class Supervisor:
         startup_timeout: float = 300.0,
         max_backoff: float = 30.0,
         env: dict[str, str] | None = None,
+        log_file: Path | None = None,
+        log_bytes: int = LOG_BYTES,
+        log_backups: int = LOG_BACKUPS,
     ) -> None:
         self.name = name
         self.command = list(command)
@@ -61,6 +79,14 @@ class Supervisor:
         self.healthy = False
         self.restarts = 0
         self.log_tail: deque[str] = deque(maxlen=200)
+        self.log_file = log_file
+        self._log: logging.Handler | None = None
+        if log_file is not None:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            self._log = logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=log_bytes, backupCount=log_backups, encoding="utf-8"
+            )
+            self._log.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         self._process: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -108,16 +134,28 @@ class Supervisor:
         async for raw in process.stdout:
             line = raw.decode(errors="replace").rstrip()
             self.log_tail.append(line)
-            log.debug("%s: %s", self.name, line)
+            if self._log is not None:
+                self._log.handle(logging.makeLogRecord({"msg": line, "args": None}))
+
+    def tail(self, lines: int = 200) -> list[str]:
+        """The last ``lines`` lines of the server's log (from its file, which outlives
+        restarts, or from memory without one)."""
+        if self.log_file is None or not self.log_file.is_file():
+            return list(self.log_tail)[-lines:]
+        with self.log_file.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 256 * lines))  # about 256 bytes a line
+            text = f.read().decode("utf-8", errors="replace")
+        return text.splitlines()[-lines:]
 
     async def _watch(self) -> None:
         backoff = 1.0
         while not self._stopping:
             assert self._process is not None
-            code = await self._process.wait()
+            code = await _exit(self._process)
             if self._stopping:
                 return
             self.healthy = False
+            self._kill_group(self._process.pid)  # its workers may live on, holding GPUs
             log.warning("%s exited with code %s; restarting in %.0f s", self.name, code, backoff)
             await asyncio.sleep(backoff)
             try:
@@ -128,16 +166,26 @@ class Supervisor:
                 log.error("%s", exc)
                 backoff = min(backoff * 2, self.max_backoff)
 
+    @staticmethod
+    def _kill_group(pgid: int, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Signal every process of the group ``pgid`` (the server and its workers)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+
     async def _terminate(self) -> None:
+        """SIGTERM to the server's process group, SIGKILL after 10 s; then SIGKILL to
+        whatever of the group is left (a worker that ignored SIGTERM)."""
         process = self._process
-        if process is None or process.returncode is not None:
+        if process is None:
             return
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        if process.returncode is None:
+            self._kill_group(process.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(_exit(process), 10)
+            except TimeoutError:
+                self._kill_group(process.pid)
+                await _exit(process)
+        self._kill_group(process.pid)
 
     async def stop(self) -> None:
         """Stop the process and stop watching it."""
@@ -150,6 +198,16 @@ class Supervisor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._log is not None:
+            self._log.close()
+
+
+async def _exit(process: asyncio.subprocess.Process) -> int:
+    """The server's exit code, once it has exited. Not ``process.wait()``: that also
+    waits for its output pipe to close, which a worker it left behind holds open."""
+    while process.returncode is None:
+        await asyncio.sleep(0.2)
+    return process.returncode
 
 
 def python_command(module: str, *args: str) -> list[str]:

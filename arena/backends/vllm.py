@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 from arena.backends.openai_compat import OpenAIBackend
-from arena.backends.supervisor import Supervisor, free_port
+from arena.backends.supervisor import Supervisor, free_port, log_path
 from arena.config import ModelSpec
 from arena.errors import PrerequisiteError
 
@@ -87,6 +87,7 @@ class VLLMBackend(OpenAIBackend):
             health_url=f"http://{self.bind_host}:{port}/health",
             startup_timeout=1800.0,  # a large model's first load can take many minutes
             env=env,
+            log_file=log_path(self.settings.log_dir, self.spec.name),
         )
         await self.supervisor.start()
 
