@@ -299,14 +299,25 @@ class BattleService:
             mode="anony" if models is None else "named",
             model_a=model_a,
             model_b=model_b,
-            params={
-                "a": {**self.pool.backend(model_a).spec.params, **(params or {})},
-                "b": {**self.pool.backend(model_b).spec.params, **(params or {})},
-            },
+            params={"a": self.params_for(model_a, params), "b": self.params_for(model_b, params)},
             voter_hash=voter_hash,
             ip_hash=ip_hash,
         )
         return battle
+
+    def params_for(self, model: str, chosen: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The sampling parameters ``model`` is sent: its own, then those the voter
+        chose, as its provider takes them.
+
+        Raises:
+            PromptError: a chosen value its provider refuses (the model is named: only
+                the named modes choose parameters).
+        """
+        backend = self.pool.backend(model)
+        problems = backend.rules.problems(chosen or {}, exclusive=False)
+        if problems:
+            raise PromptError(f"{model}: " + "; ".join(problems))
+        return backend.rules.request({**backend.spec.params, **(chosen or {})})
 
     async def start_turn(
         self,

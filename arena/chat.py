@@ -45,7 +45,7 @@ class ChatService:
             mode="direct",
             model_a=model,
             model_b="",
-            params={"a": {**spec.params, **(params or {})}},
+            params={"a": self.battles.params_for(model, params)},
             voter_hash=self.battles.hash_identity(voter.session),
         )
         await self.store.run(self.store.add_battle, chat)

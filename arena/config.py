@@ -353,6 +353,7 @@ def _read_file(path: Path) -> tuple[ArenaSettings, tuple[ModelSpec, ...]]:
         for i, raw in enumerate(raw_models)
     )
     from arena.backends import KINDS
+    from arena.backends.params import rules_for
 
     seen: set[str] = set()
     for i, spec in enumerate(models):
@@ -361,6 +362,12 @@ def _read_file(path: Path) -> tuple[ArenaSettings, tuple[ModelSpec, ...]]:
                 f"{path}, line {_line_of(text, 'kind', i)}: unknown model kind "
                 f"{spec.kind!r} for model {spec.name!r}; expected one of "
                 f"{', '.join(sorted(KINDS))}"
+            )
+        problems = rules_for(spec.kind).problems(spec.params)
+        if problems:
+            raise ConfigError(
+                f"{path}, line {_line_of(text, 'name', i)}: params of model {spec.name!r}: "
+                + "; ".join(problems)
             )
         if not spec.name:
             raise ConfigError(

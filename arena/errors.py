@@ -4,7 +4,7 @@ offending value, and what to do next.
     ArenaError
     ├── ConfigError          arena.toml or an ARENA_* variable is wrong (names file, line, key)
     ├── PrerequisiteError    an optional package or model file is missing (names the install)
-    ├── PromptError          a prompt the arena refuses (empty, over the limit)
+    ├── PromptError          a prompt the arena refuses (empty, over the limit, bad parameters)
     ├── BattleStateError     an action the battle's state forbids (vote twice, turn after vote)
     ├── NoModelsError        fewer than two healthy models to draw a pair from
     ├── LimitError           a voter over a rate limit or daily cap (says when to return)
@@ -46,7 +46,7 @@ class PrerequisiteError(ArenaError):
 
 
 class PromptError(ArenaError, ValueError):
-    """A prompt the arena refuses."""
+    """A prompt (or its sampling parameters) the arena refuses."""
 
 
 class BattleStateError(ArenaError):

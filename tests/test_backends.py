@@ -191,3 +191,74 @@ async def test_live_provider_answers(kind: str) -> None:
         await backend.stop()
     assert text.strip()
     assert usage.completion_tokens and usage.completion_tokens > 0
+
+
+# What Side-by-side sends every model: both sampling knobs and a length.
+SIDE_BY_SIDE = {"temperature": 0.7, "top_p": 0.9, "max_tokens": 40}
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
+async def test_side_by_side_parameters_reach_each_provider_as_it_takes_them(
+    kind: str, wire: WireServer
+) -> None:
+    backend = create_backend(spec(kind, wire, params={}), ArenaSettings())
+    text = ""
+    async for chunk in backend.stream([{"role": "user", "content": "Hi"}], SIDE_BY_SIDE):
+        if not isinstance(chunk, Usage):
+            text += chunk
+    assert text == "You said: Hi"  # the stand-in refuses what the real API refuses
+    sent = wire.requests[-1]
+    if kind == "anthropic":  # Claude 4.5 models: temperature or top_p, never both
+        assert sent["temperature"] == 0.7 and "top_p" not in sent
+    elif kind == "openai":
+        assert sent["temperature"] == 0.7 and sent["top_p"] == 0.9
+
+
+async def test_the_stand_in_refuses_what_the_anthropic_api_refuses(wire: WireServer) -> None:
+    from arena.backends.params import RULES
+
+    backend = create_backend(spec("anthropic", wire, params={}), ArenaSettings())
+    backend.rules = RULES["openai"]  # a backend that forgot Anthropic's rules...
+    with pytest.raises(BackendError, match="HTTP 400"):
+        async for _ in backend.stream([{"role": "user", "content": "Hi"}], SIDE_BY_SIDE):
+            pass
+    error = wire.requests[-1]
+    assert "temperature" in error and "top_p" in error  # ...is caught here, as in production
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "message"),
+    [
+        ("anthropic", {"temperature": 1.5}, "temperature takes 0 to 1 on Anthropic"),
+        ("anthropic", {"temperature": 0.5, "top_p": 0.9}, "takes one of temperature and top_p"),
+        ("anthropic", {"presence_penalty": 1}, "Anthropic has no parameter 'presence_penalty'"),
+        ("gemini", {"top_p": 2}, "top_p takes 0 to 1 on Gemini"),
+        ("openai", {"temperature": 2.5}, "temperature takes 0 to 2"),
+        ("openai", {"max_tokens": 0}, "max_tokens takes 1 or more"),
+    ],
+)
+def test_arena_toml_params_a_provider_refuses_are_a_config_error(
+    kind: str, params: dict[str, object], message: str, tmp_path
+) -> None:
+    from arena.config import load_config
+
+    table = ", ".join(f"{k} = {v}" for k, v in params.items())
+    path = tmp_path / "arena.toml"
+    path.write_text(
+        f'[[models]]\nname = "m"\nkind = "{kind}"\nbase_url = "http://x"\nparams = {{ {table} }}\n'
+        '\n[[models]]\nname = "n"\nkind = "openai"\nbase_url = "http://x"\n'
+    )
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(path, env={})
+    assert "line 2" in str(caught.value) and "'m'" in str(caught.value)
+
+
+def test_extra_parameters_pass_to_openai_compatible_servers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from arena.config import load_config
+
+    path = tmp_path / "arena.toml"
+    path.write_text(
+        '[[models]]\nname = "m"\nkind = "openai"\nbase_url = "http://x"\n'
+        "params = { min_p = 0.05, repetition_penalty = 1.1 }\n"  # vLLM's own
+    )
+    assert load_config(path, env={}).models[0].params["min_p"] == 0.05

@@ -342,3 +342,18 @@ async def test_a_battle_in_an_arena_of_one_model_says_what_is_missing(
             await arena.battles.start_battle(VOTER, models=(None, None))  # type: ignore[arg-type]
     finally:
         await arena.stop()
+
+
+async def test_side_by_side_parameters_a_provider_refuses_are_refused_before_sending(
+    running: Arena,
+) -> None:
+    from arena.errors import PromptError
+
+    with pytest.raises(PromptError, match=r"m-a: temperature takes 0 to 2 .*got 2\.5"):
+        await running.battles.start_battle(
+            VOTER, models=("m-a", "m-b"), params={"temperature": 2.5}
+        )
+    battle_id = await running.battles.start_battle(
+        VOTER, models=("m-a", "m-b"), params={"temperature": 1.2, "top_p": 0.5}
+    )
+    assert running.store.battle(battle_id).params["a"]["temperature"] == 1.2

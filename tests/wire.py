@@ -38,6 +38,34 @@ def _answer(prompt: str) -> list[str]:
     return [text[:third], text[third : 2 * third], text[2 * third :]]
 
 
+# What the real APIs refuse with HTTP 400 (their documented ranges), so a request the
+# arena shapes wrongly fails here as it would there.
+OPENAI_RANGES = {"temperature": (0, 2), "top_p": (0, 1), "max_tokens": (1, None)}
+ANTHROPIC_RANGES = {"temperature": (0, 1), "top_p": (0, 1), "top_k": (0, None)}
+GEMINI_RANGES = {"temperature": (0, 2), "topP": (0, 1), "topK": (1, None)}
+
+
+def out_of_range(body: dict[str, Any], ranges: dict[str, tuple[float, float | None]]) -> str:
+    for name, (low, high) in ranges.items():
+        value = body.get(name)
+        if value is not None and (value < low or (high is not None and value > high)):
+            return f"{name}: range: {low} <= {name} <= {high}, got {value}"
+    return ""
+
+
+def anthropic_refuses(body: dict[str, Any]) -> str:
+    """The Messages API's 400s: max_tokens is required; Claude 4.5 models (and Opus
+    4.1 on) take temperature or top_p, never both."""
+    if "max_tokens" not in body:
+        return "max_tokens: Field required"
+    if "temperature" in body and "top_p" in body:
+        return (
+            "`temperature` and `top_p` cannot both be specified for this model. "
+            "Please use only one."
+        )
+    return out_of_range(body, ANTHROPIC_RANGES)
+
+
 class Dropped(Exception):
     """Raised inside a stream to make the server drop the connection."""
 
@@ -103,6 +131,10 @@ class WireServer:
             keys = (request.headers.get("x-api-key"), request.headers.get("authorization"))
             if KEY not in keys and f"Bearer {KEY}" not in keys:
                 return JSONResponse({"type": "error"}, status_code=401)
+            refused = anthropic_refuses(body)
+            if refused:
+                error = {"type": "invalid_request_error", "message": refused}
+                return JSONResponse({"type": "error", "error": error}, status_code=400)
             prompt = body["messages"][-1]["content"]
             if "FAIL500" in prompt:
                 return JSONResponse({"type": "error"}, status_code=500)
@@ -150,6 +182,10 @@ class WireServer:
             body = await record(request)
             if request.headers.get("x-goog-api-key") != KEY:
                 return JSONResponse({"error": {"code": 401, "message": "bad key"}}, 401)
+            refused = out_of_range(body.get("generationConfig") or {}, GEMINI_RANGES)
+            if refused:
+                error = {"code": 400, "message": refused, "status": "INVALID_ARGUMENT"}
+                return JSONResponse({"error": error}, 400)
             prompt = body["contents"][-1]["parts"][0]["text"]
             if "FAIL500" in prompt:
                 return JSONResponse(
@@ -185,6 +221,10 @@ class WireServer:
         @app.post("/v1/chat/completions")
         async def openai(request: Request) -> Any:
             body = await record(request)
+            refused = out_of_range(body, OPENAI_RANGES)
+            if refused:
+                error = {"message": refused, "type": "invalid_request_error", "code": None}
+                return JSONResponse({"error": error}, 400)
             prompt = body["messages"][-1]["content"] + self.misbehave.get(body["model"], "")
             if "FAIL500" in prompt or body["model"] in self.failing:
                 return JSONResponse({"error": {"message": "boom"}}, 500)

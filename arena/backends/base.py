@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from arena.backends.params import ParamRules, rules_for
 from arena.config import ArenaSettings, ModelSpec
 from arena.errors import BackendBusy, BackendError, BackendTimeout
 
@@ -68,6 +69,7 @@ class Backend(ABC):
     def __init__(self, spec: ModelSpec, settings: ArenaSettings) -> None:
         self.spec = spec
         self.settings = settings
+        self.rules: ParamRules = rules_for(spec.kind)  # the provider's sampling parameters
         self.in_flight = 0  # answers being streamed (or waiting for a slot) now
         self.health = Health()
         self._slots = asyncio.Semaphore(spec.max_concurrent) if spec.max_concurrent > 0 else None
@@ -148,7 +150,7 @@ class Backend(ABC):
     async def _attempts(
         self, messages: Sequence[Message], params: Mapping[str, Any] | None
     ) -> AsyncIterator[str | Usage]:
-        merged = {**self.spec.params, **(params or {})}
+        merged = self.rules.request({**self.spec.params, **(params or {})})
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.spec.total_timeout
         for attempt in range(self.retries + 1):
