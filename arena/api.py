@@ -21,8 +21,10 @@ variable they are off (403). ``GET /admin`` is a page that shows them.
   the last reload of ``arena.toml``
 - ``GET /api/admin/logs/{model}?lines=200``: the end of the log of a model server
   the arena runs itself (local and vllm models; the whole log is in ``log_dir``)
-- ``GET /api/admin/battles``: every voted battle as JSON lines (clean_battle shape:
-  conversations, vote, validity and reason, voter and IP hashes)
+- ``GET /api/admin/battles``: the whole record as JSON lines, each row's ``record``
+  one of vote (clean_battle shape: conversations, vote, validity and reason, voter and
+  IP hashes), failed (with the error), unvoted, chat (a direct chat) and feedback (an
+  upvote, downvote or flag); ``?record=vote`` picks kinds
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ import hmac
 import json
 import os
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from arena.app import Arena
 from arena.leaderboard import compute_leaderboard
+from arena.store.db import RECORDS
 from arena.ui import STATIC
 from ratings import LeaderboardError, Settings
 
@@ -124,11 +127,20 @@ def admin_router(arena: Arena, token: str | None = None) -> APIRouter:
         return {"model": name, "lines": tail}
 
     @router.get("/api/admin/battles", dependencies=[Depends(authorised)])
-    def battles() -> StreamingResponse:
-        """Every battle with its conversations, vote and voter hashes, as JSON lines in
-        the clean_battle shape (``run_arena.py leaderboard --battles`` reads it)."""
+    def battles(record: Annotated[list[str] | None, Query()] = None) -> StreamingResponse:
+        """The whole record as JSON lines, each row's ``record`` saying its kind (vote,
+        failed, unvoted, chat, feedback; ``?record=vote&record=chat`` picks kinds).
+        Votes are in the clean_battle shape (``run_arena.py leaderboard --battles``
+        reads them and skips the other rows)."""
+        kinds = tuple(record or RECORDS)
+        unknown = sorted(set(kinds) - set(RECORDS))
+        if unknown:
+            raise HTTPException(
+                status_code=400,
+                detail=f"unknown record kind {unknown[0]!r}; expected {', '.join(RECORDS)}",
+            )
         return StreamingResponse(
-            (json.dumps(record) + "\n" for record in arena.store.export_battles()),
+            (json.dumps(row) + "\n" for row in arena.store.export_battles(kinds)),
             media_type="application/x-ndjson",
             headers={"Content-Disposition": 'attachment; filename="battles.jsonl"'},
         )

@@ -30,7 +30,7 @@ __all__ = ["Arena"]
 log = logging.getLogger(__name__)
 
 # Settings a running arena cannot change: they need a restart.
-RESTART_ONLY = ("db", "host", "port", "salt")
+RESTART_ONLY = ("db", "host", "port", "secret", "secret_file")
 
 
 @dataclass

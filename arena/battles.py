@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import random
 import re
 import time
 import uuid
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from arena.answers import SideState, answer_side
 from arena.backends.pool import ModelPool
 from arena.config import Config
 from arena.errors import BattleStateError, NoModelsError, PromptError
+from arena.identity import Identity, load_secret
 from arena.integrity import Limits, Moderator, find_leaks, make_moderator
+from arena.integrity.proof import ProofOfWork, proof_enabled
 from arena.live import LiveTurn, LiveTurns, follow
 from arena.sampling import Evidence, pick_pair
 from arena.store import BattleRecord, Store, TurnRecord
@@ -42,14 +44,17 @@ __all__ = [
 ]
 
 SIDES = ("a", "b")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class Voter:
-    """Who is voting, as the web layer knows them (hashed before storage)."""
+    """Who is voting, as the web layer knows them (hashed before storage): ``session``
+    is the browser's id (:mod:`arena.identity`), or its page session without one."""
 
     session: str
     ip: str = ""
+    proof: int | None = None  # the vote count its proof of work was made at, if any
 
 
 @dataclass
@@ -136,13 +141,21 @@ class BattleService:
     """Creates battles, streams turns, records votes."""
 
     def __init__(
-        self, config: Config, store: Store, pool: ModelPool, rng: random.Random | None = None
+        self,
+        config: Config,
+        store: Store,
+        pool: ModelPool,
+        rng: random.Random | None = None,
+        identity: Identity | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.pool = pool
         self.rng = rng or random.Random()
-        self._salt = config.settings.salt or store.voter_salt()
+        settings = config.settings
+        self.identity = identity or Identity(
+            load_secret(settings.secret, settings.secret_file, settings.db)
+        )
         self._evidence_cache: tuple[float, Evidence | None] | None = None
         self._votes_cache: tuple[float, dict[str, int]] | None = None
         self.limits = Limits(store)
@@ -169,10 +182,10 @@ class BattleService:
             await self._moderator[1].check(prompt)
 
     def hash_identity(self, value: str) -> str:
-        return hashlib.sha256(f"{self._salt}:{value}".encode()).hexdigest()
+        return self.identity.hash(value)
 
     def hashes(self, voter: Voter) -> tuple[str, str]:
-        """The voter's session and IP address as stored: salted hashes ("" for no IP)."""
+        """The voter's browser and IP address as stored: keyed hashes ("" for no IP)."""
         return self.hash_identity(voter.session), self.hash_identity(voter.ip) if voter.ip else ""
 
     async def _draw(self) -> tuple[str, str]:
@@ -522,10 +535,16 @@ class BattleService:
         """
         voter_hash, ip_hash = self.hashes(voter)
 
+        settings = self.config.settings
+
         def record() -> BattleRecord:  # one trip to the store's thread
-            self.limits.vote(self.config.settings, voter_hash, ip_hash)
-            leak = self.identity_leak(battle_id)
-            return self.store.record_vote(battle_id, winner, voter_hash, leak)
+            self.limits.vote(settings, voter_hash, ip_hash)
+            flags = [self.identity_leak(battle_id)]
+            if proof_enabled(settings):
+                cast = self.store.votes_since("voter_hash", voter_hash, EPOCH)
+                flags.append(ProofOfWork.missing(voter.proof, cast, settings.proof_every))
+            reason = "; ".join(flag for flag in flags if flag) or None
+            return self.store.record_vote(battle_id, winner, voter_hash, reason)
 
         battle = await self.store.run(record)
         return Reveal(battle.id, winner, self._public(battle.model_a), self._public(battle.model_b))

@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         help="report voters whose votes are improbable under the ratings",
         description="Test every voter's decisive votes against the current ratings "
         "(Fisher's method and an upset count; see docs/ratings.md) and list them, most "
-        "anomalous first. Voters are shown by the first 12 characters of their salted hash.",
+        "anomalous first. Voters are shown by the first 12 characters of their keyed hash.",
     )
     voters.add_argument("--db", help="arena database URL (default: the configured one)")
     voters.add_argument("--config", help="arena.toml, for the database URL")

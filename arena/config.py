@@ -107,10 +107,16 @@ class ArenaSettings:
         "~/.cache/arena/models",
         "Folder where packaged model files that ship in parts are assembled.",
     )
-    salt: str = _setting(
+    secret: str = _setting(
         "",
-        "Secret salt for hashing voter sessions and IP addresses; empty means one is "
-        "generated on first start and kept in the database.",
+        "The key of the stored voter hashes and browser cookies (set it as the variable "
+        "ARENA_SECRET, the same on every machine of a deployment); empty: the secret_file.",
+    )
+    secret_file: str = _setting(
+        "",
+        "File holding the secret when ARENA_SECRET is not set, made on first start (mode "
+        "600); empty: beside a SQLite database (arena.db -> arena.secret), else "
+        "arena.secret in the working directory. Never in the database.",
     )
     prompts_per_minute: int = _setting(
         20, "Most prompts one browser session may send in a minute (0: no limit)."
@@ -123,6 +129,21 @@ class ArenaSettings:
     )
     ip_votes_per_day: int = _setting(
         1000, "Most votes one IP address may cast in 24 hours (0: no limit)."
+    )
+    proof_of_work: str = _setting(
+        "auto",
+        "Votes count only from browsers that solved a small proof-of-work challenge "
+        "(ALTCHA, in the page's script): on, off, or auto (on when host is not this "
+        "machine's loopback; behind a proxy on the same machine, set it on). Votes "
+        "without one are stored but flagged and left out of the default board.",
+    )
+    proof_every: int = _setting(
+        20, "How many votes one solved challenge covers; the page solves the next itself."
+    )
+    proof_work: int = _setting(
+        200000,
+        "Most SHA-256 hashes a challenge takes to solve (half as many at least): about "
+        "0.2 s in a browser at the default.",
     )
     moderation: str = _setting(
         "",
@@ -345,6 +366,11 @@ def _read_file(path: Path) -> tuple[ArenaSettings, tuple[ModelSpec, ...]]:
             "expected [arena] and [[models]]"
         )
     settings = _build(ArenaSettings, data.get("arena", {}), path, text, "[arena]")
+    if settings.proof_of_work not in ("auto", "on", "off"):
+        raise ConfigError(
+            f"{path}, line {_line_of(text, 'proof_of_work')}: proof_of_work = "
+            f"{settings.proof_of_work!r}; expected auto, on or off"
+        )
     raw_models = data.get("models", [])
     if not isinstance(raw_models, list) or not raw_models:
         raise ConfigError(f"{path}: no [[models]] entries; the arena needs at least two models")
@@ -387,6 +413,12 @@ def _build(cls: type, raw: Any, path: Path, text: str, where: str, occurrence: i
     known = {f.name: f for f in fields(cls)}
     for key, value in raw.items():
         line = _line_of(text, key, occurrence)
+        if key == "salt" and cls is ArenaSettings:
+            raise ConfigError(
+                f"{path}, line {line}: 'salt' is no longer a setting: voter hashes are keyed "
+                "with a secret kept outside the database (ARENA_SECRET, or the secret_file "
+                "made on first start); remove the line"
+            )
         if key not in known:
             raise ConfigError(
                 f"{path}, line {line}: unknown key {key!r} in {where}; "

@@ -31,7 +31,9 @@ from fastapi import FastAPI  # noqa: E402
 
 from arena.api import admin_router, api_router  # noqa: E402
 from arena.app import Arena  # noqa: E402
+from arena.identity import BrowserCookies  # noqa: E402
 from arena.ui import STATIC, build_ui  # noqa: E402
+from arena.ui.proof import proof_router  # noqa: E402
 from arena.ui.stream import stream_router  # noqa: E402
 
 __all__ = ["create_server"]
@@ -55,9 +57,11 @@ def create_server(arena: Arena) -> FastAPI:
             await arena.stop()
 
     api = FastAPI(title="arena", lifespan=lifespan)
+    api.add_middleware(BrowserCookies, identity=arena.battles.identity)
 
     api.include_router(api_router(arena))
     api.include_router(stream_router(arena))
+    api.include_router(proof_router(arena))
     api.include_router(admin_router(arena))
     blocks = build_ui(arena)
     # Gradio runs at most max_threads events at once (40 by default) and holds the rest

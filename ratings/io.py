@@ -143,6 +143,14 @@ def _record_lines(text: str, count: int) -> list[int]:
 
 
 def _from_dicts(records: list[Any], lines: list[int]) -> BattleTable:
+    # An arena export (/api/admin/battles) also holds failed and unvoted battles, chats
+    # and feedback, each row saying its kind in "record": only votes are battles here.
+    kept = [
+        (r, line)
+        for r, line in zip(records, lines, strict=True)
+        if not (isinstance(r, dict) and r.get("record", "vote") != "vote")
+    ]
+    records, lines = [r for r, _ in kept], [line for _, line in kept]
     for record, line in zip(records, lines, strict=True):
         if not isinstance(record, dict):
             raise BattleDataError(f"line {line}: expected an object, got {record!r:.80}")

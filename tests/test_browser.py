@@ -265,25 +265,32 @@ def test_direct_chat_with_feedback(page: Page, live_server: dict[str, str]) -> N
     assert ("upvote",) in db(live_server, "select kind from feedback")
 
 
-def test_terms_are_shown_once_per_browser_and_recorded_per_session(
+def test_terms_are_shown_once_per_browser_and_recorded_per_browser(
     browser: Browser, live_server: dict[str, str]
 ) -> None:
     context = browser.new_context()
     first = context.new_page()
     first.goto(live_server["url"])
+    before = db(live_server, "select count(*) from consents")[0][0]
     first.get_by_role("button", name="I agree").click()
     expect(first.get_by_role("tab", name="Battle")).to_be_visible()
-    consents = db(live_server, "select count(*) from consents")[0][0]
-    second = context.new_page()  # same browser: no terms again, but a new session recorded
+    first.wait_for_timeout(500)
+    assert db(live_server, "select count(*) from consents")[0][0] == before + 1
+    second = context.new_page()  # the same browser: no terms again, nothing new recorded
     second.goto(live_server["url"])
     expect(second.get_by_role("tab", name="Battle")).to_be_visible()
     expect(second.get_by_role("button", name="I agree")).to_be_hidden()
     second.wait_for_timeout(500)
-    assert db(live_server, "select count(*) from consents")[0][0] == consents + 1
-    assert db(live_server, "select remembered from consents order by created_at desc limit 1")[
-        0
-    ] == (1,)
+    assert db(live_server, "select count(*) from consents")[0][0] == before + 1
     context.close()
+    other = browser.new_context()  # another browser is asked, and recorded, on its own
+    page = other.new_page()
+    page.goto(live_server["url"])
+    page.get_by_role("button", name="I agree").click()
+    expect(page.get_by_role("tab", name="Battle")).to_be_visible()
+    page.wait_for_timeout(500)
+    assert db(live_server, "select count(*) from consents")[0][0] == before + 2
+    other.close()
 
 
 def test_every_control_has_a_name_and_nothing_leaves_the_machine(
@@ -374,3 +381,48 @@ def test_a_slow_model_shows_the_seconds_it_keeps_the_voter_waiting(
             expect(page.locator("#battle-chat-b")).to_contain_text("took over 4 s")
             expect(page.locator(".arena-live")).to_have_count(0)  # the counter is gone
             context.close()
+
+
+def test_the_page_solves_its_proof_of_work_and_a_script_that_skips_it_is_flagged(
+    browser: Browser, tmp_path: Path
+) -> None:
+    from gradio_client import Client
+
+    from tests.conftest import db_url, play_turn, serve
+    from tests.wire import WireServer, write_config
+
+    with WireServer() as wire:
+        config = tmp_path / "arena.toml"
+        write_config(
+            config, wire, ["m-a", "m-b"], proof_of_work='"on"', proof_every=2, proof_work=5000
+        )
+        db = db_url(tmp_path)
+        with serve(config, db, tmp_path) as (_, url):
+            context = browser.new_context()
+            page = context.new_page()
+            proofs: list[int] = []
+            page.on(
+                "response",
+                lambda r: (
+                    proofs.append(r.status)
+                    if r.url.endswith("/api/proof") and r.request.method == "POST"
+                    else None
+                ),
+            )
+            page.goto(url)
+            for i in range(3):  # the proof of the page load covers two votes, then a new one
+                send(page, "battle", f"Hello {i}")
+                wait_for_answers(page)
+                page.locator("#battle-vote-a").click()
+                expect(page.locator("#battle-status")).to_contain_text("Thanks for voting")
+                page.get_by_role("button", name="New round").click()
+                expect(page.locator("#battle-vote-a")).to_be_disabled()
+            context.close()
+            assert proofs == [200, 200]
+
+            script = Client(url, verbose=False)  # the public API, skipping the challenge
+            play_turn(script, "Hello from a script")
+            assert "Thanks for voting" in script.predict(api_name="/model_a")  # kept...
+    votes = query(db, "select valid, invalid_reason from battles order by voted_at")
+    assert [bool(v) for v, _ in votes] == [True, True, True, False], votes  # ...but flagged
+    assert "no proof of work" in votes[-1][1]

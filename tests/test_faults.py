@@ -5,7 +5,6 @@ local HTTP server (tests/wire.py), so many battles fit in a few seconds."""
 
 from __future__ import annotations
 
-import hashlib
 import signal
 import threading
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
+from arena.identity import COOKIE, Identity, secret_path
 from tests.conftest import db_url, play_turn, query, serve
 from tests.wire import WireServer, write_config
 
@@ -73,7 +73,7 @@ class Voters:
                 reveal = client.predict(api_name="/model_a")
                 assert "Thanks for voting" in reveal, reveal
                 with self._lock:
-                    self.acked[client.session_hash] += 1
+                    self.acked[browser_of(client)] += 1
                 client.predict(api_name="/new_round")
                 n += 1
             except Exception as exc:  # after a kill every call fails: stop quietly
@@ -100,12 +100,16 @@ def stored_votes(url: str) -> tuple[Counter[str], str]:
     return Counter(r[0] for r in rows), check
 
 
-def salt_of(url: str) -> str:
-    return query(url, "select value from meta where key = 'voter_salt'")[0][0]
+def identity_of(db: str, folder: Path) -> Identity:
+    """The keyed hashes of the arena served with ``db`` from ``folder``, by the secret
+    it made on first start (beside a SQLite file, else in its working directory)."""
+    path = secret_path("", db)
+    return Identity((path if path.is_absolute() else folder / path).read_text().strip().encode())
 
 
-def voter_hash(salt: str, session: str) -> str:
-    return hashlib.sha256(f"{salt}:{session}".encode()).hexdigest()
+def browser_of(client: Client) -> str:
+    """The browser id the arena gave this client, in its signed cookie."""
+    return client.cookies[COOKIE].rpartition(".")[0]
 
 
 def test_sigkill_loses_no_acknowledged_vote(tmp_path: Path, wire: WireServer) -> None:
@@ -124,14 +128,14 @@ def test_sigkill_loses_no_acknowledged_vote(tmp_path: Path, wire: WireServer) ->
 
     stored, check = stored_votes(db)
     assert check == "ok"
-    salt = salt_of(db)
-    for session, count in acked.items():
-        assert stored[voter_hash(salt, session)] >= count  # every acknowledged vote is there
+    identity = identity_of(db, tmp_path)
+    for browser, count in acked.items():
+        assert stored[identity.hash(browser)] >= count  # every acknowledged vote is there
     # After a restart the database opens, and still holds them.
     with serve(config, db, tmp_path, log_name="restart.log"):
         again, check = stored_votes(db)
     assert check == "ok" and again == stored
-    lost = sum(max(0, n - stored[voter_hash(salt, s)]) for s, n in acked.items())
+    lost = sum(max(0, n - stored[identity.hash(b)]) for b, n in acked.items())
     print(f"\nSIGKILL: {sum(acked.values())} votes acknowledged, {lost} lost")
 
 
@@ -152,11 +156,11 @@ def test_two_processes_on_one_database_lose_and_duplicate_nothing(
         voters.stop.set()
     assert not voters.errors, voters.errors[:3]
     stored, check = stored_votes(db)
-    salt = salt_of(db)
+    identity = identity_of(db, tmp_path)
     assert check == "ok"
     assert sum(voters.acked.values()) >= 60
     # Exactly what was acknowledged: none lost, none counted twice.
-    assert {voter_hash(salt, s): n for s, n in voters.acked.items()} == dict(stored)
+    assert {identity.hash(b): n for b, n in voters.acked.items()} == dict(stored)
 
 
 @pytest.mark.parametrize(

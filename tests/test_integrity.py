@@ -373,3 +373,85 @@ async def test_dropped_database_connections_are_reopened_and_the_vote_stored(
         assert ended  # the arena's pooled connections were cut
         await arena.battles.vote(battle_id, "model_a", VOTER)
         assert arena.store.battle(battle_id).state == "voted"
+
+
+# -- proof of work -------------------------------------------------------------------
+
+
+def solved(challenge: dict) -> str:  # type: ignore[type-arg]
+    """What a client that does the work sends back (altcha's own solver)."""
+    import altcha
+
+    made = altcha.Challenge.from_dict(challenge)
+    return altcha.Payload(made, altcha.solve_challenge(made)).to_base64()
+
+
+def test_a_solved_challenge_proves_work_for_its_browser_only() -> None:
+    import altcha
+
+    from arena.integrity.proof import ProofError, ProofOfWork
+
+    proofs = ProofOfWork(b"a secret")
+    challenge = proofs.challenge("browser-1", votes=7, work=2000)
+    assert "browser-1" not in str(challenge)  # the page sees a keyed tag, not its id
+    payload = solved(challenge)
+    assert proofs.verify(payload, "browser-1") == 7
+    with pytest.raises(ProofError, match="another browser"):
+        proofs.verify(payload, "browser-2")
+    with pytest.raises(ProofError, match="not a solution"):
+        ProofOfWork(b"another arena").verify(payload, "browser-1")
+    wrong = altcha.Payload.from_base64(payload)
+    wrong.solution.counter += 1
+    wrong.solution.derived_key = "00" * 32
+    with pytest.raises(ProofError, match="not a solution"):
+        proofs.verify(wrong.to_base64(), "browser-1")
+    with pytest.raises(ProofError, match="not a solution"):  # data changed: signature breaks
+        tampered = altcha.Payload.from_base64(payload)
+        tampered.challenge.parameters.data = {"browser": "x", "votes": 0}
+        proofs.verify(tampered.to_base64(), "browser-1")
+
+    cookie = proofs.cookie("browser-1", 7)
+    assert proofs.read(cookie, "browser-1") == 7
+    assert proofs.read(cookie, "browser-2") is None  # not transferable
+    assert proofs.read("8." + cookie.partition(".")[2], "browser-1") is None  # nor editable
+    # A proof made at vote 7 covers votes 8 to 7 + every.
+    assert ProofOfWork.missing(7, 7, every=2) is None
+    assert ProofOfWork.missing(7, 8, every=2) is None
+    assert "covered 2 votes" in (ProofOfWork.missing(7, 9, every=2) or "")
+    assert "never solved one" in (ProofOfWork.missing(None, 0, every=2) or "")
+
+
+def test_proof_of_work_is_on_by_default_only_beyond_this_machine(tmp_path: Path) -> None:
+    from arena.errors import ConfigError
+    from arena.integrity.proof import proof_enabled
+
+    assert not proof_enabled(ArenaSettings())  # 127.0.0.1
+    assert proof_enabled(ArenaSettings(host="0.0.0.0"))
+    assert not proof_enabled(ArenaSettings(host="0.0.0.0", proof_of_work="off"))
+    assert proof_enabled(ArenaSettings(proof_of_work="on"))
+    path = tmp_path / "arena.toml"
+    path.write_text('[arena]\nproof_of_work = "yes"\n[[models]]\nname = "a"\nkind = "local"\n')
+    with pytest.raises(ConfigError, match="line 2: proof_of_work = 'yes'; expected auto"):
+        load_config(path, env={})
+
+
+async def test_votes_without_a_proof_of_work_are_kept_flagged_and_off_the_board(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    async with arena_of(tmp_path, wire, proof_of_work='"on"', proof_every=2) as arena:
+        proofs = arena.battles.identity.proofs
+        script = Voter("browser-script", "203.0.113.9")  # never solved a challenge
+        browser = Voter("browser-page", "203.0.113.10")
+        payload = solved(proofs.challenge("browser-page", votes=0, work=1000))
+        browser = replace(browser, proof=proofs.verify(payload, "browser-page"))
+        cast = []
+        for voter in (script, browser, browser, browser):
+            battle_id = await battle(arena, "Hello", voter)
+            await arena.battles.vote(battle_id, "model_a", voter)
+            cast.append(arena.store.battle(battle_id))
+        assert all(b.state == "voted" for b in cast)  # nothing refused
+        assert [b.valid for b in cast] == [False, True, True, False]  # one proof: two votes
+        assert "never solved one" in (cast[0].invalid_reason or "")
+        assert "covered 2 votes" in (cast[3].invalid_reason or "")
+        table = arena.store.battle_table(details=False)
+        assert len(select_battles(table, Settings())) == 2

@@ -23,7 +23,7 @@ from arena.deploy import ROUTE_COOKIE, nginx_site, run_nginx
 from arena.errors import BusyError
 from arena.live import LiveTurns
 from tests.conftest import ROOT, db_url, play_turn, query, serve
-from tests.test_faults import NO_LIMITS, Voters, salt_of, stored_votes, voter_hash
+from tests.test_faults import NO_LIMITS, Voters, browser_of, identity_of, stored_votes
 from tests.wire import WireServer, write_config
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -60,9 +60,9 @@ class Crowd(Voters):
                 play_turn(client, f"voter {i} battle {n}")
                 assert "Thanks for voting" in client.predict(api_name="/model_a")
                 with self._lock:
-                    self.acked[client.session_hash] += 1
+                    self.acked[browser_of(client)] += 1
                     if time.monotonic() > self.mark:
-                        self.after[client.session_hash] += 1
+                        self.after[browser_of(client)] += 1
             except Exception as exc:  # a killed process: this battle is lost, play on
                 with self._lock:
                     self.errors.append(f"{type(exc).__name__}: {exc}")
@@ -123,8 +123,8 @@ def test_two_processes_behind_nginx_stick_survive_a_kill_and_lose_no_vote(
             assert crowd.errors, "the kill went unnoticed"
     stored, check = stored_votes(db)
     assert check == "ok"
-    salt = salt_of(db)
-    lost = {s: n - stored[voter_hash(salt, s)] for s, n in crowd.acked.items()}
+    identity = identity_of(db, tmp_path)
+    lost = {b: n - stored[identity.hash(b)] for b, n in crowd.acked.items()}
     assert all(v <= 0 for v in lost.values()), lost  # every acknowledged vote is stored
     assert query(db, "select count(*) from battles where state = 'voted'")[0][0] >= 48
 

@@ -50,6 +50,9 @@ def test_voter_data_needs_the_token_and_no_key_or_ip_is_written_anywhere(
         finally:
             wire.misbehave.clear()
         assert any(h.get("authorization") == f"Bearer {KEY}" for h in wire.headers)
+        client.predict(api_name="/new_round")
+        client.predict("Hi there", "m-b", api_name="/chat_send")  # a direct chat
+        assert "upvote recorded" in client.predict(api_name="/chat_upvote")
 
         served = []
         for path in ("", "config", "api/models", "api/leaderboard", "admin", "api/admin/models"):
@@ -61,8 +64,14 @@ def test_voter_data_needs_the_token_and_no_key_or_ip_is_written_anywhere(
         export = httpx.get(url + "api/admin/battles", headers={"Authorization": f"Bearer {ADMIN}"})
         assert export.status_code == 200
     records = [json.loads(line) for line in export.text.splitlines()]
-    assert len(records) == 1 and records[0]["conversation_a"][0]["content"] == "hello"
-    assert len(records[0]["judge"]) == 64 and len(records[0]["ip_hash"]) == 64
+    # The whole record: the vote, the failed battle, the chat and its feedback.
+    assert [r["record"] for r in records] == ["vote", "failed", "chat", "feedback"]
+    vote, failed, chat, feedback = records
+    assert vote["conversation_a"][0]["content"] == "hello"
+    assert len(vote["judge"]) == 64 and len(vote["ip_hash"]) == 64
+    assert "HTTP 500" in failed["error"] and failed["winner"] is None
+    assert chat["model_a"] == "m-b" and chat["conversation_a"][0]["content"] == "Hi there"
+    assert feedback["chat_id"] == chat["question_id"] and feedback["feedback"] == "upvote"
     exported = tmp_path / "battles.jsonl"
     exported.write_text(export.text)
     board = subprocess.run(
@@ -110,3 +119,54 @@ def test_binding_to_every_interface_warns(tmp_path: Path, wire: WireServer) -> N
     with serve(default, db_url(tmp_path, "b"), tmp_path, log_name="default.log"):
         pass
     assert "binding to all interfaces" not in (tmp_path / "default.log").read_text()
+
+
+def test_a_browser_is_known_by_its_signed_cookie_and_hashed_with_a_key_outside_the_database(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    from arena.identity import BROWSER_HEADER, COOKIE
+    from tests.test_faults import browser_of, identity_of
+
+    config = tmp_path / "arena.toml"
+    write_config(config, wire, ["m-a", "m-b"], votes_per_day=1, ip_votes_per_day=0)
+    db = db_url(tmp_path)
+    with serve(config, db, tmp_path) as (_, url):
+        page = httpx.get(url)
+        header = page.headers["set-cookie"]
+        assert header.startswith(f"{COOKIE}=") and "HttpOnly" in header
+        assert "SameSite=Lax" in header and "Max-Age=31536000" in header
+        cookie = page.cookies[COOKIE]
+        first = Client(url, verbose=False, httpx_kwargs={"cookies": {COOKIE: cookie}})
+        play_turn(first, "hello")
+        assert "Thanks for voting" in first.predict(api_name="/model_a")
+
+        # A reload is a new page session, but the same browser: its daily vote is spent.
+        again = Client(url, verbose=False, httpx_kwargs={"cookies": {COOKIE: cookie}})
+        assert again.session_hash != first.session_hash
+        play_turn(again, "hello again")
+        with pytest.raises(Exception, match="daily limit reached: this browser"):
+            again.predict(api_name="/model_a")
+
+        # Another browser cannot pass as this one: not by a forged cookie (the arena
+        # replaces it), nor by the header that carries the verified id inside.
+        forged = f"{browser_of(first)}x.{cookie.rpartition('.')[2]}"
+        answer = httpx.get(url, cookies={COOKIE: forged})
+        assert answer.cookies[COOKIE] != forged
+        stranger = Client(
+            url,
+            verbose=False,
+            headers={BROWSER_HEADER: browser_of(first)},
+            httpx_kwargs={"cookies": {COOKIE: forged}},
+        )
+        play_turn(stranger, "who am I")
+        assert "Thanks for voting" in stranger.predict(api_name="/model_a")  # not limited
+
+    identity = identity_of(db, tmp_path)
+    voters = dict(query(db, "select id, voter_hash from battles where state = 'voted'"))
+    assert sorted(voters.values()) == sorted(
+        [identity.hash(browser_of(first)), identity.hash(f"page:{stranger.session_hash}")]
+    )
+    secret = tmp_path / "a.secret"  # beside the SQLite file, or in the working directory
+    secret = secret if secret.exists() else tmp_path / "arena.secret"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert secret.read_text().strip().encode() not in database_text(db)

@@ -47,12 +47,6 @@ def test_timestamps_come_back_timezone_aware(tmp_path: Path) -> None:
     assert battle.voted_at is not None and battle.voted_at >= battle.created_at
 
 
-def test_the_voter_salt_is_generated_once_and_kept(tmp_path: Path) -> None:
-    url = db_url(tmp_path)
-    first = Store(url).voter_salt()
-    assert len(first) == 32 and Store(url).voter_salt() == first
-
-
 def test_concurrent_votes_on_one_battle_count_once(tmp_path: Path) -> None:
     store = Store(db_url(tmp_path))
     battle_id = open_battle(store)
@@ -127,7 +121,7 @@ def test_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> No
     from arena.store.migrate import current_revision, head_revision
 
     store = Store(db_url(tmp_path))
-    assert current_revision(store.engine) == head_revision() == "0003"
+    assert current_revision(store.engine) == head_revision() == "0004"
     with store.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
 
@@ -150,10 +144,13 @@ def test_an_older_database_is_upgraded_and_keeps_its_votes(tmp_path: Path) -> No
             ),
             {"t": "2025-01-01 00:00:00+00:00"},
         )
+        connection.execute(text("insert into meta (key, value) values ('voter_salt', 'abc')"))
     engine.dispose()
     store = Store(url)
-    assert current_revision(store.engine) == "0003"
+    assert current_revision(store.engine) == "0004"
     assert store.battle("old").winner == "model_b" and store.vote_count() == 1
+    with store.engine.connect() as connection:  # the old salt is gone from the database
+        assert connection.execute(text("select count(*) from meta")).scalar() == 0
     indexes = {i["name"] for i in inspect(store.engine).get_indexes("battles")}
     assert "ix_battles_ip_hash" in indexes
 
@@ -176,6 +173,41 @@ def test_a_database_made_before_migrations_is_recognised(tmp_path: Path) -> None
                 index.drop(engine)
     engine.dispose()
     store = Store(url)
-    assert current_revision(store.engine) == "0003"
+    assert current_revision(store.engine) == "0004"
     store.add_battle(BattleRecord(id="new", model_a="A", model_b="B", voter_hash="v"))
     assert store.battle("new").state == "open"
+
+
+def test_the_export_is_the_whole_record_and_the_board_reads_only_its_votes(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from arena.store import FeedbackRecord
+    from ratings import read_battles
+
+    store = Store(db_url(tmp_path))
+    store.record_vote(open_battle(store, "v1"), "model_b", "v1")
+    failed = BattleRecord(id="b-failed", model_a="A", model_b="B", voter_hash="v2")
+    store.add_battle(failed)
+    store.begin_turn(failed.id, "v2", max_turns=5)
+    store.end_turn(failed.id, "model B: HTTP 500")
+    open_battle(store, "v3")  # answered, never voted
+    chat = BattleRecord(
+        id="c-1", mode="direct", anony=False, model_a="A", model_b="", voter_hash="v4"
+    )
+    store.add_battle(chat)
+    store.add_feedback(FeedbackRecord(battle_id="c-1", turn=1, kind="flag", voter_hash="v4"))
+
+    rows = list(store.export_battles())
+    assert [r["record"] for r in rows] == ["vote", "failed", "unvoted", "chat", "feedback"]
+    assert rows[1]["error"] == "model B: HTTP 500" and rows[2]["winner"] is None
+    assert rows[4] == {**rows[4], "chat_id": "c-1", "feedback": "flag", "judge": "v4"}
+    assert [r["record"] for r in store.export_battles(("chat", "vote"))] == ["vote", "chat"]
+    with pytest.raises(ValueError, match="unknown record kind 'votes'"):
+        list(store.export_battles(("votes",)))
+
+    path = tmp_path / "battles.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    table = read_battles(path)
+    assert len(table) == 1 and list(table.models) == ["A", "B"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,6 @@ from arena.store.tables import (
     BattleRecord,
     ConsentRecord,
     FeedbackRecord,
-    MetaRecord,
     PromptRecord,
     TurnRecord,
     utcnow,
@@ -39,6 +37,9 @@ from ratings import BattleTable
 from ratings.features import answer_style
 
 __all__ = ["Store", "make_engine"]  # make_engine: arena/store/engine.py
+
+# The kinds of row in an export (:meth:`Store.export_battles`).
+RECORDS = ("vote", "failed", "unvoted", "chat", "feedback")
 
 VOTE_LABELS = ("model_a", "model_b", "tie", "tie (bothbad)")
 T = TypeVar("T")
@@ -104,21 +105,6 @@ class Store:
     def close(self) -> None:
         self._executor.shutdown(wait=False)
         self.engine.dispose()
-
-    def voter_salt(self) -> str:
-        """The salt for voter hashes: generated on first use and kept in the database."""
-        with self.session() as s:
-            found = s.get(MetaRecord, "voter_salt")
-            if found:
-                return found.value
-            s.add(MetaRecord(key="voter_salt", value=secrets.token_hex(16)))
-            try:
-                s.commit()
-            except Exception:  # another process created it first
-                s.rollback()
-            found = s.get(MetaRecord, "voter_salt")
-            assert found is not None
-            return found.value
 
     # -- battles ---------------------------------------------------------------------
 
@@ -378,28 +364,43 @@ class Store:
                     counts[name] = counts.get(name, 0) + int(n)
         return counts
 
-    def export_battles(self) -> Iterator[dict[str, Any]]:
-        """Every voted battle as a clean_battle record: models, winner, ``judge`` (the
-        voter hash), ``ip_hash``, ``anony``, ``tstamp``, ``is_valid`` and its reason,
-        and both conversations. Read in pages, so a large database streams."""
+    def export_battles(self, records: Sequence[str] = RECORDS) -> Iterator[dict[str, Any]]:
+        """The whole record, one dict per row, each with ``record`` saying its kind:
+
+        - ``vote``: a voted battle in the clean_battle shape: models, winner, ``judge``
+          (the voter hash), ``ip_hash``, ``anony``, ``mode``, ``tstamp``, ``is_valid`` and
+          its reason, and both conversations (``leaderboard --battles`` reads these);
+        - ``failed``: a battle a model failed (its ``error``), never voted;
+        - ``unvoted``: a battle with answers that was left without a vote;
+        - ``chat``: a direct chat, its model and conversation (``conversation_a``);
+        - ``feedback``: an upvote, downvote or flag on a chat answer (``chat_id``,
+          ``turn``, ``feedback``).
+
+        Only the kinds in ``records``; battles in the order they began, then feedback.
+        Read in pages, so a large database streams."""
+        unknown = set(records) - set(RECORDS)
+        if unknown:
+            raise ValueError(
+                f"unknown record kind {sorted(unknown)[0]!r}; expected {', '.join(RECORDS)}"
+            )
         offset, page = 0, 500
         while True:
             with self.session() as s:
                 battles = s.exec(
                     select(BattleRecord)
-                    .where(BattleRecord.state == "voted")
-                    .order_by(BattleRecord.voted_at, BattleRecord.id)  # type: ignore[arg-type]
+                    .order_by(BattleRecord.created_at, BattleRecord.id)  # type: ignore[arg-type]
                     .offset(offset)
                     .limit(page)
                 ).all()
-                ids = [b.id for b in battles]
+                chosen = [b for b in battles if _record_of(b) in records]
+                ids = [b.id for b in chosen]
                 turns = s.exec(
                     select(TurnRecord)
                     .where(TurnRecord.battle_id.in_(ids))  # type: ignore[attr-defined]
                     .order_by(TurnRecord.turn)  # type: ignore[arg-type]
                 ).all()
             if not battles:
-                return
+                break
             talk: dict[tuple[str, str], list[dict[str, str]]] = {}
             for t in turns:
                 talk.setdefault((t.battle_id, t.side), []).extend(
@@ -408,8 +409,10 @@ class Store:
                         {"role": "assistant", "content": t.answer},
                     ]
                 )
-            for b in battles:
-                yield {
+            for b in chosen:
+                kind = _record_of(b)
+                row: dict[str, Any] = {
+                    "record": kind,
                     "question_id": b.id,
                     "model_a": b.model_a,
                     "model_b": b.model_b,
@@ -418,14 +421,36 @@ class Store:
                     "ip_hash": b.ip_hash,
                     "anony": b.anony,
                     "mode": b.mode,
-                    "tstamp": b.voted_at.timestamp() if b.voted_at else None,
+                    "tstamp": (b.voted_at or b.created_at).timestamp(),
                     "turn": b.turns,
                     "is_valid": b.valid,
                     "invalid_reason": b.invalid_reason,
                     "conversation_a": talk.get((b.id, "a"), []),
                     "conversation_b": talk.get((b.id, "b"), []),
                 }
+                if kind == "failed":
+                    row["error"] = b.error
+                if kind == "chat":
+                    for key in ("model_b", "winner", "conversation_b", "is_valid", "ip_hash"):
+                        del row[key]
+                    row["invalid_reason"] = None
+                yield row
             offset += page
+        if "feedback" not in records:
+            return
+        with self.session() as s:
+            feedback = s.exec(
+                select(FeedbackRecord).order_by(FeedbackRecord.created_at)  # type: ignore[arg-type]
+            ).all()
+        for f in feedback:
+            yield {
+                "record": "feedback",
+                "chat_id": f.battle_id,
+                "turn": f.turn,
+                "feedback": f.kind,
+                "judge": f.voter_hash,
+                "tstamp": f.created_at.timestamp(),
+            }
 
     def recent_prompts(self, keys: Sequence[str], since: datetime) -> dict[str, list[datetime]]:
         """The times of the prompts logged under each key since ``since``, oldest first."""
@@ -472,6 +497,15 @@ class Store:
             return int(
                 s.exec(select(func.count()).where(BattleRecord.state == "voted")).one()  # type: ignore[arg-type]
             )
+
+
+def _record_of(battle: BattleRecord) -> str:
+    """The kind of export row a battle is (see :meth:`Store.export_battles`)."""
+    if battle.mode == "direct":
+        return "chat"
+    if battle.state == "voted":
+        return "vote"
+    return "failed" if battle.state == "failed" else "unvoted"
 
 
 def _details(battles: Sequence[BattleRecord], turns: Sequence[TurnRecord]) -> dict[str, Any]:

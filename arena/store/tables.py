@@ -5,7 +5,7 @@
 ``feedback`` upvotes, downvotes and flags on direct-chat answers
 ``consents`` which browser sessions accepted the terms of use
 ``prompts``  recent prompts per browser and address, for the per-minute rate limits
-``meta``     key/value facts about the database itself (the generated voter salt)
+``meta``     key/value facts about the database itself
 """
 
 from __future__ import annotations

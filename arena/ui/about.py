@@ -33,12 +33,18 @@ on the default board.
 
 - Your prompts and both models' answers, with timings and token counts.
 - Your vote, and which models were in the battle.
-- A **salted hash** of your browser session id and a salted hash of your IP address,
-  used to keep one vote per battle and to spot abuse. Neither your IP address nor your
-  session id is stored in the clear, and the hashes cannot be turned back into them.
-- Whether you accepted the terms of use, and when.
+- A **keyed hash** of a random id your browser keeps in a cookie, and a keyed hash of
+  your IP address. They keep one vote per battle, hold the prompt and vote limits across
+  reloads, and help spot abuse. Neither the id nor your IP address is stored in the
+  clear. The key (HMAC-SHA-256) is a secret kept outside the database, so a copy of the
+  database alone cannot be matched against IP addresses; the organizer, who holds the
+  key, could test a guessed address against the stored hashes.
+- Whether this browser accepted the terms of use, and when.
 
-Nothing else: no cookies beyond what the page needs to work, no analytics, no third-party
-requests. Do not put private or sensitive information in your prompts: they may be
-published, with the votes, for research.
+Cookies: `arena_voter` (the random id above, signed so that no one can pass as your
+browser; HttpOnly, kept one year; clearing it makes you a new voter) and, where the
+arena runs on several servers, `arena_route` (which server answers you). The page also
+keeps, in your browser's local storage, that you accepted the terms. No analytics,
+no third-party requests. Do not put private or sensitive information in your prompts:
+they may be published, with the votes, for research.
 """

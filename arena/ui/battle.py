@@ -245,6 +245,8 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
     then_follow(regenerated)
     stop.click(on_stop, [battle_id], [status], api_name=f"{api}stop", concurrency_limit=None)
     asleep = "() => 'no'"  # the buttons sleep after a vote or a new round (page only)
+    # After a vote the page also renews its proof of work when it has run out.
+    voted = "() => { window.arenaProof(); return 'no'; }"
     for button, (label, (value, _, _)) in zip(votes, VOTE_BUTTONS.items(), strict=True):
         button.click(
             on_vote(label),
@@ -252,7 +254,7 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
             [status],
             api_name=f"{api}{value.replace(' (bothbad)', '_bothbad')}",
             concurrency_limit=None,  # Gradio's default of 1 would make all voters queue
-        ).success(None, None, [can_vote], js=asleep)
+        ).success(None, None, [can_vote], js=voted)
     new_round.click(
         on_new_round,
         None,

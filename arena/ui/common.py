@@ -8,15 +8,27 @@ import gradio as gr
 
 from arena.battles import Voter
 from arena.errors import ArenaError
+from arena.identity import BROWSER_HEADER
+from arena.integrity.proof import PROOF_HEADER
 
 __all__ = ["chatbot", "prompt_row", "refuse", "voter_of"]
 
 
 def voter_of(request: gr.Request | None) -> Voter:
+    """The voter behind a page event: their browser, by the id its signed cookie holds
+    (verified by :class:`arena.identity.BrowserCookies`), or, from a client that keeps
+    no cookies, the page's session."""
     if request is None:
         return Voter(session="anonymous")
     ip = request.client.host if request.client else ""
-    return Voter(session=request.session_hash or "anonymous", ip=ip)
+    headers = request.headers if request.headers is not None else {}
+    browser = headers.get(BROWSER_HEADER)
+    proof = headers.get(PROOF_HEADER)
+    return Voter(
+        session=browser or f"page:{request.session_hash or 'anonymous'}",
+        ip=ip,
+        proof=int(proof) if browser and proof and proof.isdigit() else None,
+    )
 
 
 def refuse(exc: ArenaError | str) -> gr.Error:

@@ -1,0 +1,81 @@
+"""The page's proof of work (:mod:`arena.integrity.proof`), beside the answer stream:
+
+- ``GET /api/proof``: ``{"needed": false}`` while the browser's proof covers its next
+  vote (or the arena asks for none), else ``{"needed": true, "challenge": {...}}``, an
+  ALTCHA v2 challenge bound to this browser;
+- ``POST /api/proof`` ``{"payload": "<base64 ALTCHA payload>"}``: a solved challenge;
+  answered with the ``arena_proof`` cookie, or 400 saying why it does not count.
+
+The page's script (``static/arena.js``: ``arenaProof``) calls these when it loads and
+after every vote.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from arena.app import Arena
+from arena.battles import EPOCH
+from arena.identity import BROWSER_HEADER, MAX_AGE
+from arena.integrity.proof import (
+    PROOF_COOKIE,
+    PROOF_HEADER,
+    ProofError,
+    ProofOfWork,
+    proof_enabled,
+)
+
+__all__ = ["proof_router"]
+
+NO_COOKIES = "this page needs its cookie to count votes; allow cookies for this site"
+
+
+def proof_router(arena: Arena) -> APIRouter:
+    router = APIRouter(prefix="/api")
+    proofs = arena.battles.identity.proofs
+
+    @router.get("/proof")
+    async def challenge(request: Request) -> dict[str, Any]:
+        settings = arena.config.settings
+        if not proof_enabled(settings):
+            return {"needed": False}
+        browser = request.headers.get(BROWSER_HEADER)
+        if not browser:
+            raise HTTPException(400, NO_COOKIES)
+        proof = request.headers.get(PROOF_HEADER)
+        voter_hash = arena.battles.hash_identity(browser)
+        cast = await arena.store.run(arena.store.votes_since, "voter_hash", voter_hash, EPOCH)
+        made = int(proof) if proof and proof.isdigit() else None
+        if ProofOfWork.missing(made, cast, settings.proof_every) is None:
+            return {"needed": False}
+        return {"needed": True, "challenge": proofs.challenge(browser, cast, settings.proof_work)}
+
+    @router.post("/proof")
+    async def prove(request: Request) -> JSONResponse:
+        browser = request.headers.get(BROWSER_HEADER)
+        if not browser:
+            raise HTTPException(400, NO_COOKIES)
+        try:
+            body = await request.json()
+            votes = proofs.verify(str(body["payload"]), browser)
+        except ProofError as exc:
+            raise HTTPException(400, str(exc)) from None
+        except (ValueError, KeyError, TypeError):
+            raise HTTPException(400, 'expected {"payload": "<ALTCHA payload>"}') from None
+        response = JSONResponse({"ok": True, "covers": arena.config.settings.proof_every})
+        response.set_cookie(
+            PROOF_COOKIE,
+            proofs.cookie(browser, votes),
+            max_age=MAX_AGE,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https"
+            or request.headers.get("x-forwarded-proto") == "https",
+        )
+        return response
+
+    return router
