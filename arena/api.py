@@ -40,7 +40,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from arena.app import Arena
 from arena.leaderboard import compute_leaderboard
-from arena.store.db import RECORDS
+from arena.store.export import RECORDS, export_records
 from arena.ui import STATIC
 from ratings import LeaderboardError, Settings
 
@@ -140,7 +140,7 @@ def admin_router(arena: Arena, token: str | None = None) -> APIRouter:
                 detail=f"unknown record kind {unknown[0]!r}; expected {', '.join(RECORDS)}",
             )
         return StreamingResponse(
-            (json.dumps(row) + "\n" for row in arena.store.export_battles(kinds)),
+            (json.dumps(row) + "\n" for row in export_records(arena.store, kinds)),
             media_type="application/x-ndjson",
             headers={"Content-Disposition": 'attachment; filename="battles.jsonl"'},
         )

@@ -21,6 +21,7 @@ from arena.battles import BattleService
 from arena.chat import ChatService
 from arena.config import Config, load_config
 from arena.errors import ArenaError
+from arena.gate import Gate
 from arena.leaderboard import compute_leaderboard
 from arena.store import Store
 from ratings import Leaderboard
@@ -43,28 +44,34 @@ class Reload:
     error: str | None = None
 
 
-@dataclass
 class Arena:
-    config: Config
-    store: Store
-    pool: ModelPool
-    battles: BattleService
-    chats: ChatService
-    reload: Reload = field(default_factory=Reload)
-    _overrides: dict[str, Any] = field(default_factory=dict)
-    _mtime: float | None = None
-    _watch: asyncio.Task[None] | None = None
+    """The running arena. ``config`` is the one configuration in force: the services
+    read it through a getter, so a reload (or a test) that swaps it whole applies to
+    all of them at once; the model pool applies it in :meth:`ModelPool.update`."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        pool: ModelPool,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.pool = pool
+        self.battles = BattleService(lambda: self.config, store, pool)
+        self.gate: Gate = self.battles.gate
+        self.chats = ChatService(self.battles, self.gate)
+        self.reload = Reload()
+        self._overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+        self._mtime = self._config_mtime()
+        self._watch: asyncio.Task[None] | None = None
 
     @classmethod
     def create(cls, config: Config, overrides: dict[str, Any] | None = None) -> Arena:
         """``overrides`` are the command-line settings, kept over every reload."""
         store = Store(config.settings.db, retry_s=config.settings.db_retry_s)
-        pool = ModelPool(config)
-        battles = BattleService(config, store, pool)
-        arena = cls(config, store, pool, battles, ChatService(battles))
-        arena._overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-        arena._mtime = arena._config_mtime()
-        return arena
+        return cls(config, store, ModelPool(config), overrides)
 
     async def start(self) -> None:
         await self.pool.start()
@@ -118,7 +125,6 @@ class Arena:
             log.error("arena.toml not applied, still running the previous one: %s", exc)
             return False
         self.config = new
-        self.battles.config = new
         self.reload.error = None
         self.reload.applied_at = time.time()
         self.reload.changes = changes

@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import re
 import time
 import uuid
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,14 +22,17 @@ from arena.answers import SideState, answer_side
 from arena.backends.pool import ModelPool
 from arena.config import Config
 from arena.errors import BattleStateError, NoModelsError, PromptError
-from arena.identity import Identity, load_secret
-from arena.integrity import Limits, Moderator, find_leaks, make_moderator
+from arena.gate import Gate, Voter, pick_first
+from arena.integrity import find_leaks
 from arena.integrity.proof import ProofOfWork, proof_enabled
 from arena.live import LiveTurn, LiveTurns, follow
 from arena.sampling import Evidence, pick_pair
 from arena.store import BattleRecord, Store, TurnRecord
+from arena.store.board import battle_table, votes_per_model
+from arena.store.tables import SIDES
 from ratings import PairCounts, Settings, components, fit_bradley_terry
-from ratings.leaderboard import mle_exists, select_battles
+from ratings.leaderboard import select_battles
+from ratings.methods import mle_exists
 
 __all__ = [
     "BattleService",
@@ -38,23 +40,9 @@ __all__ = [
     "SideState",
     "TurnStart",
     "TurnUpdate",
-    "Voter",
-    "check_prompt",
-    "pick_first",
 ]
 
-SIDES = ("a", "b")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Voter:
-    """Who is voting, as the web layer knows them (hashed before storage): ``session``
-    is the browser's id (:mod:`arena.identity`), or its page session without one."""
-
-    session: str
-    ip: str = ""
-    proof: int | None = None  # the vote count its proof of work was made at, if any
 
 
 @dataclass
@@ -96,97 +84,32 @@ class Reveal:
     model_b: dict[str, str]
 
 
-def check_prompt(prompt: str, limit: int) -> str:
-    """The prompt to send, or :class:`PromptError` saying why not (never cut silently).
-
-    Refused: empty or whitespace-only; over ``limit`` characters; invalid Unicode
-    (unpaired surrogates, which no database can store) and control characters other
-    than tab and newline (NUL cannot be stored in PostgreSQL text)."""
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise PromptError("the prompt is empty; write something for the two models to answer")
-    if len(prompt) > limit:
-        raise PromptError(
-            f"the prompt has {len(prompt):,} characters; the limit is {limit:,}. Shorten it and "
-            "send again"
-        )
-    bad = _BAD_CHARACTER.search(prompt)
-    if bad:
-        code = ord(bad.group(0))
-        what = (
-            "an invalid character (an unpaired surrogate, not valid Unicode)"
-            if 0xD800 <= code <= 0xDFFF
-            else "a control character"
-        )
-        raise PromptError(
-            f"the prompt holds {what}, U+{code:04X}, at character {bad.start() + 1:,}; "
-            "remove it (or paste the text again as plain text) and send again"
-        )
-    return prompt
-
-
-def pick_first(config: Config) -> str:
-    """What to say when no model was picked (by name)."""
-    if not config.public_names:
-        return (
-            "this arena offers no model by name (every model is anonymous-only): "
-            "the Battle tab is the way in"
-        )
-    return "pick a model first"
-
-
-_BAD_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
 class BattleService:
     """Creates battles, streams turns, records votes."""
 
+    @property
+    def config(self) -> Config:
+        return self._config()
+
     def __init__(
         self,
-        config: Config,
+        config: Callable[[], Config],
         store: Store,
         pool: ModelPool,
         rng: random.Random | None = None,
-        identity: Identity | None = None,
+        gate: Gate | None = None,
     ) -> None:
-        self.config = config
+        self._config = config  # the arena's configuration in force, read at each use
         self.store = store
         self.pool = pool
         self.rng = rng or random.Random()
-        settings = config.settings
-        self.identity = identity or Identity(
-            load_secret(settings.secret, settings.secret_file, settings.db)
-        )
+        self.gate = gate or Gate(lambda: self.config, store)
+        self.identity = self.gate.identity
         self._evidence_cache: tuple[float, Evidence | None] | None = None
         self._votes_cache: tuple[float, dict[str, int]] | None = None
-        self.limits = Limits(store)
         self.live = LiveTurns(
             lambda: self.config.settings.max_live_turns, lambda: self.config.settings.max_wait_s
         )
-        self._moderator: tuple[tuple[str, str], Moderator | None] | None = None
-
-    async def admit(self, prompt: str, voter: Voter) -> None:
-        """Check a prompt before any model sees it: its text, this voter's rate limits,
-        then the moderation hook if one is configured.
-
-        Raises:
-            PromptError: the text is refused (empty, too long, invalid, moderated).
-            LimitError: the voter sent too many prompts in the last minute.
-        """
-        settings = self.config.settings
-        check_prompt(prompt, settings.max_prompt_chars)
-        self.limits.prompt(settings, *self.hashes(voter))
-        source = (settings.moderation, settings.moderation_key_env)
-        if self._moderator is None or self._moderator[0] != source:  # new or reloaded
-            self._moderator = (source, make_moderator(settings))
-        if self._moderator[1] is not None:
-            await self._moderator[1].check(prompt)
-
-    def hash_identity(self, value: str) -> str:
-        return self.identity.hash(value)
-
-    def hashes(self, voter: Voter) -> tuple[str, str]:
-        """The voter's browser and IP address as stored: keyed hashes ("" for no IP)."""
-        return self.hash_identity(voter.session), self.hash_identity(voter.ip) if voter.ip else ""
 
     async def _draw(self) -> tuple[str, str]:
         """A pair of ready models by the configured sampling policy."""
@@ -229,7 +152,7 @@ class BattleService:
         """Votes per model, read at most every 10 s (for the new-model boost)."""
         votes = self._fresh_votes()
         if votes is None:
-            votes = self.store.votes_per_model()
+            votes = votes_per_model(self.store)
             self._votes_cache = (time.monotonic(), votes)
         return votes
 
@@ -239,7 +162,7 @@ class BattleService:
         if self._evidence_cache is not None and now - self._evidence_cache[0] < 60:
             return self._evidence_cache[1]
         evidence = None
-        table = select_battles(self.store.battle_table(details=False), Settings())
+        table = select_battles(battle_table(self.store, details=False), Settings())
         if len(table):
             counts = PairCounts.from_table(table)
             if len(components(counts)) == 1 and mle_exists(counts):
@@ -248,16 +171,6 @@ class BattleService:
                     evidence = Evidence(table.models, counts.battles, fit.cov)
         self._evidence_cache = (now, evidence)
         return evidence
-
-    def accept_terms(self, voter: Voter, *, remembered: bool = False) -> None:
-        """Record that this browser session accepted the terms of use."""
-        self.store.record_consent(self.hash_identity(voter.session), remembered=remembered)
-
-    def _check_terms(self, voter: Voter) -> None:
-        if self.config.settings.terms and not self.store.has_consent(
-            self.hash_identity(voter.session)
-        ):
-            raise BattleStateError("please read and accept the terms of use first")
 
     async def start_battle(
         self,
@@ -291,7 +204,7 @@ class BattleService:
     ) -> BattleRecord:
         """The record of a new battle (not stored yet); see :meth:`start_battle`."""
         if self.config.settings.terms:
-            await self.store.run(self._check_terms, voter)
+            await self.store.run(self.gate.check_terms, voter)
         if models is None:
             model_a, model_b = await self._draw()
         else:
@@ -305,7 +218,7 @@ class BattleService:
                     raise NoModelsError(f"{name} can only be met in anonymous battles")
                 if name not in self.pool.ready():
                     raise NoModelsError(f"{name} is not ready to answer right now")
-        voter_hash, ip_hash = self.hashes(voter)
+        voter_hash, ip_hash = self.gate.hashes(voter)
         battle = BattleRecord(
             id=str(uuid.uuid4()),
             anony=models is None,
@@ -358,7 +271,7 @@ class BattleService:
             BattleStateError: the battle cannot take a turn now.
         """
         if prompt is not None:
-            await self.admit(prompt, voter)  # before waiting in line for nothing
+            await self.gate.admit(prompt, voter)  # before waiting in line for nothing
         async for place in self.live.enter():
             yield place
         try:
@@ -366,9 +279,9 @@ class BattleService:
                 if battle_id is None:
                     raise BattleStateError("send a prompt first; there is nothing to regenerate")
                 prompt = await self.store.run(
-                    self._drop_last_turn, battle_id, self.hash_identity(voter.session)
+                    self._drop_last_turn, battle_id, self.gate.hash(voter.session)
                 )
-                await self.admit(prompt, voter)
+                await self.gate.admit(prompt, voter)
             new = None
             if battle_id is None:
                 new = await self._new_battle(voter, models, params)
@@ -384,7 +297,7 @@ class BattleService:
     ) -> TurnStart:
         """Claim the battle's next turn (storing ``new``, a new battle, already claimed)
         and start both answers (a place is held)."""
-        voter_hash = self.hash_identity(voter.session)
+        voter_hash = self.gate.hash(voter.session)
         battle, history = await self.store.run(self._claim_turn, battle_id, voter_hash, new)
         turn = battle.turns + 1
         update = TurnUpdate(battle_id, turn)
@@ -533,12 +446,12 @@ class BattleService:
         Raises:
             BattleStateError: see :meth:`arena.store.Store.record_vote`.
         """
-        voter_hash, ip_hash = self.hashes(voter)
+        voter_hash, ip_hash = self.gate.hashes(voter)
 
         settings = self.config.settings
 
         def record() -> BattleRecord:  # one trip to the store's thread
-            self.limits.vote(settings, voter_hash, ip_hash)
+            self.gate.limits.vote(settings, voter_hash, ip_hash)
             flags = [self.identity_leak(battle_id)]
             if proof_enabled(settings):
                 cast = self.store.votes_since("voter_hash", voter_hash, EPOCH)

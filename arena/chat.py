@@ -13,8 +13,9 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from arena.answers import SideState, answer_side, until_done
-from arena.battles import BattleService, Voter, pick_first
+from arena.battles import BattleService
 from arena.errors import BattleStateError, NoModelsError
+from arena.gate import Gate, Voter, pick_first
 from arena.store import BattleRecord, FeedbackRecord, TurnRecord
 
 __all__ = ["FEEDBACK", "ChatService"]
@@ -25,13 +26,14 @@ FEEDBACK = ("upvote", "downvote", "flag")
 class ChatService:
     """Conversations with one model, over the battle service's store and models."""
 
-    def __init__(self, battles: BattleService) -> None:
+    def __init__(self, battles: BattleService, gate: Gate) -> None:
         self.battles = battles
+        self.gate = gate
         self.store = battles.store
 
     async def start(self, voter: Voter, model: str, params: Mapping[str, Any] | None = None) -> str:
         """A new chat with ``model``; returns its id."""
-        await self.store.run(self.battles._check_terms, voter)
+        await self.store.run(self.gate.check_terms, voter)
         if not model:
             raise NoModelsError(pick_first(self.battles.config))
         spec = self.battles.config.model(model)
@@ -46,7 +48,7 @@ class ChatService:
             model_a=model,
             model_b="",
             params={"a": self.battles.params_for(model, params)},
-            voter_hash=self.battles.hash_identity(voter.session),
+            voter_hash=self.gate.hash(voter.session),
         )
         await self.store.run(self.store.add_battle, chat)
         return chat.id
@@ -60,13 +62,13 @@ class ChatService:
     ) -> AsyncGenerator[SideState, None]:
         """Send ``prompt`` and yield the answer as it grows."""
         settings = self.battles.config.settings
-        await self.battles.admit(prompt, voter)
+        await self.gate.admit(prompt, voter)
         if (await self.store.run(self.store.battle, chat_id)).mode != "direct":
             raise BattleStateError("that id is a battle, not a direct chat")
         chat = await self.store.run(
             self.store.begin_turn,
             chat_id,
-            self.battles.hash_identity(voter.session),
+            self.gate.hash(voter.session),
             settings.max_turns,
         )
         turn = chat.turns + 1
@@ -99,9 +101,9 @@ class ChatService:
         if kind not in FEEDBACK:
             raise BattleStateError(f"unknown feedback {kind!r}; expected upvote, downvote or flag")
         chat = await self.store.run(self.store.battle, chat_id)
-        voter_hash = self.battles.hash_identity(voter.session)
+        voter_hash = self.gate.hash(voter.session)
         if chat.voter_hash != voter_hash:
-            raise BattleStateError("this chat belongs to another session")
+            raise BattleStateError("this chat belongs to another browser")
         if chat.turns < 1:
             raise BattleStateError("there is no answer to rate yet")
         await self.store.run(

@@ -11,6 +11,7 @@ from typing import Any
 
 from arena.config import Config, load_config
 from arena.errors import ArenaError
+from arena.store.board import battle_table
 
 __all__ = ["leaderboard_command", "voters_command"]
 
@@ -111,7 +112,7 @@ def _database_battles(config: Config) -> Any:
 
     store = Store(config.settings.db)
     try:
-        return store.battle_table()
+        return battle_table(store)
     finally:
         store.close()
 

@@ -20,8 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from arena.errors import ConfigError
+from arena.params import rules_for
 
 __all__ = ["DEFAULT_MODELS", "ArenaSettings", "Config", "ModelSpec", "load_config"]
+
+
+# Each model kind and the class that implements it, imported only when a model of that
+# kind is configured (arena.backends.create_backend), so an optional SDK is needed only
+# by those who use it.
+KINDS: dict[str, str] = {
+    "openai": "arena.backends.openai_compat:OpenAIBackend",
+    "anthropic": "arena.backends.anthropic:AnthropicBackend",
+    "gemini": "arena.backends.gemini:GeminiBackend",
+    "vllm": "arena.backends.vllm:VLLMBackend",
+    "local": "arena.backends.local:LocalBackend",
+}
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -378,9 +391,6 @@ def _read_file(path: Path) -> tuple[ArenaSettings, tuple[ModelSpec, ...]]:
         _build(ModelSpec, raw, path, text, f"[[models]] #{i + 1}", occurrence=i)
         for i, raw in enumerate(raw_models)
     )
-    from arena.backends import KINDS
-    from arena.backends.params import rules_for
-
     seen: set[str] = set()
     for i, spec in enumerate(models):
         if spec.kind not in KINDS:

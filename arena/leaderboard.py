@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from arena.config import Config
 from arena.store import Store
+from arena.store.board import battle_table
 from ratings import BattleTable, Leaderboard, LeaderboardError, Settings, build_leaderboard
 from ratings.categories import list_categories
 from ratings.leaderboard import select_battles
@@ -22,7 +23,7 @@ def compute_leaderboard(
     """Bradley–Terry board of the anonymous, valid, voted battles in ``store``;
     organization and license come from the configured models. Models in
     anonymous-only mode are rated with the rest but their rows are not shown."""
-    board = build_leaderboard(store.battle_table(), settings, metadata=_metadata(config))
+    board = build_leaderboard(battle_table(store), settings, metadata=_metadata(config))
     board.manifest["source"] = "arena database"
     return hide_unreleased(board, config)
 
@@ -57,7 +58,7 @@ def leaderboard_view(
     store: Store, config: Config, category: str = OVERALL, style: bool = False
 ) -> LeaderboardView:
     """The board, the categories to choose from, and the pairwise tables."""
-    table = store.battle_table()
+    table = battle_table(store)
     base = Settings()
     pool = select_battles(table, base)
     categories = [OVERALL, *list_categories(pool)]

@@ -57,7 +57,7 @@ def create_server(arena: Arena) -> FastAPI:
             await arena.stop()
 
     api = FastAPI(title="arena", lifespan=lifespan)
-    api.add_middleware(BrowserCookies, identity=arena.battles.identity)
+    api.add_middleware(BrowserCookies, identity=arena.gate.identity)
 
     api.include_router(api_router(arena))
     api.include_router(stream_router(arena))

@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from arena.backends.supervisor import free_port  # noqa: E402
 from arena.deploy import ROUTE_COOKIE, run_nginx  # noqa: E402
+from arena.identity import COOKIE as BROWSER_COOKIE  # noqa: E402
 from bench.standin import standin  # noqa: E402
 
 # ---------------------------------------------------------------- one battle, as a browser
@@ -64,7 +65,8 @@ class Battle:
 
 
 class Voter:
-    """One browser: its own Gradio session and, behind nginx, its own route cookie."""
+    """One browser: its own Gradio session and cookie and, behind nginx, its own route
+    cookie."""
 
     def __init__(self, url: str, http: httpx.AsyncClient, fns: dict[str, Any]) -> None:
         self.url = url
@@ -74,11 +76,13 @@ class Voter:
         self.cookies: dict[str, str] = {}
 
     async def open_page(self) -> None:
-        """Load the page as a browser does: the balancer sets the route cookie here."""
+        """Load the page as a browser does: the arena sets the browser's cookie here,
+        and the balancer its route cookie."""
         page = await self.http.get(self.url + "/")
-        route = page.cookies.get(ROUTE_COOKIE)
-        if route:
-            self.cookies[ROUTE_COOKIE] = route
+        for name in (ROUTE_COOKIE, BROWSER_COOKIE):
+            value = page.cookies.get(name)
+            if value:
+                self.cookies[name] = value
 
     def _headers(self) -> dict[str, str]:
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}

@@ -21,25 +21,26 @@ connected component is ranked, the others are reported apart.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from ratings import __version__
-from ratings._numeric import reachable
 from ratings.battles import BattleTable
-from ratings.bootstrap import bootstrap_thetas
-from ratings.bradley_terry import PairCounts, components, fit_bradley_terry
+from ratings.bradley_terry import PairCounts, components
 from ratings.categories import category_mask
-from ratings.contextual import fit_contextual, style_features
-from ratings.davidson import fit_davidson
-from ratings.elo import online_elo
 from ratings.errors import LeaderboardError
+from ratings.methods import (
+    FALLBACK_L2,
+    INITIAL_RATING,
+    METHODS,
+    Component,
+    method_of,
+    mle_exists,
+)
 from ratings.voters import anomalous_voters, repeated_prompt_mask
 
 __all__ = [
@@ -53,17 +54,8 @@ __all__ = [
     "select_battles",
 ]
 
-SCALE = 400.0 / math.log(10.0)
-INITIAL_RATING = 1000.0
-METHODS = ("bradley-terry", "davidson", "elo")
 INTERVALS = ("sandwich", "fisher", "bootstrap", "none")
 _DEFAULT_INTERVAL = {"bradley-terry": "sandwich", "davidson": "fisher", "elo": "none"}
-# When some model never lost (or never won) the maximum-likelihood ratings are infinite.
-# Then a weak Gaussian prior on θ (σ = 1/√0.05 ≈ 4.5 nats ≈ 1,900 rating points) keeps
-# them finite, and intervals come from the posterior curvature (Fisher): the sandwich
-# collapses to almost nothing when every residual is near zero, which would claim a
-# precision that one or two votes cannot give.
-_FALLBACK_L2 = 0.05
 
 
 @dataclass(frozen=True)
@@ -279,7 +271,9 @@ def _component(
     manifest: dict[str, Any],
     progress: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ratings and interval bounds for one connected component, shape (size,) each."""
+    """Ratings and interval bounds for one connected component, shape (size,) each, by
+    the method of ``settings`` (:data:`ratings.methods.METHODS`); what the method
+    reports (warnings, fitted extras) goes into ``manifest`` here, in one place."""
     names = [table.models[i] for i in index]
     if index.size == 1:
         one = np.array([INITIAL_RATING])
@@ -287,111 +281,28 @@ def _component(
     sub_counts = counts.sub(index)
     interval = settings.resolved_interval
     l2 = settings.l2
+    warnings = []
     if settings.method != "elo" and l2 == 0.0 and not mle_exists(sub_counts):
-        l2 = _FALLBACK_L2
+        l2 = FALLBACK_L2
         interval = "fisher" if interval == "sandwich" else interval
         shown = ", ".join(names[:5]) + ("…" if len(names) > 5 else "")
-        manifest["warnings"].append(
+        warnings.append(
             f"in {{{shown}}} some model never lost (or never won) against the rest, so plain "
             f"maximum likelihood has no finite answer; a weak prior (l2={l2}) and "
             f"{interval} intervals were used there"
         )
-    if settings.method == "elo" or settings.style:
+
+    def battles() -> BattleTable:
         inside = np.zeros(len(table.models), dtype=bool)
         inside[index] = True
-        sub = table.select(inside[table.a])
-    if settings.method == "elo":
-        return _elo(sub, settings, progress)
-    cov: np.ndarray | None
-    samples = None
-    if settings.style:
-        x, feature_names = style_features(sub)
-        if not feature_names:
-            raise LeaderboardError(
-                "style control needs per-side style columns (len_a/len_b, "
-                "headers_a/_b, lists_a/_b, bold_a/_b), which these battles lack"
-            )
-        fit = fit_contextual(sub, x, l2=l2, interval=interval)
-        theta, cov = fit.theta, fit.cov[: index.size, : index.size]
-        se = np.sqrt(np.clip(np.diag(fit.cov)[index.size :], 0, None))
-        manifest.setdefault("style_coefficients", []).append(
-            {
-                name: {"coef": float(c), "se": float(s)}
-                for name, c, s in zip(feature_names, fit.beta, se, strict=True)
-            }
-        )
-    elif settings.method == "davidson":
-        dfit = fit_davidson(sub_counts, l2=l2)
-        theta, cov = dfit.theta, dfit.cov
-        manifest.setdefault("davidson_nu", []).append(dfit.nu)
-        if interval == "bootstrap":
-            samples = bootstrap_thetas(
-                sub_counts,
-                lambda c: fit_davidson(c, l2=l2).theta,
-                rounds=settings.rounds,
-                seed=settings.seed,
-                progress=progress,
-            )
-    else:
-        btfit = fit_bradley_terry(
-            sub_counts, l2=l2, interval=None if interval == "bootstrap" else interval
-        )
-        theta, cov = btfit.theta, btfit.cov
-        if interval == "bootstrap":
-            samples = bootstrap_thetas(
-                sub_counts,
-                lambda c: (
-                    fit_bradley_terry(
-                        c,
-                        l2=max(l2, 0.0 if mle_exists(c) else _FALLBACK_L2),
-                        interval=None,
-                        start=btfit.theta,
-                    ).theta
-                ),
-                rounds=settings.rounds,
-                seed=settings.seed,
-                progress=progress,
-            )
-    rating = SCALE * theta + INITIAL_RATING
-    if samples is not None:
-        draws = _anchored(SCALE * samples + INITIAL_RATING, names, settings.anchor)
-        tail = (1 - settings.level) / 2 * 100
-        lower, upper = np.percentile(draws, [tail, 100 - tail], axis=0)
-        rating = _anchored(rating[None, :], names, settings.anchor)[0]
-        return rating, np.minimum(lower, rating), np.maximum(upper, rating)
-    assert cov is not None
-    rating, cov = _anchor(rating, SCALE**2 * cov, names, settings.anchor)
-    z = NormalDist().inv_cdf(0.5 + settings.level / 2)
-    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    return rating, rating - z * se, rating + z * se
+        return table.select(inside[table.a])
 
-
-def _elo(
-    sub: BattleTable, settings: Settings, progress: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    stamps = sub.column("tstamp")
-    order = np.argsort(stamps, kind="stable") if stamps is not None else None
-    rating = online_elo(sub, k=settings.elo_k, order=order)
-    names = list(sub.models)
-    rating = _anchored(rating[None, :], names, settings.anchor)[0]
-    if settings.resolved_interval == "none":
-        return rating, rating, rating
-    rng = np.random.default_rng(settings.seed)
-    rounds = range(settings.rounds)
-    if progress:
-        from tqdm import tqdm
-
-        rounds = tqdm(rounds, desc="bootstrap", unit="round", leave=False)
-    draws = []
-    for _ in rounds:  # FastChat's method: replay a resample of the battles
-        pick = np.sort(rng.integers(0, len(sub), len(sub)))
-        draws.append(
-            online_elo(sub, k=settings.elo_k, order=pick if order is None else order[pick])
-        )
-    tail = (1 - settings.level) / 2 * 100
-    draws_arr = _anchored(np.vstack(draws), names, settings.anchor)
-    lower, upper = np.percentile(draws_arr, [tail, 100 - tail], axis=0)
-    return rating, np.minimum(lower, rating), np.maximum(upper, rating)
+    part = Component(names, sub_counts, battles, l2, interval)
+    estimate = method_of(settings)(part, settings, progress)
+    manifest["warnings"] += warnings + estimate.warnings
+    for key, value in estimate.notes.items():
+        manifest.setdefault(key, []).append(value)
+    return estimate.rating, estimate.lower, estimate.upper
 
 
 def _rows(
@@ -421,33 +332,6 @@ def _rows(
         )
         for k in order
     ]
-
-
-def _anchored(draws: np.ndarray, names: list[str], anchor: tuple[str, float] | None) -> np.ndarray:
-    """Shift each row of ``draws`` (shape (r, m)) so the anchor model has its value."""
-    if anchor is None or anchor[0] not in names:
-        return draws
-    k = names.index(anchor[0])
-    return draws - draws[:, [k]] + anchor[1]
-
-
-def _anchor(
-    rating: np.ndarray, cov: np.ndarray, names: list[str], anchor: tuple[str, float] | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Shift ratings so the anchor model has its fixed value; intervals then measure
-    uncertainty relative to the anchor (Var(θ_i − θ_a))."""
-    if anchor is None or anchor[0] not in names:
-        return rating, cov
-    k = names.index(anchor[0])
-    shift = np.eye(len(names))
-    shift[:, k] -= 1.0
-    return rating - rating[k] + anchor[1], shift @ cov @ shift.T
-
-
-def mle_exists(counts: PairCounts) -> bool:
-    """The MLE is finite iff the directed 'won or tied against' graph is strongly connected."""
-    beats = counts.effective_wins > 0
-    return bool(reachable(beats, 0).all() and reachable(beats.T, 0).all())
 
 
 def _votes_and_win_rate(counts: PairCounts) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,8 @@ import numpy as np
 from ratings._numeric import expit
 from ratings.battles import BattleTable
 from ratings.bradley_terry import PairCounts
-from ratings.leaderboard import SCALE, Leaderboard
+from ratings.leaderboard import Leaderboard
+from ratings.methods import SCALE
 
 __all__ = ["PairTables", "pair_tables", "write_tables"]
 

@@ -215,7 +215,7 @@ async def test_side_by_side_parameters_reach_each_provider_as_it_takes_them(
 
 
 async def test_the_stand_in_refuses_what_the_anthropic_api_refuses(wire: WireServer) -> None:
-    from arena.backends.params import RULES
+    from arena.params import RULES
 
     backend = create_backend(spec("anthropic", wire, params={}), ArenaSettings())
     backend.rules = RULES["openai"]  # a backend that forgot Anthropic's rules...

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from arena.app import Arena
-from arena.battles import Voter
 from arena.config import load_config
 from arena.errors import BattleStateError, PromptError
+from arena.gate import Voter
 from arena.store import BattleRecord
+from arena.store.board import battle_table
 from tests.conftest import db_url
 
 VOTER = Voter(session="session-1", ip="192.0.2.7")
@@ -62,7 +63,7 @@ async def test_vote_reveals_names_and_is_stored_with_hashed_voter(arena: Arena) 
     assert battle.voted_at is not None and battle.voted_at.tzinfo == UTC
     assert battle.voter_hash and VOTER.session not in battle.voter_hash
     assert battle.ip_hash and VOTER.ip not in battle.ip_hash
-    assert battle.voter_hash == arena.battles.hash_identity(VOTER.session)
+    assert battle.voter_hash == arena.gate.hash(VOTER.session)
 
 
 async def test_one_vote_per_battle_and_a_repeat_counts_once(arena: Arena) -> None:
@@ -95,9 +96,9 @@ async def test_another_session_cannot_vote_or_continue(arena: Arena) -> None:
     battle_id = await arena.battles.start_battle(VOTER)
     await play_turn(arena, battle_id, "Say hi.")
     stranger = Voter(session="someone-else")
-    with pytest.raises(BattleStateError, match="another session"):
+    with pytest.raises(BattleStateError, match="another browser"):
         await arena.battles.vote(battle_id, "model_a", stranger)
-    with pytest.raises(BattleStateError, match="another session"):
+    with pytest.raises(BattleStateError, match="another browser"):
         await play_turn(arena, battle_id, "Hello?", stranger)
 
 
@@ -233,7 +234,7 @@ async def test_direct_chat_keeps_turns_and_feedback_but_never_reaches_the_board(
     assert [f.kind for f in arena.store.feedback(chat_id)] == ["upvote", "downvote", "flag"]
     assert {f.turn for f in arena.store.feedback(chat_id)} == {2}
     assert len(arena.store.turns(chat_id)) == 2 and arena.store.battle(chat_id).mode == "direct"
-    assert len(arena.store.battle_table()) == 0
+    assert len(battle_table(arena.store)) == 0
 
 
 async def test_terms_must_be_accepted_before_the_first_prompt(tmp_path: Path) -> None:
@@ -246,7 +247,7 @@ async def test_terms_must_be_accepted_before_the_first_prompt(tmp_path: Path) ->
     try:
         with pytest.raises(BattleStateError, match="accept the terms"):
             await arena.battles.start_battle(VOTER)
-        arena.battles.accept_terms(VOTER)
+        arena.gate.accept_terms(VOTER)
         assert await arena.battles.start_battle(VOTER)
     finally:
         await arena.stop()
@@ -255,9 +256,7 @@ async def test_terms_must_be_accepted_before_the_first_prompt(tmp_path: Path) ->
 async def test_active_sampling_draws_pairs_before_and_after_the_fit_exists(arena: Arena) -> None:
     from dataclasses import replace
 
-    arena.battles.config = replace(
-        arena.config, settings=replace(arena.config.settings, sampling="active")
-    )
+    arena.config = replace(arena.config, settings=replace(arena.config.settings, sampling="active"))
     assert arena.battles._evidence() is None  # no votes yet: uniform
     for winner in ("model_a", "model_b", "tie"):
         battle_id = await arena.battles.start_battle(VOTER)

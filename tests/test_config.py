@@ -108,3 +108,13 @@ def test_every_setting_is_documented() -> None:
         assert f"ARENA_{name.upper()}" in docs
     for name in ModelSpec.help():
         assert re.search(rf"`{name}`", docs), f"model key {name} is not in the docs"
+
+
+def test_the_configuration_does_not_import_the_backends() -> None:
+    """config <- backends, never both ways: a kind is a name and a class path here."""
+    import subprocess
+    import sys
+
+    code = "import sys, arena.config; print(sorted(m for m in sys.modules if 'backends' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

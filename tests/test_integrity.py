@@ -18,11 +18,12 @@ import pytest
 import pytest_asyncio
 
 from arena.app import Arena
-from arena.battles import Voter
 from arena.config import ArenaSettings, ModelSpec, load_config
 from arena.errors import LimitError, PromptError, StoreError
+from arena.gate import Voter
 from arena.integrity import Limits, find_leaks, make_moderator
 from arena.store import BattleRecord, Store
+from arena.store.board import battle_table
 from arena.store.tables import utcnow
 from ratings import Settings
 from ratings.leaderboard import select_battles
@@ -141,7 +142,7 @@ async def test_a_leaking_battle_keeps_its_vote_flagged_and_off_the_default_board
     assert not flagged.valid and "identity leak" in (flagged.invalid_reason or "")
     assert "Claude" in (flagged.invalid_reason or "")
     assert kept.valid and kept.invalid_reason is None
-    table = running.store.battle_table(details=False)
+    table = battle_table(running.store, details=False)
     assert len(table) == 2 and len(select_battles(table, Settings())) == 1
 
 
@@ -439,7 +440,7 @@ async def test_votes_without_a_proof_of_work_are_kept_flagged_and_off_the_board(
     tmp_path: Path, wire: WireServer
 ) -> None:
     async with arena_of(tmp_path, wire, proof_of_work='"on"', proof_every=2) as arena:
-        proofs = arena.battles.identity.proofs
+        proofs = arena.gate.identity.proofs
         script = Voter("browser-script", "203.0.113.9")  # never solved a challenge
         browser = Voter("browser-page", "203.0.113.10")
         payload = solved(proofs.challenge("browser-page", votes=0, work=1000))
@@ -453,5 +454,5 @@ async def test_votes_without_a_proof_of_work_are_kept_flagged_and_off_the_board(
         assert [b.valid for b in cast] == [False, True, True, False]  # one proof: two votes
         assert "never solved one" in (cast[0].invalid_reason or "")
         assert "covered 2 votes" in (cast[3].invalid_reason or "")
-        table = arena.store.battle_table(details=False)
+        table = battle_table(arena.store, details=False)
         assert len(select_battles(table, Settings())) == 2

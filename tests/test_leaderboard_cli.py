@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from arena.store import BattleRecord, Store, TurnRecord
+from arena.store.board import battle_table
 from ratings.features import answer_style
 from tests.conftest import ROOT, db_url
 
@@ -236,7 +237,7 @@ def test_arena_battles_carry_style_prompt_and_turns(tmp_path: Path) -> None:
             )
         store.end_turn(battle_id, None)
         store.record_vote(battle_id, "model_a", "v")
-    table = store.battle_table()
+    table = battle_table(store)
     assert table.column("headers_a").tolist() == [1.0, 0.0]
     assert table.column("lists_a").tolist() == [2.0, 0.0]
     assert table.column("bold_a").tolist() == [0.0, 1.0]

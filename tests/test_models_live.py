@@ -18,9 +18,10 @@ import pytest_asyncio
 
 from arena.app import Arena
 from arena.backends import Usage
-from arena.battles import Voter
 from arena.config import load_config
 from arena.errors import BackendTimeout, NoModelsError
+from arena.gate import Voter
+from arena.store.board import votes_per_model
 from tests.conftest import db_url, serve
 from tests.wire import WireServer, model_toml, write_config
 
@@ -157,7 +158,7 @@ async def test_arena_toml_changes_apply_without_a_restart(
 ) -> None:
     for _ in range(6):  # every pair has a vote: no model is new any more
         await play(running)
-    assert min(running.store.votes_per_model().values()) >= 1
+    assert min(votes_per_model(running.store).values()) >= 1
     running.battles._votes_cache = None
 
     path = Path(running.config.source)

@@ -13,7 +13,7 @@ from ratings import BattleTable, PairCounts, Settings, build_leaderboard, fit_br
 from ratings.bootstrap import bootstrap_thetas
 from ratings.contextual import fit_contextual, style_features
 from ratings.davidson import fit_davidson
-from ratings.leaderboard import SCALE
+from ratings.methods import SCALE
 from tests.conftest import ROOT
 
 

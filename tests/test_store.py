@@ -10,6 +10,8 @@ import pytest
 
 from arena.errors import BattleStateError
 from arena.store import BattleRecord, Store, TurnRecord
+from arena.store.board import battle_table
+from arena.store.export import export_records
 from tests.conftest import db_url, sqlite_only
 
 
@@ -104,11 +106,13 @@ def test_the_ratings_table_holds_voted_battles_and_flags_invalid_ones(tmp_path: 
     with store.session() as s:
         s.exec(update(BattleRecord).where(BattleRecord.id == flagged).values(valid=False))
         s.commit()
-    table = store.battle_table()
+    table = battle_table(
+        store,
+    )
     assert len(table) == 2 and table.models == ("A", "B") and table.outcome.tolist() == [1, 0]
     assert table.column("valid").tolist() == [True, False]
     assert build_leaderboard(table).manifest["battles"] == 1  # the invalid one is left out
-    plain = store.battle_table(details=False)  # no turn read: no prompt or style columns
+    plain = battle_table(store, details=False)  # no turn read: no prompt or style columns
     assert plain.column("prompt") is None and plain.column("len_a") is None
     assert table.column("prompt") is not None
 
@@ -199,13 +203,13 @@ def test_the_export_is_the_whole_record_and_the_board_reads_only_its_votes(
     store.add_battle(chat)
     store.add_feedback(FeedbackRecord(battle_id="c-1", turn=1, kind="flag", voter_hash="v4"))
 
-    rows = list(store.export_battles())
+    rows = list(export_records(store))
     assert [r["record"] for r in rows] == ["vote", "failed", "unvoted", "chat", "feedback"]
     assert rows[1]["error"] == "model B: HTTP 500" and rows[2]["winner"] is None
     assert rows[4] == {**rows[4], "chat_id": "c-1", "feedback": "flag", "judge": "v4"}
-    assert [r["record"] for r in store.export_battles(("chat", "vote"))] == ["vote", "chat"]
+    assert [r["record"] for r in export_records(store, ("chat", "vote"))] == ["vote", "chat"]
     with pytest.raises(ValueError, match="unknown record kind 'votes'"):
-        list(store.export_battles(("votes",)))
+        list(export_records(store, ("votes",)))
 
     path = tmp_path / "battles.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -9,17 +9,10 @@ from __future__ import annotations
 import importlib
 
 from arena.backends.base import Backend, Message, Usage
-from arena.config import ArenaSettings, ModelSpec
+from arena.config import KINDS, ArenaSettings, ModelSpec
 
 __all__ = ["KINDS", "Backend", "Message", "Usage", "create_backend"]
 
-KINDS: dict[str, str] = {
-    "openai": "arena.backends.openai_compat:OpenAIBackend",
-    "anthropic": "arena.backends.anthropic:AnthropicBackend",
-    "gemini": "arena.backends.gemini:GeminiBackend",
-    "vllm": "arena.backends.vllm:VLLMBackend",
-    "local": "arena.backends.local:LocalBackend",
-}
 
 
 def create_backend(spec: ModelSpec, settings: ArenaSettings) -> Backend:

@@ -15,9 +15,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from arena.backends.params import ParamRules, rules_for
 from arena.config import ArenaSettings, ModelSpec
 from arena.errors import BackendBusy, BackendError, BackendTimeout
+from arena.params import ParamRules, rules_for
 
 __all__ = ["Backend", "Health", "Message", "Usage"]
 

@@ -33,15 +33,11 @@ from arena.store.tables import (
     TurnRecord,
     utcnow,
 )
-from ratings import BattleTable
-from ratings.features import answer_style
+from ratings.battles import WINNER_LABELS
 
 __all__ = ["Store", "make_engine"]  # make_engine: arena/store/engine.py
 
-# The kinds of row in an export (:meth:`Store.export_battles`).
-RECORDS = ("vote", "failed", "unvoted", "chat", "feedback")
-
-VOTE_LABELS = ("model_a", "model_b", "tie", "tie (bothbad)")
+VOTE_LABELS = WINNER_LABELS  # one definition: the ratings read what the store writes
 T = TypeVar("T")
 
 
@@ -164,7 +160,7 @@ class Store:
 
         Raises:
             BattleStateError: the battle is voted, failed, already streaming, at its
-                turn limit, or belongs to another session.
+                turn limit, or belongs to another browser.
         """
         applied, _ = self._claim(
             battle_id, voter_hash, {"streaming": True}, BattleRecord.turns < max_turns
@@ -183,7 +179,7 @@ class Store:
         """Remove the last completed turn (both sides) to play it again; returns its prompt.
 
         Raises:
-            BattleStateError: voted, failed, streaming, another session's, or no turn yet.
+            BattleStateError: voted, failed, streaming, another browser's, or no turn yet.
         """
 
         def delete_last(s: Session) -> str:
@@ -271,7 +267,7 @@ class Store:
 
         Raises:
             BattleStateError: unknown label, battle failed, still streaming, no answer
-                yet, another session's battle, or a different vote already cast.
+                yet, another browser's battle, or a different vote already cast.
         """
         if winner not in VOTE_LABELS:
             raise BattleStateError(
@@ -297,7 +293,7 @@ class Store:
     @staticmethod
     def _refuse(battle: BattleRecord, voter_hash: str, *, action: str) -> None:
         if battle.voter_hash != voter_hash:
-            raise BattleStateError(f"this battle belongs to another session; you cannot {action}")
+            raise BattleStateError(f"this battle belongs to another browser; you cannot {action}")
         if battle.state == "voted":
             raise BattleStateError(
                 f"this battle already has its vote; you cannot {action} — start a new round"
@@ -306,151 +302,6 @@ class Store:
             raise BattleStateError(
                 f"this battle failed ({battle.error}); you cannot {action} — start a new round"
             )
-
-    # -- ratings ---------------------------------------------------------------------
-
-    def battle_table(self, *, details: bool = True) -> BattleTable:
-        """All voted battles as a :class:`ratings.BattleTable`, in vote order.
-
-        Battles the arena flagged invalid are included with ``valid`` false: the
-        ratings filters leave them out unless asked. With ``details`` the table also
-        carries what categories and style control need: ``prompt`` (the first one),
-        ``turn`` (turns played), ``tags``, and per-side style features of the answers
-        (:func:`ratings.features.answer_style`, fenced code removed). Without it no
-        turn is read, which is all a plain fit needs.
-        """
-        query = select(BattleRecord).where(BattleRecord.state == "voted")
-        with self.session() as s:
-            battles = s.exec(query.order_by(BattleRecord.voted_at)).all()  # type: ignore[arg-type]
-            turns = (
-                s.exec(
-                    select(TurnRecord)
-                    .join(BattleRecord, TurnRecord.battle_id == BattleRecord.id)  # type: ignore[arg-type]
-                    .where(BattleRecord.state == "voted")
-                ).all()
-                if details
-                else []
-            )
-        extra: dict[str, Any] = {
-            "tstamp": [b.voted_at.timestamp() if b.voted_at else float("nan") for b in battles],
-            "valid": [b.valid for b in battles],
-            "voter": [b.voter_hash for b in battles],
-        }
-        if details:
-            extra.update(_details(battles, turns))
-        return BattleTable.from_records(
-            [b.model_a for b in battles],
-            [b.model_b for b in battles],
-            [b.winner or "" for b in battles],
-            [b.anony for b in battles],
-            extra=extra,
-        )
-
-    def votes_per_model(self) -> dict[str, int]:
-        """Valid anonymous votes each model took part in (what the board counts)."""
-        counts: dict[str, int] = {}
-        with self.session() as s:
-            for column in (BattleRecord.model_a, BattleRecord.model_b):
-                rows = s.exec(
-                    select(column, func.count())  # type: ignore[call-overload]
-                    .where(
-                        BattleRecord.state == "voted",
-                        BattleRecord.anony == True,  # noqa: E712 - SQL, not Python
-                        BattleRecord.valid == True,  # noqa: E712
-                    )
-                    .group_by(column)
-                ).all()
-                for name, n in rows:
-                    counts[name] = counts.get(name, 0) + int(n)
-        return counts
-
-    def export_battles(self, records: Sequence[str] = RECORDS) -> Iterator[dict[str, Any]]:
-        """The whole record, one dict per row, each with ``record`` saying its kind:
-
-        - ``vote``: a voted battle in the clean_battle shape: models, winner, ``judge``
-          (the voter hash), ``ip_hash``, ``anony``, ``mode``, ``tstamp``, ``is_valid`` and
-          its reason, and both conversations (``leaderboard --battles`` reads these);
-        - ``failed``: a battle a model failed (its ``error``), never voted;
-        - ``unvoted``: a battle with answers that was left without a vote;
-        - ``chat``: a direct chat, its model and conversation (``conversation_a``);
-        - ``feedback``: an upvote, downvote or flag on a chat answer (``chat_id``,
-          ``turn``, ``feedback``).
-
-        Only the kinds in ``records``; battles in the order they began, then feedback.
-        Read in pages, so a large database streams."""
-        unknown = set(records) - set(RECORDS)
-        if unknown:
-            raise ValueError(
-                f"unknown record kind {sorted(unknown)[0]!r}; expected {', '.join(RECORDS)}"
-            )
-        offset, page = 0, 500
-        while True:
-            with self.session() as s:
-                battles = s.exec(
-                    select(BattleRecord)
-                    .order_by(BattleRecord.created_at, BattleRecord.id)  # type: ignore[arg-type]
-                    .offset(offset)
-                    .limit(page)
-                ).all()
-                chosen = [b for b in battles if _record_of(b) in records]
-                ids = [b.id for b in chosen]
-                turns = s.exec(
-                    select(TurnRecord)
-                    .where(TurnRecord.battle_id.in_(ids))  # type: ignore[attr-defined]
-                    .order_by(TurnRecord.turn)  # type: ignore[arg-type]
-                ).all()
-            if not battles:
-                break
-            talk: dict[tuple[str, str], list[dict[str, str]]] = {}
-            for t in turns:
-                talk.setdefault((t.battle_id, t.side), []).extend(
-                    [
-                        {"role": "user", "content": t.prompt},
-                        {"role": "assistant", "content": t.answer},
-                    ]
-                )
-            for b in chosen:
-                kind = _record_of(b)
-                row: dict[str, Any] = {
-                    "record": kind,
-                    "question_id": b.id,
-                    "model_a": b.model_a,
-                    "model_b": b.model_b,
-                    "winner": b.winner,
-                    "judge": b.voter_hash,
-                    "ip_hash": b.ip_hash,
-                    "anony": b.anony,
-                    "mode": b.mode,
-                    "tstamp": (b.voted_at or b.created_at).timestamp(),
-                    "turn": b.turns,
-                    "is_valid": b.valid,
-                    "invalid_reason": b.invalid_reason,
-                    "conversation_a": talk.get((b.id, "a"), []),
-                    "conversation_b": talk.get((b.id, "b"), []),
-                }
-                if kind == "failed":
-                    row["error"] = b.error
-                if kind == "chat":
-                    for key in ("model_b", "winner", "conversation_b", "is_valid", "ip_hash"):
-                        del row[key]
-                    row["invalid_reason"] = None
-                yield row
-            offset += page
-        if "feedback" not in records:
-            return
-        with self.session() as s:
-            feedback = s.exec(
-                select(FeedbackRecord).order_by(FeedbackRecord.created_at)  # type: ignore[arg-type]
-            ).all()
-        for f in feedback:
-            yield {
-                "record": "feedback",
-                "chat_id": f.battle_id,
-                "turn": f.turn,
-                "feedback": f.kind,
-                "judge": f.voter_hash,
-                "tstamp": f.created_at.timestamp(),
-            }
 
     def recent_prompts(self, keys: Sequence[str], since: datetime) -> dict[str, list[datetime]]:
         """The times of the prompts logged under each key since ``since``, oldest first."""
@@ -497,31 +348,3 @@ class Store:
             return int(
                 s.exec(select(func.count()).where(BattleRecord.state == "voted")).one()  # type: ignore[arg-type]
             )
-
-
-def _record_of(battle: BattleRecord) -> str:
-    """The kind of export row a battle is (see :meth:`Store.export_battles`)."""
-    if battle.mode == "direct":
-        return "chat"
-    if battle.state == "voted":
-        return "vote"
-    return "failed" if battle.state == "failed" else "unvoted"
-
-
-def _details(battles: Sequence[BattleRecord], turns: Sequence[TurnRecord]) -> dict[str, Any]:
-    """Prompt, turn count, tags and per-side answer style of each battle."""
-    answers: dict[tuple[str, str], list[str]] = {}
-    prompts: dict[str, str] = {}
-    for t in sorted(turns, key=lambda t: t.turn):
-        answers.setdefault((t.battle_id, t.side), []).append(t.answer)
-        prompts.setdefault(t.battle_id, t.prompt)
-    extra: dict[str, Any] = {
-        "prompt": [prompts.get(b.id, "") for b in battles],
-        "turn": [b.turns for b in battles],
-        "tags": [tuple(b.tags or ()) for b in battles],
-    }
-    for side in "ab":
-        styles = [answer_style("\n\n".join(answers.get((b.id, side), []))) for b in battles]
-        for feature in ("len", "headers", "lists", "bold"):
-            extra[f"{feature}_{side}"] = [st[feature] for st in styles]
-    return extra

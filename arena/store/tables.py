@@ -75,6 +75,9 @@ class BattleRecord(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_type=JSON)
 
 
+SIDES = ("a", "b")  # a battle's two sides, as TurnRecord.side stores them
+
+
 class TurnRecord(SQLModel, table=True):
     __tablename__ = "turns"
     __table_args__ = (UniqueConstraint("battle_id", "turn", "side"),)

@@ -63,7 +63,7 @@ def build_ui(arena: Arena) -> gr.Blocks:
         remembered = gr.Checkbox(False, visible=False)
 
         def accept(was_remembered: bool, request: gr.Request) -> tuple[Any, Any]:
-            arena.battles.accept_terms(voter_of(request), remembered=bool(was_remembered))
+            arena.gate.accept_terms(voter_of(request), remembered=bool(was_remembered))
             return gr.Column(visible=False), gr.Column(visible=True)
 
         def on_load(was_remembered: bool, request: gr.Request) -> tuple[Any, Any]:

@@ -13,8 +13,9 @@ from typing import Any
 import gradio as gr
 
 from arena.app import Arena
-from arena.battles import Reveal, Voter, check_prompt
+from arena.battles import Reveal
 from arena.errors import ArenaError
+from arena.gate import Voter, check_prompt
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
 from arena.ui.render import chat_of, placeholder_chat
 from arena.ui.view import turn_view

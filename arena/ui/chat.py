@@ -8,8 +8,8 @@ from typing import Any
 import gradio as gr
 
 from arena.app import Arena
-from arena.battles import check_prompt
 from arena.errors import ArenaError
+from arena.gate import check_prompt
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
 from arena.ui.render import chat_of, live_chat
 

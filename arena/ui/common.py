@@ -6,8 +6,8 @@ from typing import Any
 
 import gradio as gr
 
-from arena.battles import Voter
 from arena.errors import ArenaError
+from arena.gate import Voter
 from arena.identity import BROWSER_HEADER
 from arena.integrity.proof import PROOF_HEADER
 

@@ -35,7 +35,7 @@ NO_COOKIES = "this page needs its cookie to count votes; allow cookies for this 
 
 def proof_router(arena: Arena) -> APIRouter:
     router = APIRouter(prefix="/api")
-    proofs = arena.battles.identity.proofs
+    proofs = arena.gate.identity.proofs
 
     @router.get("/proof")
     async def challenge(request: Request) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def proof_router(arena: Arena) -> APIRouter:
         if not browser:
             raise HTTPException(400, NO_COOKIES)
         proof = request.headers.get(PROOF_HEADER)
-        voter_hash = arena.battles.hash_identity(browser)
+        voter_hash = arena.gate.hash(browser)
         cast = await arena.store.run(arena.store.votes_since, "voter_hash", voter_hash, EPOCH)
         made = int(proof) if proof and proof.isdigit() else None
         if ProofOfWork.missing(made, cast, settings.proof_every) is None:

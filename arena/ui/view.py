@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from arena.store import BattleRecord, TurnRecord
+from arena.store.tables import SIDES
 from arena.ui.common import chatbot
 from arena.ui.render import chat_of
 
@@ -42,7 +43,7 @@ def turn_view(
 ) -> dict[str, Any]:
     """The panes, the status line and ``can_vote`` ("yes"/"no") after a turn. With
     ``wire``, the panes as the page's Chatbot takes them (JSON), for the stream."""
-    panes = {side: chat_of(turns, side) for side in ("a", "b")}
+    panes = {side: chat_of(turns, side) for side in SIDES}
     if wire:
         panes = {side: _chatbot().postprocess(msgs).model_dump() for side, msgs in panes.items()}
     return {

@@ -1,0 +1,94 @@
+"""What the ratings read from the database: the voted battles as a
+:class:`ratings.BattleTable` (with what categories and style control need), and the
+votes each model has."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from arena.store.db import Store
+from arena.store.tables import BattleRecord, TurnRecord
+from ratings import BattleTable
+from ratings.features import answer_style
+
+__all__ = ["battle_table", "votes_per_model"]
+
+
+def battle_table(store: Store, *, details: bool = True) -> BattleTable:
+    """All voted battles as a :class:`ratings.BattleTable`, in vote order.
+
+    Battles the arena flagged invalid are included with ``valid`` false: the
+    ratings filters leave them out unless asked. With ``details`` the table also
+    carries what categories and style control need: ``prompt`` (the first one),
+    ``turn`` (turns played), ``tags``, and per-side style features of the answers
+    (:func:`ratings.features.answer_style`, fenced code removed). Without it no
+    turn is read, which is all a plain fit needs.
+    """
+    query = select(BattleRecord).where(BattleRecord.state == "voted")
+    with store.session() as s:
+        battles = s.exec(query.order_by(BattleRecord.voted_at)).all()  # type: ignore[arg-type]
+        turns = (
+            s.exec(
+                select(TurnRecord)
+                .join(BattleRecord, TurnRecord.battle_id == BattleRecord.id)  # type: ignore[arg-type]
+                .where(BattleRecord.state == "voted")
+            ).all()
+            if details
+            else []
+        )
+    extra: dict[str, Any] = {
+        "tstamp": [b.voted_at.timestamp() if b.voted_at else float("nan") for b in battles],
+        "valid": [b.valid for b in battles],
+        "voter": [b.voter_hash for b in battles],
+    }
+    if details:
+        extra.update(_details(battles, turns))
+    return BattleTable.from_records(
+        [b.model_a for b in battles],
+        [b.model_b for b in battles],
+        [b.winner or "" for b in battles],
+        [b.anony for b in battles],
+        extra=extra,
+    )
+
+
+def votes_per_model(store: Store) -> dict[str, int]:
+    """Valid anonymous votes each model took part in (what the board counts)."""
+    counts: dict[str, int] = {}
+    with store.session() as s:
+        for column in (BattleRecord.model_a, BattleRecord.model_b):
+            rows = s.exec(
+                select(column, func.count())  # type: ignore[call-overload]
+                .where(
+                    BattleRecord.state == "voted",
+                    BattleRecord.anony == True,  # noqa: E712 - SQL, not Python
+                    BattleRecord.valid == True,  # noqa: E712
+                )
+                .group_by(column)
+            ).all()
+            for name, n in rows:
+                counts[name] = counts.get(name, 0) + int(n)
+    return counts
+
+
+def _details(battles: Sequence[BattleRecord], turns: Sequence[TurnRecord]) -> dict[str, Any]:
+    """Prompt, turn count, tags and per-side answer style of each battle."""
+    answers: dict[tuple[str, str], list[str]] = {}
+    prompts: dict[str, str] = {}
+    for t in sorted(turns, key=lambda t: t.turn):
+        answers.setdefault((t.battle_id, t.side), []).append(t.answer)
+        prompts.setdefault(t.battle_id, t.prompt)
+    extra: dict[str, Any] = {
+        "prompt": [prompts.get(b.id, "") for b in battles],
+        "turn": [b.turns for b in battles],
+        "tags": [tuple(b.tags or ()) for b in battles],
+    }
+    for side in "ab":
+        styles = [answer_style("\n\n".join(answers.get((b.id, side), []))) for b in battles]
+        for feature in ("len", "headers", "lists", "bold"):
+            extra[f"{feature}_{side}"] = [st[feature] for st in styles]
+    return extra
