@@ -11,9 +11,11 @@ test keeps the two in step.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -37,8 +39,13 @@ KINDS: dict[str, str] = {
 }
 
 
-def _setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _setting(default: Any, help: str, *, kinds: tuple[str, ...] | None = None) -> Any:
+    """A setting: its default, its help line (the docs keep in step), and for a model key
+    the kinds it applies to (None: every kind). Its type is its annotation."""
+    return field(default=default, metadata={"help": help, "kinds": kinds})
+
+
+API = ("openai", "anthropic", "gemini")
 
 
 @dataclass(frozen=True)
@@ -200,16 +207,19 @@ class ModelSpec:
         "",
         "openai, anthropic, gemini: the model id the endpoint expects; vllm: the model to "
         "serve (a Hugging Face id or a local folder). Defaults to name.",
+        kinds=(*API, "vllm"),
     )
     base_url: str = _setting(
         "",
         "openai: the endpoint, e.g. http://gpu-host:8000/v1 (required); anthropic, "
         "gemini: another endpoint than the provider's own (optional).",
+        kinds=API,
     )
     api_key_env: str = _setting(
         "",
         "openai, anthropic, gemini: name of the environment variable holding the key "
         "(anthropic defaults to ANTHROPIC_API_KEY, gemini to GEMINI_API_KEY).",
+        kinds=API,
     )
     system_prompt: str = _setting(
         "", "A system prompt sent with every conversation, in the provider's own way."
@@ -225,9 +235,11 @@ class ModelSpec:
         "first-token timeout), and the draw prefers models with a free slot (0: no limit). "
         "A model that is only busy never counts as failing.",
     )
-    path: str = _setting("", "local: path to a GGUF file.")
+    path: str = _setting("", "local: path to a GGUF file.", kinds=("local",))
     package: str = _setting(
-        "", "local: a model packaged on PyPI: smollm2-135m-instruct or qwen2.5-coder-0.5b-instruct."
+        "",
+        "local: a model packaged on PyPI: smollm2-135m-instruct or qwen2.5-coder-0.5b-instruct.",
+        kinds=("local",),
     )
     organization: str = _setting("", "Who made the model (shown after the vote and on the board).")
     weight: float = _setting(
@@ -243,24 +255,39 @@ class ModelSpec:
     params: dict[str, Any] = _setting(
         None, "Sampling parameters sent with every request: temperature, top_p, max_tokens."
     )
-    extra_body: dict[str, Any] = _setting(None, "openai: extra JSON fields for the request body.")
-    threads: int = _setting(0, "local: CPU threads (0: the cores shared among local models).")
-    ctx_size: int = _setting(8192, "local: context size in tokens, shared by parallel slots.")
-    parallel: int = _setting(4, "local: requests served at once.")
-    gpus: str = _setting(
-        "", "vllm: the GPUs to run on, e.g. 0,1 (empty: assigned from the arena's gpus)."
+    extra_body: dict[str, Any] = _setting(
+        None,
+        "openai, anthropic, vllm, local: extra JSON fields for the request body.",
+        kinds=("openai", "anthropic", "vllm", "local"),
     )
-    tensor_parallel: int = _setting(1, "vllm: GPUs the model is split over (tensor parallel).")
-    max_model_len: int = _setting(0, "vllm: longest context in tokens (0: the model's own).")
+    threads: int = _setting(
+        0, "local: CPU threads (0: the cores shared among local models).", kinds=("local",)
+    )
+    ctx_size: int = _setting(
+        8192, "local: context size in tokens, shared by parallel slots.", kinds=("local",)
+    )
+    parallel: int = _setting(4, "local: requests served at once.", kinds=("local",))
+    gpus: str = _setting(
+        "",
+        "vllm: the GPUs to run on, e.g. 0,1 (empty: assigned from the arena's gpus).",
+        kinds=("vllm",),
+    )
+    tensor_parallel: int = _setting(
+        1, "vllm: GPUs the model is split over (tensor parallel).", kinds=("vllm",)
+    )
+    max_model_len: int = _setting(
+        0, "vllm: longest context in tokens (0: the model's own).", kinds=("vllm",)
+    )
     gpu_memory_utilization: float = _setting(
-        0.9, "vllm: share of each GPU's memory vLLM may take (0 to 1)."
+        0.9, "vllm: share of each GPU's memory vLLM may take (0 to 1).", kinds=("vllm",)
     )
     vllm_args: list[str] = _setting(
-        None, 'vllm: further vllm serve arguments, e.g. ["--dtype", "bfloat16"].'
+        None, 'vllm: further vllm serve arguments, e.g. ["--dtype", "bfloat16"].', kinds=("vllm",)
     )
     vllm_command: str = _setting(
         "vllm",
         "vllm: the vllm executable (a path when vLLM lives in its own environment).",
+        kinds=("vllm",),
     )
     connect_timeout: float = _setting(10.0, "Seconds to connect before the answer fails.")
     first_token_timeout: float = _setting(
@@ -333,6 +360,17 @@ class Config:
         return [m.name for m in self.models if not m.anonymous_only]
 
 
+def _field(cls: type, name: str) -> Any:
+    return next(f for f in fields(cls) if f.name == name)
+
+
+# The keys a [[models]] entry of each kind may hold.
+_KEYS_OF_KIND = {
+    kind: {f.name for f in fields(ModelSpec) if kind in (f.metadata["kinds"] or (kind,))}
+    for kind in KINDS
+}
+
+
 def load_config(
     path: str | Path | None = None,
     *,
@@ -399,6 +437,14 @@ def _read_file(path: Path) -> tuple[ArenaSettings, tuple[ModelSpec, ...]]:
                 f"{spec.kind!r} for model {spec.name!r}; expected one of "
                 f"{', '.join(sorted(KINDS))}"
             )
+        misplaced = [key for key in raw_models[i] if key not in _KEYS_OF_KIND[spec.kind]]
+        if misplaced:
+            key = misplaced[0]
+            takes = " and ".join(_field(ModelSpec, key).metadata["kinds"])
+            raise ConfigError(
+                f"{path}, line {_line_of(text, key, i)}: {key} applies to {takes} models, "
+                f"not to {spec.name!r} (kind {spec.kind})"
+            )
         problems = rules_for(spec.kind).problems(spec.params)
         if problems:
             raise ConfigError(
@@ -434,7 +480,7 @@ def _build(cls: type, raw: Any, path: Path, text: str, where: str, occurrence: i
                 f"{path}, line {line}: unknown key {key!r} in {where}; "
                 f"expected one of {', '.join(known)}"
             )
-        expected = _type_of(known[key].default, key)
+        expected = _type_of(cls, key)
         if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise ConfigError(
                 f"{path}, line {line}: {key} = {value!r} in {where} should be "
@@ -443,14 +489,17 @@ def _build(cls: type, raw: Any, path: Path, text: str, where: str, occurrence: i
     return cls(**raw)
 
 
-def _type_of(default: Any, key: str) -> type | tuple[type, ...]:
-    if key in ("params", "extra_body"):
-        return dict
-    if key in ("targets", "vllm_args"):
-        return list
-    if isinstance(default, float):
-        return (int, float)
-    return type(default)
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _type_of(cls: type, key: str) -> type | tuple[type, ...]:
+    """What a TOML value of the setting ``key`` of ``cls`` must be, from its annotation
+    (an integer is a number too)."""
+    hint = _hints(cls)[key]
+    origin = typing.get_origin(hint) or hint
+    return (int, float) if origin is float else origin
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
@@ -484,6 +533,20 @@ def _line_of(text: str, key: str, occurrence: int = 0) -> int:
     return 1
 
 
+def _parse(raw: str, kind: type | tuple[type, ...]) -> Any:
+    """An environment variable's text as the setting's type."""
+    if kind is bool:
+        truth = {"1": True, "true": True, "yes": True, "on": True}
+        falsity = {"0": False, "false": False, "no": False, "off": False}
+        value = {**truth, **falsity}.get(raw.strip().lower())
+        if value is None:
+            raise ValueError(raw)
+        return value
+    if isinstance(kind, tuple):
+        return float(raw)
+    return kind(raw)
+
+
 def _apply_env(settings: ArenaSettings, env: Mapping[str, str]) -> ArenaSettings:
     changes: dict[str, Any] = {}
     for f in fields(ArenaSettings):
@@ -491,9 +554,9 @@ def _apply_env(settings: ArenaSettings, env: Mapping[str, str]) -> ArenaSettings
         if name not in env:
             continue
         raw = env[name]
-        kind: type = type(f.default)
+        kind = _type_of(ArenaSettings, f.name)
         try:
-            changes[f.name] = kind(raw)
+            changes[f.name] = _parse(raw, kind)
         except ValueError:
             raise ConfigError(
                 f"environment variable {name}={raw!r} should be {_type_name(kind)}"

@@ -118,3 +118,45 @@ def test_the_configuration_does_not_import_the_backends() -> None:
     code = "import sys, arena.config; print(sorted(m for m in sys.modules if 'backends' in m))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('kind = "local"\ntensor_parallel = 2', "line 5: tensor_parallel applies to vllm models"),
+        ('kind = "openai"\nbase_url = "http://x"\nthreads = 2', "line 6: threads applies to local"),
+        ('kind = "local"\nbase_url = "http://x"', "base_url applies to openai and anthropic and"),
+        ('kind = "gemini"\nextra_body = { a = 1 }', "extra_body applies to openai and anthropic"),
+    ],
+)
+def test_a_key_of_another_kind_is_named_with_the_kinds_it_applies_to(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    path = write(tmp_path, f'[arena]\n[[models]]\nname = "m"\n{entry}\n')
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(path, env={})
+    assert "not to 'm'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("params = 3", "params = 3 .* should be a table"),
+        ('targets = "b"', "targets = 'b' .* should be a list"),
+        ('weight = "heavy"', "weight = 'heavy' .* should be a number"),
+        ("anonymous_only = 1", "anonymous_only = 1 .* should be true or false"),
+    ],
+)
+def test_each_key_is_checked_against_its_declared_type(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    path = write(tmp_path, f'[[models]]\nname = "m"\nkind = "local"\n{entry}\n')
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, env={})
+
+
+def test_environment_values_are_read_as_their_settings_type(tmp_path: Path) -> None:
+    settings = load_config(env={"ARENA_MAX_WAIT_S": "2.5", "ARENA_PORT": "8080"}).settings
+    assert settings.max_wait_s == 2.5 and settings.port == 8080
+    with pytest.raises(ConfigError, match="ARENA_PORT='eighty' should be an integer"):
+        load_config(env={"ARENA_PORT": "eighty"})
