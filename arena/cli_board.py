@@ -11,7 +11,6 @@ from typing import Any
 
 from arena.config import Config, load_config
 from arena.errors import ArenaError
-from arena.store.board import battle_table
 
 __all__ = ["leaderboard_command", "voters_command"]
 
@@ -108,7 +107,8 @@ def leaderboard_command(args: argparse.Namespace) -> int:
 
 
 def _database_battles(config: Config) -> Any:
-    from arena.store import Store
+    from arena.store import Store  # the database stack only for a database: a file needs none
+    from arena.store.board import battle_table
 
     store = Store(config.settings.db)
     try:
