@@ -8,13 +8,7 @@ A library of its own: it never imports the arena. Typical use::
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("arena")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
-
+from ratings._version import __version__
 from ratings.battles import WINNER_LABELS, BattleTable  # noqa: E402
 from ratings.bradley_terry import BTFit, PairCounts, components, fit_bradley_terry  # noqa: E402
 from ratings.errors import BattleDataError, LeaderboardError, RatingsError  # noqa: E402
@@ -23,6 +17,7 @@ from ratings.io import read_battles  # noqa: E402
 from ratings.leaderboard import Leaderboard, Row, Settings, build_leaderboard  # noqa: E402
 
 __all__ = [
+    "__version__",
     "FORMATS",
     "WINNER_LABELS",
     "BTFit",

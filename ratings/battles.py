@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ratings.errors import BattleDataError
 
@@ -132,7 +131,10 @@ def _arrow(values: Any) -> pa.ChunkedArray:
         values = pa.chunked_array([values])
     if isinstance(values, pa.ChunkedArray):
         if pa.types.is_dictionary(values.type):
-            values = values.cast(values.type.value_type)
+            value_type = values.type.value_type
+            if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
+                return values  # kept encoded: see _encoded
+            values = values.cast(value_type)
         if not pa.types.is_string(values.type):
             try:
                 values = values.cast(pa.string())
@@ -202,56 +204,88 @@ _NUMPY_TYPES = {
 }
 
 
-def _nulls(array: pa.Array) -> np.ndarray:
-    if not array.null_count:
-        return np.zeros(len(array), dtype=bool)
-    return ~arrow_to_numpy(array.is_valid())
-
-
 def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
+def _encoded(
+    chunks: Sequence[pa.Array], *, sort: bool = False
+) -> tuple[list[Any], np.ndarray, np.ndarray | None]:
+    """A text column as (its distinct values, sorted with ``sort``; each row's index
+    into them, int32; the null mask, or None when no row is null).
+
+    A column read dictionary-encoded (Parquet keeps text so) is used as it is: its small
+    dictionaries are merged in Python, and each row's index is one gather from its
+    chunk's indices, written in place: no pass over the strings, no temporary arrays,
+    and no ``pyarrow.compute`` (whose import costs 0.03 s)."""
+    if not (chunks and all(pa.types.is_dictionary(c.type) for c in chunks)):
+        import pyarrow.compute as pc
+
+        text = pa.chunked_array([c.cast(pa.string()) for c in chunks], type=pa.string())
+        chunks = pc.dictionary_encode(text).chunks
+    distinct: dict[Any, int] = {}
+    local = [
+        [distinct.setdefault(v, len(distinct)) for v in chunk.dictionary.to_pylist()]
+        for chunk in chunks
+    ]
+    labels = list(distinct)
+    relabel = np.arange(len(labels), dtype=np.int32)
+    if sort and labels:
+        order = np.argsort(np.asarray([str(x) for x in labels], dtype=object))
+        relabel[order] = np.arange(len(labels), dtype=np.int32)
+        labels = [labels[k] for k in order]
+    out = np.empty(sum(len(c) for c in chunks), dtype=np.int32)
+    nulls: np.ndarray | None = None
+    at = 0
+    for chunk, codes in zip(chunks, local, strict=True):
+        # A null slot's index may point anywhere: the appended 0 keeps it in range.
+        mapping = np.append(relabel[np.asarray(codes, dtype=np.int64)], 0).astype(np.int32)
+        indices = arrow_to_numpy(chunk.indices)
+        if chunk.null_count:
+            if nulls is None:
+                nulls = np.zeros(out.size, dtype=bool)
+            missing = ~arrow_to_numpy(chunk.is_valid())
+            nulls[at : at + len(chunk)] = missing
+            indices = np.where(missing, len(mapping) - 1, indices)
+        np.take(mapping, indices, out=out[at : at + len(chunk)])
+        at += len(chunk)
+    return labels, out, nulls
+
+
 def _winner_codes(winner: pa.ChunkedArray, at: Any) -> np.ndarray:
-    encoded = pc.dictionary_encode(winner.cast(pa.string())).combine_chunks()
-    labels = encoded.dictionary.to_pylist()
+    labels, indices, nulls = _encoded(winner.chunks)
     lookup = np.array(
-        [WINNER_LABELS.index(v) if v in WINNER_LABELS else -1 for v in labels], dtype=np.int8
+        [WINNER_LABELS.index(v) if v in WINNER_LABELS else -1 for v in labels] or [-1],
+        dtype=np.int8,
     )
-    indices = arrow_to_numpy(encoded.indices)
-    nulls = _nulls(encoded)
-    codes = np.where(nulls, -1, lookup[np.where(nulls, 0, indices)] if len(lookup) else -1)
+    codes = lookup[indices]
+    if nulls is not None:
+        codes[nulls] = -1
     if (codes < 0).any():
         i = _first(codes < 0)
-        value = None if nulls[i] else labels[indices[i]]
+        value = None if nulls is not None and nulls[i] else labels[indices[i]]
         raise BattleDataError(
             f"unknown winner label {value!r} in {at(i)}; expected model_a, model_b, tie or "
             "tie (bothbad)"
         )
-    return codes.astype(np.int8)
+    return codes
 
 
 def _factorize(
     a: pa.ChunkedArray, b: pa.ChunkedArray, at: Any
 ) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     n = len(a)
-    both = pa.chunked_array(a.chunks + b.chunks, type=pa.string())
-    encoded = pc.dictionary_encode(both).combine_chunks()
-    names = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-    blank_names = np.asarray([not str(x).strip() for x in names], dtype=bool)
-    if encoded.null_count or blank_names.any():  # rare: find the first offending battle
-        indices = arrow_to_numpy(encoded.indices)
-        nulls = _nulls(encoded)
-        bad = nulls | blank_names[np.where(nulls, 0, indices)]
-        i = _first(bad)
-        column, row = ("model_a", i) if i < n else ("model_b", i - n)
-        value = None if nulls[i] else names[indices[i]]
-        raise BattleDataError(f"missing {column} in {at(row)}: {value!r}")
-    order = np.argsort(names)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    codes = rank[arrow_to_numpy(encoded.indices)].astype(np.int32)
-    return tuple(str(x) for x in names[order]), codes[:n], codes[n:]
+    labels, codes, nulls = _encoded(a.chunks + b.chunks, sort=True)
+    names = [str(x) if x is not None else "" for x in labels]
+    blank_names = np.asarray([not x.strip() for x in names] or [False], dtype=bool)
+    if nulls is not None or blank_names.any():  # rare: find the first offending battle
+        bad = blank_names[codes] | (nulls if nulls is not None else False)
+        if bad.any():
+            i = _first(bad)
+            column, row = ("model_a", i) if i < n else ("model_b", i - n)
+            value = None if nulls is not None and nulls[i] else names[codes[i]]
+            raise BattleDataError(f"missing {column} in {at(row)}: {value!r}")
+    return tuple(names), codes[:n], codes[n:]
 
 
 def _column(name: str, values: Any, n: int) -> np.ndarray:

@@ -263,7 +263,6 @@ def _read_csv(path: Path, progress: bool = False) -> BattleTable:
 
 def _read_parquet(path: Path, keep: Collection[str] | None = None) -> BattleTable:
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     wanted = {
@@ -283,6 +282,19 @@ def _read_parquet(path: Path, keep: Collection[str] | None = None) -> BattleTabl
     try:
         handle = pq.ParquetFile(path)  # not read_table: that loads the dataset layer and pandas
         present = set(handle.schema_arrow.names)
+        # The text columns as Parquet keeps them, dictionary-encoded: no string is decoded
+        # (a quarter of a 2M-battle board's time went to decoding and re-encoding them).
+        text = [
+            c
+            for c in ("model_a", "model_b", "winner")
+            if c in present
+            and (
+                pa.types.is_string(t := handle.schema_arrow.field(c).type)
+                or pa.types.is_large_string(t)
+            )
+        ]
+        if text:
+            handle = pq.ParquetFile(path, read_dictionary=text)
         table = handle.read(columns=sorted(present & wanted))
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise BattleDataError(f"cannot read Parquet: {exc}") from None
@@ -295,6 +307,8 @@ def _read_parquet(path: Path, keep: Collection[str] | None = None) -> BattleTabl
         # Zero-copy float64 views: pyarrow's copying conversions import pandas (0.2 s).
         column = table.column(name).combine_chunks().cast(pa.float64())
         if column.null_count:  # rare
+            import pyarrow.compute as pc  # 0.03 s to import: only when needed
+
             column = pc.fill_null(column, np.nan)
         return arrow_to_numpy(column).astype(kind)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -250,6 +251,38 @@ def test_parquet_files_are_read(tmp_path: Path) -> None:
     )
     table = read_battles(path)
     assert len(table) == 2 and table.models == ("A", "B")
+
+
+def test_parquet_text_read_encoded_gives_the_same_table_and_the_same_errors(
+    tmp_path: Path,
+) -> None:
+    """Parquet text columns are read dictionary-encoded, in several row groups (each its
+    own dictionary); the table, and each refusal, match those of plain text."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    a = ["C", "A", "B", "A", "C", "B"]
+    b = ["A", "B", "C", "C", "B", "A"]
+    w = ["model_a", "tie", "model_b", "tie (bothbad)", "model_b", "model_a"]
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.table({"model_a": a, "model_b": b, "winner": w}), path, row_group_size=2)
+    read = read_battles(path)
+    plain = BattleTable.from_records(a, b, w)
+    assert read.models == plain.models == ("A", "B", "C")
+    assert (read.a == plain.a).all() and (read.b == plain.b).all()
+    assert (read.outcome == plain.outcome).all()
+    for column, value, message in [
+        ("model_b", None, "missing model_b in row 4: None"),
+        ("model_a", "  ", "missing model_a in row 4: '  '"),
+        ("winner", "model_c", "unknown winner label 'model_c' in row 4"),
+        ("winner", None, "unknown winner label None in row 4"),
+    ]:
+        data = {"model_a": list(a), "model_b": list(b), "winner": list(w)}
+        data[column][3] = value
+        bad = tmp_path / f"bad-{column}.parquet"
+        pq.write_table(pa.table(data), bad, row_group_size=2)
+        with pytest.raises(BattleDataError, match=re.escape(message)):
+            read_battles(bad)
 
 
 def test_an_empty_board_is_not_an_error(tmp_path: Path) -> None:
