@@ -203,9 +203,12 @@ async def test_side_by_side_parameters_reach_each_provider_as_it_takes_them(
 ) -> None:
     backend = create_backend(spec(kind, wire, params={}), ArenaSettings())
     text = ""
-    async for chunk in backend.stream([{"role": "user", "content": "Hi"}], SIDE_BY_SIDE):
-        if not isinstance(chunk, Usage):
-            text += chunk
+    try:
+        async for chunk in backend.stream([{"role": "user", "content": "Hi"}], SIDE_BY_SIDE):
+            if not isinstance(chunk, Usage):
+                text += chunk
+    finally:
+        await backend.stop()
     assert text == "You said: Hi"  # the stand-in refuses what the real API refuses
     sent = wire.requests[-1]
     if kind == "anthropic":  # Claude 4.5 models: temperature or top_p, never both
@@ -219,9 +222,12 @@ async def test_the_stand_in_refuses_what_the_anthropic_api_refuses(wire: WireSer
 
     backend = create_backend(spec("anthropic", wire, params={}), ArenaSettings())
     backend.rules = RULES["openai"]  # a backend that forgot Anthropic's rules...
-    with pytest.raises(BackendError, match="HTTP 400"):
-        async for _ in backend.stream([{"role": "user", "content": "Hi"}], SIDE_BY_SIDE):
-            pass
+    try:
+        with pytest.raises(BackendError, match="HTTP 400"):
+            async for _ in backend.stream([{"role": "user", "content": "Hi"}], SIDE_BY_SIDE):
+                pass
+    finally:
+        await backend.stop()
     error = wire.requests[-1]
     assert "temperature" in error and "top_p" in error  # ...is caught here, as in production
 
