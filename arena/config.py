@@ -139,13 +139,13 @@ class ArenaSettings:
         "arena.secret in the working directory. Never in the database.",
     )
     prompts_per_minute: int = _setting(
-        20, "Most prompts one browser session may send in a minute (0: no limit)."
+        20, "Most prompts one browser may send in a minute (0: no limit)."
     )
     ip_prompts_per_minute: int = _setting(
         60, "Most prompts one IP address may send in a minute (0: no limit)."
     )
     votes_per_day: int = _setting(
-        300, "Most votes one browser session may cast in 24 hours (0: no limit)."
+        300, "Most votes one browser may cast in 24 hours (0: no limit)."
     )
     ip_votes_per_day: int = _setting(
         1000, "Most votes one IP address may cast in 24 hours (0: no limit)."
