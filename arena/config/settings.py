@@ -1,30 +1,16 @@
-"""Configuration: one typed settings object, the models, and where each value came from.
-
-Sources, later ones winning: the embedded defaults, ``arena.toml`` (its ``[arena]``
-table and ``[[models]]`` list), ``ARENA_<SETTING>`` environment variables, then
-command-line flags. API keys are never configuration values: a model names the
-environment variable that holds its key (``api_key_env``).
-
-Every setting has a help line; ``docs/configuration.md`` documents each one and a
-test keeps the two in step.
-"""
+"""What can be configured: the ``[arena]`` settings and the ``[[models]]`` keys, each
+with its type (its annotation), default and help line, and for a model key the kinds it
+applies to; the model kinds; the embedded default models; the :class:`Config` they
+make up."""
 
 from __future__ import annotations
 
-import functools
-import os
-import re
-import tomllib
-import typing
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from arena.errors import ConfigError
-from arena.params import rules_for
 
-__all__ = ["DEFAULT_MODELS", "ArenaSettings", "Config", "ModelSpec", "load_config"]
+__all__ = ["API", "DEFAULT_MODELS", "KINDS", "ArenaSettings", "Config", "ModelSpec"]
 
 
 # Each model kind and the class that implements it, imported only when a model of that
@@ -144,9 +130,7 @@ class ArenaSettings:
     ip_prompts_per_minute: int = _setting(
         60, "Most prompts one IP address may send in a minute (0: no limit)."
     )
-    votes_per_day: int = _setting(
-        300, "Most votes one browser may cast in 24 hours (0: no limit)."
-    )
+    votes_per_day: int = _setting(300, "Most votes one browser may cast in 24 hours (0: no limit).")
     ip_votes_per_day: int = _setting(
         1000, "Most votes one IP address may cast in 24 hours (0: no limit)."
     )
@@ -358,207 +342,3 @@ class Config:
     def public_names(self) -> list[str]:
         """Models a voter may pick by name (all but the anonymous-only ones)."""
         return [m.name for m in self.models if not m.anonymous_only]
-
-
-def _field(cls: type, name: str) -> Any:
-    return next(f for f in fields(cls) if f.name == name)
-
-
-# The keys a [[models]] entry of each kind may hold.
-_KEYS_OF_KIND = {
-    kind: {f.name for f in fields(ModelSpec) if kind in (f.metadata["kinds"] or (kind,))}
-    for kind in KINDS
-}
-
-
-def load_config(
-    path: str | Path | None = None,
-    *,
-    env: Mapping[str, str] | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> Config:
-    """Read ``arena.toml`` (or use the embedded defaults), then apply ``ARENA_*``
-    variables and explicit overrides (command-line flags).
-
-    Args:
-        path: the file; ``None`` reads ``./arena.toml`` when it exists.
-        env: environment to read ``ARENA_*`` from (``os.environ`` by default).
-        overrides: setting name to value, applied last; ``None`` values are ignored.
-
-    Raises:
-        ConfigError: naming the file, the line and the key that is wrong.
-    """
-    env = os.environ if env is None else env
-    if path is None and Path("arena.toml").is_file():
-        path = "arena.toml"
-    if path is None:
-        settings, models, source = ArenaSettings(), DEFAULT_MODELS, "embedded defaults"
-    else:
-        settings, models = _read_file(Path(path))
-        source = str(path)
-    settings = _apply_env(settings, env)
-    settings = replace(settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
-    return Config(settings, models, source)
-
-
-def _read_file(path: Path) -> tuple[ArenaSettings, tuple[ModelSpec, ...]]:
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    unknown = set(data) - {"arena", "models"}
-    if unknown:
-        key = sorted(unknown)[0]
-        raise ConfigError(
-            f"{path}, line {_line_of(text, key)}: unknown table or key {key!r}; "
-            "expected [arena] and [[models]]"
-        )
-    settings = _build(ArenaSettings, data.get("arena", {}), path, text, "[arena]")
-    if settings.proof_of_work not in ("auto", "on", "off"):
-        raise ConfigError(
-            f"{path}, line {_line_of(text, 'proof_of_work')}: proof_of_work = "
-            f"{settings.proof_of_work!r}; expected auto, on or off"
-        )
-    raw_models = data.get("models", [])
-    if not isinstance(raw_models, list) or not raw_models:
-        raise ConfigError(f"{path}: no [[models]] entries; the arena needs at least two models")
-    models = tuple(
-        _build(ModelSpec, raw, path, text, f"[[models]] #{i + 1}", occurrence=i)
-        for i, raw in enumerate(raw_models)
-    )
-    seen: set[str] = set()
-    for i, spec in enumerate(models):
-        if spec.kind not in KINDS:
-            raise ConfigError(
-                f"{path}, line {_line_of(text, 'kind', i)}: unknown model kind "
-                f"{spec.kind!r} for model {spec.name!r}; expected one of "
-                f"{', '.join(sorted(KINDS))}"
-            )
-        misplaced = [key for key in raw_models[i] if key not in _KEYS_OF_KIND[spec.kind]]
-        if misplaced:
-            key = misplaced[0]
-            takes = " and ".join(_field(ModelSpec, key).metadata["kinds"])
-            raise ConfigError(
-                f"{path}, line {_line_of(text, key, i)}: {key} applies to {takes} models, "
-                f"not to {spec.name!r} (kind {spec.kind})"
-            )
-        problems = rules_for(spec.kind).problems(spec.params)
-        if problems:
-            raise ConfigError(
-                f"{path}, line {_line_of(text, 'name', i)}: params of model {spec.name!r}: "
-                + "; ".join(problems)
-            )
-        if not spec.name:
-            raise ConfigError(
-                f"{path}, line {_line_of(text, '[[models]]', i)}: model without a name"
-            )
-        if spec.name in seen:
-            raise ConfigError(
-                f"{path}, line {_line_of(text, 'name', i)}: model name {spec.name!r} is used twice"
-            )
-        seen.add(spec.name)
-    return settings, models
-
-
-def _build(cls: type, raw: Any, path: Path, text: str, where: str, occurrence: int = 0) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: {where} must be a table")
-    known = {f.name: f for f in fields(cls)}
-    for key, value in raw.items():
-        line = _line_of(text, key, occurrence)
-        if key == "salt" and cls is ArenaSettings:
-            raise ConfigError(
-                f"{path}, line {line}: 'salt' is no longer a setting: voter hashes are keyed "
-                "with a secret kept outside the database (ARENA_SECRET, or the secret_file "
-                "made on first start); remove the line"
-            )
-        if key not in known:
-            raise ConfigError(
-                f"{path}, line {line}: unknown key {key!r} in {where}; "
-                f"expected one of {', '.join(known)}"
-            )
-        expected = _type_of(cls, key)
-        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-            raise ConfigError(
-                f"{path}, line {line}: {key} = {value!r} in {where} should be "
-                f"{_type_name(expected)}"
-            )
-    return cls(**raw)
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _type_of(cls: type, key: str) -> type | tuple[type, ...]:
-    """What a TOML value of the setting ``key`` of ``cls`` must be, from its annotation
-    (an integer is a number too)."""
-    hint = _hints(cls)[key]
-    origin = typing.get_origin(hint) or hint
-    return (int, float) if origin is float else origin
-
-
-def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        dict: "a table",
-        bool: "true or false",
-        list: "a list",
-    }
-    if isinstance(expected, tuple):
-        return "a number"
-    return names.get(expected, expected.__name__)
-
-
-def _line_of(text: str, key: str, occurrence: int = 0) -> int:
-    """Line of ``key = ...`` (or a table header) in the ``occurrence``-th models entry."""
-    lines = text.splitlines()
-    pattern = re.compile(rf"^\s*(\[\[models\]\]|{re.escape(key)}\s*=|\[{re.escape(key)}\])")
-    header_seen = -1
-    for number, line in enumerate(lines, start=1):
-        if line.strip() == "[[models]]":
-            header_seen += 1
-            if key == "[[models]]" and header_seen == occurrence:
-                return number
-            continue
-        if pattern.match(line) and (
-            header_seen == occurrence or header_seen == -1 and occurrence == 0
-        ):
-            return number
-    return 1
-
-
-def _parse(raw: str, kind: type | tuple[type, ...]) -> Any:
-    """An environment variable's text as the setting's type."""
-    if kind is bool:
-        truth = {"1": True, "true": True, "yes": True, "on": True}
-        falsity = {"0": False, "false": False, "no": False, "off": False}
-        value = {**truth, **falsity}.get(raw.strip().lower())
-        if value is None:
-            raise ValueError(raw)
-        return value
-    if isinstance(kind, tuple):
-        return float(raw)
-    return kind(raw)
-
-
-def _apply_env(settings: ArenaSettings, env: Mapping[str, str]) -> ArenaSettings:
-    changes: dict[str, Any] = {}
-    for f in fields(ArenaSettings):
-        name = f"ARENA_{f.name.upper()}"
-        if name not in env:
-            continue
-        raw = env[name]
-        kind = _type_of(ArenaSettings, f.name)
-        try:
-            changes[f.name] = _parse(raw, kind)
-        except ValueError:
-            raise ConfigError(
-                f"environment variable {name}={raw!r} should be {_type_name(kind)}"
-            ) from None
-    return replace(settings, **changes)
