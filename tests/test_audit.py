@@ -4,12 +4,19 @@ are drawn from known distributions (the audit of real endpoints is in bench/audi
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from arena.audit.mmd import encode, mmd_test
+from tests.conftest import ROOT
+from tests.wire import WireServer, write_config
 
 LETTERS = "abcdefgh"
 
@@ -76,3 +83,91 @@ def test_tiny_samples_give_a_valid_p_value(per_side: tuple[int, int]) -> None:
     rng = random.Random(7)
     result = mmd_test(sample(rng, 1.0, per_side[0], 1), sample(rng, 1.0, per_side[1], 1))
     assert 0 < result.p_value <= 1 and result.samples == per_side
+
+
+# -- the command, against endpoints on a real local server (tests/wire.py) -----------
+
+
+def audit_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "run_arena.py"),
+            "models",
+            "audit",
+            *args,
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def wire() -> Iterator[WireServer]:
+    with WireServer() as server:
+        # m-twin answers as m-ref does; m-qwen calls itself Qwen; m-other answers the
+        # same prompts differently but names no model.
+        server.misbehave["m-qwen"] = " I am Qwen, made by Alibaba Cloud."
+        server.misbehave["m-other"] = " Also: zebra."
+        yield server
+
+
+def config_of(tmp_path: Path, wire: WireServer) -> Path:
+    path = tmp_path / "arena.toml"
+    write_config(path, wire, ["m-ref", "m-twin", "m-qwen", "m-other"])
+    return path
+
+
+def test_the_same_model_behind_another_name_is_consistent(tmp_path: Path, wire: WireServer) -> None:
+    config = config_of(tmp_path, wire)
+    saved = tmp_path / "reference.json"
+    out = audit_cli(
+        config, "m-twin", "--reference", "m-ref", "--format", "json", "--save-reference", str(saved)
+    )
+    assert out.returncode == 0, out.stderr + out.stdout
+    report = json.loads(out.stdout)
+    assert report["verdict"] == "consistent" and report["alpha"] == 0.01
+    assert set(report) == {"model", "reference", "verdict", "queries", "alpha", "tests"}
+    assert (
+        report["queries"] <= 300 and sum(t["queries"] for t in report["tests"]) == report["queries"]
+    )
+    names = [t["name"] for t in report["tests"]]
+    assert names[:3] == ["token counts", "self-identification", "echo of model names"]
+    assert all(t["p_value"] == 1.0 for t in report["tests"])
+
+    # The saved reference serves later audits, with no query to the reference.
+    again = audit_cli(config, "m-twin", "--reference-samples", str(saved))
+    assert again.returncode == 0 and "CONSISTENT" in again.stdout
+
+
+def test_a_model_that_names_another_maker_fails_at_the_cheap_gates(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    out = audit_cli(config_of(tmp_path, wire), "m-qwen", "--reference", "m-ref", "--format", "json")
+    assert out.returncode == 3, out.stderr
+    report = json.loads(out.stdout)
+    assert report["verdict"] == "different" and report["queries"] <= 4
+    assert report["tests"][-1]["name"] == "self-identification"
+    assert "Qwen" in report["tests"][-1]["detail"]
+
+
+def test_a_model_that_answers_differently_fails_the_two_sample_test(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    out = audit_cli(
+        config_of(tmp_path, wire), "m-other", "--reference", "m-ref", "--queries", "100"
+    )
+    assert out.returncode == 3, out.stderr
+    assert "two-sample MMD" in out.stdout and "DIFFERENT" in out.stdout
+    assert "(" in out.stdout and "queries to m-other" in out.stdout
+
+
+def test_bad_audits_say_what_is_wrong(tmp_path: Path, wire: WireServer) -> None:
+    config = config_of(tmp_path, wire)
+    no_reference = audit_cli(config, "m-twin")
+    assert no_reference.returncode == 2 and "--reference REF" in no_reference.stderr
+    unknown = audit_cli(config, "m-nope", "--reference", "m-ref")
+    assert unknown.returncode == 2 and "no model named 'm-nope'" in unknown.stderr

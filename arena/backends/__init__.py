@@ -14,7 +14,6 @@ from arena.config import KINDS, ArenaSettings, ModelSpec
 __all__ = ["KINDS", "Backend", "Message", "Usage", "create_backend"]
 
 
-
 def create_backend(spec: ModelSpec, settings: ArenaSettings) -> Backend:
     """The backend for one configured model (its kind is checked when config loads)."""
     module, _, name = KINDS[spec.kind].partition(":")
