@@ -8,14 +8,20 @@ import json
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from arena.audit.mmd import encode, mmd_test
+from arena.audit.run import audit
+from arena.backends import Backend, create_backend
+from arena.backends.pool import ModelPool
+from arena.config import ArenaSettings, ModelSpec, load_config
 from tests.conftest import ROOT
+from tests.reflection import reflection_proxy
 from tests.wire import WireServer, write_config
 
 LETTERS = "abcdefgh"
@@ -165,9 +171,83 @@ def test_a_model_that_answers_differently_fails_the_two_sample_test(
     assert "(" in out.stdout and "queries to m-other" in out.stdout
 
 
+def test_the_budget_is_never_exceeded(tmp_path: Path, wire: WireServer) -> None:
+    config = config_of(tmp_path, wire)
+    for budget in (4, 23, 50):
+        out = audit_cli(
+            config, "m-twin", "--reference", "m-ref", "--queries", str(budget), "--format", "json"
+        )
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["queries"] <= budget
+
+
 def test_bad_audits_say_what_is_wrong(tmp_path: Path, wire: WireServer) -> None:
     config = config_of(tmp_path, wire)
     no_reference = audit_cli(config, "m-twin")
     assert no_reference.returncode == 2 and "--reference REF" in no_reference.stderr
+    tiny = audit_cli(config, "m-twin", "--reference", "m-ref", "--queries", "3")
+    assert tiny.returncode == 2 and "at least 4 queries" in tiny.stderr
     unknown = audit_cli(config, "m-nope", "--reference", "m-ref")
     assert unknown.returncode == 2 and "no model named 'm-nope'" in unknown.stderr
+
+
+# -- the proofs with the two packaged models (the full power curves: bench/audit.py) --
+
+SMOL = "SmolLM2-135M-Instruct"
+QWEN = "Qwen2.5-Coder-0.5B-Instruct"
+
+
+@asynccontextmanager
+async def local_models(config_file: Path) -> AsyncIterator[ModelPool]:
+    pool = ModelPool(load_config(config_file, env={}))
+    await pool.start()
+    try:
+        assert not pool.failures, pool.failures
+        yield pool
+    finally:
+        await pool.stop()
+
+
+def endpoint(url: str) -> Backend:
+    """An OpenAI-compatible endpoint that says it serves SmolLM2."""
+    spec = ModelSpec(name="claims-smollm2", kind="openai", base_url=url, model=SMOL)
+    return create_backend(spec, ArenaSettings())
+
+
+async def test_a_reflection_style_proxy_is_caught_in_every_seed(config_file: Path) -> None:
+    async with local_models(config_file) as pool:
+        qwen_url = pool.backend(QWEN)._base_url  # type: ignore[attr-defined]
+        for usage in (True, False):  # with the usage records passed on, and hidden
+            with reflection_proxy(qwen_url, usage=usage) as url:
+                proxy = endpoint(url)
+                try:
+                    # The gates decide before any seeded sampling: 20 seeds in bench/audit.py.
+                    seeds = range(3) if usage else range(1)
+                    for seed in seeds:
+                        report = await audit(
+                            proxy, "claims-smollm2", pool.backend(SMOL), SMOL, seed=seed
+                        )
+                        assert report.verdict == "different", report.to_dict()
+                        assert report.queries <= 300
+                finally:
+                    await proxy.stop()
+        first = report.tests[-1]
+        assert first.p_value <= 0.01 / 6
+
+
+async def test_the_same_weights_behind_another_url_are_consistent(config_file: Path) -> None:
+    async with local_models(config_file) as pool:
+        smol = pool.backend(SMOL)
+        with reflection_proxy(smol._base_url, honest=True) as url:  # type: ignore[attr-defined]
+            honest = endpoint(url)
+            try:
+                report = await audit(honest, "claims-smollm2", smol, SMOL, queries=64, seed=1)
+            finally:
+                await honest.stop()
+    assert report.verdict == "consistent", report.to_dict()
+    assert [t.name for t in report.tests][:3] == [
+        "token counts",
+        "self-identification",
+        "echo of model names",
+    ]
+    assert len(report.tests) == 6 and report.queries <= 64

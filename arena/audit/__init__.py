@@ -1,9 +1,10 @@
-"""Auditing an endpoint against the weights it claims (issue #13): the statistics first.
+"""Auditing an endpoint against the weights it claims (issue #13; docs/audit.md).
 
+- :mod:`arena.audit.gates`: the cheap gates (token counts, self-identification, echo).
 - :mod:`arena.audit.mmd`: the two-sample test of Model Equality Testing (MMD with a
   Hamming kernel on completions of the same prompts, calibrated by permutation).
+- :mod:`arena.audit.run`: an audit within a budget, stopping at the first decisive
+  test; ``run_arena.py models audit``.
 
-Still to come (see the issue): the cheap gates (tokenizer counts from ``usage``,
-self-identification, the vendor-name echo), the ``run_arena.py models audit`` command
-with its budget and early stopping, monitoring from battles, and the board's marks.
+Still to come: monitoring from battles, the board's marks, bench/audit.py.
 """

@@ -11,6 +11,7 @@ however many tests run and wherever the audit stops.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import Mapping, Sequence
@@ -57,6 +58,7 @@ PROMPTS = (
     "Say hello as a pirate would.",
 )
 GATE_QUERIES = len(PROBE_REPEATS) + 2  # token probes, who, echo
+CONCURRENT = 4  # requests in flight to one endpoint while sampling
 STAGES = 3
 GREEDY = {"temperature": 0.0, "max_tokens": 48}
 
@@ -154,6 +156,8 @@ async def _gates(backend: Backend) -> tuple[list[int | None], str, str]:
 def _plan(queries: int, prompts: Sequence[str]) -> list[int]:
     """Samples per prompt after each stage of the two-sample test, within the budget."""
     per_prompt = max(0, (queries - GATE_QUERIES) // len(prompts))
+    if per_prompt == 0:
+        return []  # a budget for the gates only
     return sorted({max(1, round(per_prompt * (s + 1) / STAGES)) for s in range(STAGES)})
 
 
@@ -179,14 +183,22 @@ async def _extend(
     per_prompt: int,
     params: Mapping[str, Any],
 ) -> int:
-    """Sample until each prompt has ``per_prompt`` completions; returns queries sent."""
-    sent = 0
-    for prompt in prompts:
-        have = completions.setdefault(prompt, [])
-        while len(have) < per_prompt:
-            have.append((await ask(backend, prompt, params))[0])
-            sent += 1
-    return sent
+    """Sample until each prompt has ``per_prompt`` completions, ``CONCURRENT`` requests
+    at a time; returns the queries sent."""
+    wanted = [
+        prompt
+        for prompt in prompts
+        for _ in range(per_prompt - len(completions.setdefault(prompt, [])))
+    ]
+    slots = asyncio.Semaphore(CONCURRENT)
+
+    async def one(prompt: str) -> tuple[str, str]:
+        async with slots:
+            return prompt, (await ask(backend, prompt, params))[0]
+
+    for prompt, text in await asyncio.gather(*(one(p) for p in wanted)):
+        completions[prompt].append(text)
+    return len(wanted)
 
 
 async def audit(
@@ -212,6 +224,10 @@ async def audit(
                 "an audit compares answers drawn with the same sampling parameters"
             )
         reference_name = reference_name or reference.model
+    if queries < GATE_QUERIES:
+        raise ArenaError(
+            f"an audit needs at least {GATE_QUERIES} queries (its gates); got {queries}"
+        )
     params = dict(params or {"temperature": 1.0, "max_tokens": 24})
     order = list(prompts)
     random.Random(seed).shuffle(order)
