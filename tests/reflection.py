@@ -3,12 +3,17 @@ stand-in): an OpenAI-compatible server that claims to be one model, forwards eve
 request to another model's server, and deletes the other vendor's names from the
 answers as they stream. ``honest=True`` forwards without touching anything (the same
 weights behind another URL); ``usage=False`` also drops the usage records, as a proxy
-hiding its tokenizer would."""
+hiding its tokenizer would.
+
+The subtler substitutions of ``bench/audit.py`` change requests instead: ``temperature``
+serves every request at that temperature, ``system`` injects a system prompt, and
+``mix`` sends that share of requests to ``other`` (with ``honest`` answers)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import threading
 from collections.abc import Iterator
@@ -38,21 +43,37 @@ def _filter_line(line: bytes, usage: bool) -> bytes | None:
 
 
 @contextmanager
-def reflection_proxy(upstream: str, *, honest: bool = False, usage: bool = True) -> Iterator[str]:
+def reflection_proxy(
+    upstream: str,
+    *,
+    honest: bool = False,
+    usage: bool = True,
+    temperature: float | None = None,
+    system: str | None = None,
+    mix: float = 0.0,
+    other: str | None = None,
+    seed: int = 0,
+) -> Iterator[str]:
     """Serve the proxy on 127.0.0.1; yields its ``/v1`` base URL."""
     port = free_port()
+    chooser = random.Random(seed)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     runner: web.AppRunner | None = None
 
     async def chat(request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        if temperature is not None:
+            body["temperature"] = temperature
+        if system is not None:
+            body["messages"] = [{"role": "system", "content": system}, *body["messages"]]
+        target = other if other is not None and chooser.random() < mix else upstream
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         try:
             async with (
                 aiohttp.ClientSession() as session,
-                session.post(f"{upstream}/chat/completions", json=body) as upstream_answer,
+                session.post(f"{target}/chat/completions", json=body) as upstream_answer,
             ):
                 async for line in upstream_answer.content:
                     out = line if honest else _filter_line(line, usage)
