@@ -40,6 +40,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from arena.app import Arena
 from arena.leaderboard import compute_leaderboard
+from arena.store.audits import audit_mark, last_audits
 from arena.store.export import RECORDS, export_records
 from arena.ui import STATIC
 from ratings import LeaderboardError, Settings
@@ -65,12 +66,14 @@ def api_router(arena: Arena) -> APIRouter:
     @router.get("/models")
     def models() -> list[dict[str, Any]]:
         ready = set(arena.pool.ready())
+        audits = last_audits(arena.store)
         return [
             {
                 "name": m.name,
                 "organization": m.organization,
                 "license": m.license,
                 "ready": m.name in ready,
+                "audit": audit_mark(audits.get(m.name)),
             }
             for m in arena.config.models
             if not m.anonymous_only
@@ -107,8 +110,12 @@ def admin_router(arena: Arena, token: str | None = None) -> APIRouter:
 
     @router.get("/api/admin/models", dependencies=[Depends(authorised)])
     def model_states() -> dict[str, Any]:
+        audits = last_audits(arena.store)
         return {
-            "models": [row.to_dict() for row in arena.pool.status()],
+            "models": [
+                {**row.to_dict(), "audit": audit_mark(audits.get(row.name))}
+                for row in arena.pool.status()
+            ],
             "config": {"source": arena.config.source, **asdict(arena.reload)},
         }
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from arena.audit.monitor import Monitor
 from arena.backends.pool import ModelPool
 from arena.battles import BattleService
 from arena.chat import ChatService
@@ -62,10 +63,11 @@ class Arena:
         self.battles = BattleService(lambda: self.config, store, pool)
         self.gate: Gate = self.battles.gate
         self.chats = ChatService(self.battles, self.gate)
+        self.monitor = Monitor(lambda: self.config, store, pool)
         self.reload = Reload()
         self._overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self._mtime = self._config_mtime()
-        self._watch: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
     def create(cls, config: Config, overrides: dict[str, Any] | None = None) -> Arena:
@@ -79,13 +81,15 @@ class Arena:
         if status != "ok":  # said at start, and in /api/health for as long as it lasts
             log.error("no battles can start: %s", problem)
         if self._config_mtime() is not None and self.config.settings.reload_s > 0:
-            self._watch = asyncio.create_task(self._watch_config(), name="watch arena.toml")
+            self._tasks.append(asyncio.create_task(self._watch_config(), name="watch arena.toml"))
+        # Always running: a reload may add a model with an audit_reference.
+        self._tasks.append(asyncio.create_task(self.monitor.run_forever(), name="monitor"))
 
     async def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+                await task
         await self.pool.stop()
         self.store.close()
 

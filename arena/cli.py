@@ -43,17 +43,23 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument(
         "action",
         nargs="?",
-        choices=("list", "check", "serve", "status", "audit"),
+        choices=("list", "check", "serve", "status", "audit", "monitor"),
         default="list",
         help="list (default); check: ask each model a short prompt and report time to "
         "first token and tokens/s, exit 1 if any fails; serve: run only the model servers "
         "(vllm and local kinds, e.g. on a separate GPU host) and print their endpoints; "
         "status: each model's state in a running arena (--url; needs ARENA_ADMIN_TOKEN); "
-        "audit NAME --reference REF: is NAME the model REF serves? (exit 0 consistent, "
-        "3 different, 2 error; docs/audit.md)",
+        "audit NAME [--reference REF]: is NAME the model REF serves? (exit 0 consistent, "
+        "3 different, 2 error; docs/audit.md); monitor NAME [--reference REF]: check "
+        "NAME's battle answers against REF's answers to the same prompts now (no query "
+        "to NAME; same exit codes). Both keep the verdict in the database for the board",
     )
-    models.add_argument("name", nargs="?", help="audit: the configured model to audit")
-    models.add_argument("--reference", help="audit: a configured model serving the claimed weights")
+    models.add_argument("name", nargs="?", help="audit, monitor: the configured model")
+    models.add_argument(
+        "--reference",
+        help="audit, monitor: a configured model serving the claimed weights "
+        "(default: NAME's audit_reference)",
+    )
     models.add_argument(
         "--reference-samples", help="audit: the reference's answers saved by --save-reference"
     )
@@ -63,9 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     models.add_argument("--seed", type=int, default=0, help="audit: prompts' order, permutations")
     models.add_argument(
-        "--alpha", type=float, default=0.01, help="audit: false-positive rate (all tests together)"
+        "--alpha",
+        type=float,
+        help="audit: false-positive rate, all tests together (0.01); monitor: of the check "
+        "(the monitor_alpha setting, 0.001)",
     )
     models.add_argument("--config")
+    models.add_argument("--db", help="audit, monitor: database URL (default: the config's)")
     models.add_argument("--format", choices=("table", "json"), default="table")
     models.add_argument(
         "--host",
@@ -242,8 +252,10 @@ def _models(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.action == "check":
         return _check(config, args.format)
-    if args.action == "audit":
-        return _audit(config, args)
+    if args.action in ("audit", "monitor"):
+        from arena.cli_audit import audit_command, monitor_command
+
+        return (audit_command if args.action == "audit" else monitor_command)(config, args)
     if args.action == "serve":
         return _serve_models(config, args.host)
     rows = [{**m.public(), "endpoint": m.base_url or m.package or m.path} for m in config.models]
@@ -290,55 +302,6 @@ def _check(config: Config, fmt: str) -> int:
                 + (f"  {p.error}" if p.error else "")
             )
     return 0 if all(p.ok for p in probes) else 1
-
-
-def _audit(config: Config, args: argparse.Namespace) -> int:
-    """``models audit``: exit 0 consistent, 3 different (errors exit 2 in :func:`main`)."""
-    import asyncio
-    from dataclasses import replace
-
-    from arena.audit.run import ReferenceSamples, audit
-    from arena.backends.pool import ModelPool
-
-    if not args.name or not (args.reference or args.reference_samples):
-        raise ArenaError(
-            "models audit NAME needs --reference REF (a configured model serving the claimed "
-            "weights) or --reference-samples FILE"
-        )
-    wanted = [n for n in (args.name, args.reference) if n]
-    for name in wanted:
-        config.model(name)  # an unknown name is an error that lists the known ones
-    chosen = replace(config, models=tuple(m for m in config.models if m.name in wanted))
-
-    async def run() -> Any:
-        pool = ModelPool(chosen)
-        await pool.start()
-        try:
-            if pool.failures:
-                name, why = next(iter(pool.failures.items()))
-                raise ArenaError(f"model {name} did not start: {why}")
-            reference: Any = (
-                ReferenceSamples.load(args.reference_samples)
-                if args.reference_samples
-                else pool.backend(args.reference)
-            )
-            return await audit(
-                pool.backend(args.name),
-                args.name,
-                reference,
-                args.reference or "",
-                queries=args.queries,
-                alpha=args.alpha,
-                seed=args.seed,
-            )
-        finally:
-            await pool.stop()
-
-    report = asyncio.run(run())
-    if args.save_reference and report.samples is not None:
-        report.samples.save(args.save_reference)
-    print(json.dumps(report.to_dict(), indent=2) if args.format == "json" else report.table())
-    return 0 if report.verdict == "consistent" else 3
 
 
 SERVED_KINDS = ("vllm", "local")

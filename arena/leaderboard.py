@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from arena.config import Config
 from arena.store import Store
+from arena.store.audits import audit_mark, last_audits
 from arena.store.board import battle_table
 from ratings import BattleTable, Leaderboard, LeaderboardError, Settings, build_leaderboard
 from ratings.categories import list_categories
@@ -22,8 +24,10 @@ def compute_leaderboard(
 ) -> Leaderboard:
     """Bradley–Terry board of the anonymous, valid, voted battles in ``store``;
     organization and license come from the configured models. Models in
-    anonymous-only mode are rated with the rest but their rows are not shown."""
-    board = build_leaderboard(battle_table(store), settings, metadata=_metadata(config))
+    anonymous-only mode are rated with the rest but their rows are not shown. Each row
+    carries the model's latest endpoint audit (``audit``: date, verdict, kind,
+    reference), so a model that failed one is never ranked unmarked."""
+    board = build_leaderboard(battle_table(store), settings, metadata=_metadata(config, store))
     board.manifest["source"] = "arena database"
     return hide_unreleased(board, config)
 
@@ -64,9 +68,10 @@ def leaderboard_view(
     categories = [OVERALL, *list_categories(pool)]
     settings = Settings(style=style, category=None if category == OVERALL else category)
     try:
-        board = build_leaderboard(table, settings, metadata=_metadata(config))
+        board = build_leaderboard(table, settings, metadata=_metadata(config, store))
     except LeaderboardError as exc:  # style control before any answer varies in style, ...
-        board = hide_unreleased(build_leaderboard(table, base, metadata=_metadata(config)), config)
+        plain = build_leaderboard(table, base, metadata=_metadata(config, store))
+        board = hide_unreleased(plain, config)
         return LeaderboardView(board, categories, _tables(table, base, board), str(exc), len(pool))
     board = hide_unreleased(board, config)
     return LeaderboardView(board, categories, _tables(table, settings, board), None, len(pool))
@@ -76,7 +81,9 @@ def _tables(table: BattleTable, settings: Settings, board: Leaderboard) -> PairT
     return pair_tables(select_battles(table, settings), board) if board.rows else None
 
 
-def _metadata(config: Config | None) -> dict[str, dict[str, str]]:
-    if config is None:
-        return {}
-    return {m.name: {"organization": m.organization, "license": m.license} for m in config.models}
+def _metadata(config: Config | None, store: Store) -> dict[str, dict[str, Any]]:
+    audits = {name: audit_mark(record) for name, record in last_audits(store).items()}
+    out: dict[str, dict[str, Any]] = {name: {"audit": mark} for name, mark in audits.items()}
+    for m in config.models if config is not None else ():
+        out.setdefault(m.name, {}).update(organization=m.organization, license=m.license)
+    return out

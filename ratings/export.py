@@ -12,8 +12,9 @@ import csv
 import html
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
+from typing import Any
 
 from ratings.leaderboard import Leaderboard, Row
 
@@ -39,7 +40,9 @@ def _machine_line(board: Leaderboard) -> str:
 
 def _columns(board: Leaderboard) -> tuple[str, ...]:
     rows = board.rows + [r for g in board.others for r in g]
-    extra = tuple(c for c in ("organization", "license") if any(getattr(r, c) for r in rows))
+    extra = tuple(
+        c for c in ("organization", "license", "audit") if any(getattr(r, c) for r in rows)
+    )
     return COLUMNS + extra
 
 
@@ -52,9 +55,20 @@ def _cells(row: Row, columns: tuple[str, ...]) -> list[str]:
             out.append(f"{v:.1f}")
         elif c == "win_rate":
             out.append(f"{v:.3f}")
+        elif c == "audit":
+            out.append(audit_text(v))
         else:
             out.append("" if v is None else str(v))
     return out
+
+
+def audit_text(audit: Mapping[str, Any] | None) -> str:
+    """An audit mark as text: "consistent 2026-11-27", "DIFFERENT from REF 2026-11-27"."""
+    if not audit:
+        return ""
+    if audit.get("verdict") == "different":
+        return f"DIFFERENT from {audit.get('reference')} {audit.get('date')}"
+    return f"{audit.get('verdict')} {audit.get('date')}"
 
 
 def _groups(board: Leaderboard) -> list[tuple[str | None, list[Row]]]:

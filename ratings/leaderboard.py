@@ -128,6 +128,8 @@ class Row:
     win_rate: float
     organization: str | None = None
     license: str | None = None
+    # The arena's latest endpoint audit of the model: date, verdict, kind, reference.
+    audit: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -188,7 +190,7 @@ def build_leaderboard(
     table: BattleTable,
     settings: Settings | None = None,
     *,
-    metadata: Mapping[str, Mapping[str, str]] | None = None,
+    metadata: Mapping[str, Mapping[str, Any]] | None = None,
     progress: bool = False,
 ) -> Leaderboard:
     """Compute a leaderboard with confidence intervals.
@@ -197,7 +199,8 @@ def build_leaderboard(
         table: the battles.
         settings: method, intervals, filters (defaults: Bradley–Terry, sandwich 95%,
             anonymous valid battles only).
-        metadata: per model name, optional ``organization`` and ``license``.
+        metadata: per model name, optional ``organization``, ``license`` and ``audit``
+            (the arena's latest endpoint audit: date, verdict, kind, reference).
         progress: show a progress bar for long work (bootstrap) on standard error.
 
     Returns:
@@ -246,7 +249,7 @@ def category_boards(
     table: BattleTable,
     settings: Settings | None = None,
     *,
-    metadata: Mapping[str, Mapping[str, str]] | None = None,
+    metadata: Mapping[str, Mapping[str, Any]] | None = None,
     min_battles: int = 1,
 ) -> dict[str, Leaderboard]:
     """One board per category the battles have (see :mod:`ratings.categories`)."""
@@ -313,7 +316,7 @@ def _rows(
     upper: np.ndarray,
     votes: np.ndarray,
     win_rate: np.ndarray,
-    metadata: Mapping[str, Mapping[str, str]],
+    metadata: Mapping[str, Mapping[str, Any]],
 ) -> list[Row]:
     names = [table.models[i] for i in index]
     ranks = 1 + (lower[None, :] > upper[:, None]).sum(axis=1)
@@ -329,6 +332,7 @@ def _rows(
             win_rate=float(win_rate[index[k]]),
             organization=metadata.get(names[k], {}).get("organization") or None,
             license=metadata.get(names[k], {}).get("license") or None,
+            audit=metadata.get(names[k], {}).get("audit") or None,
         )
         for k in order
     ]

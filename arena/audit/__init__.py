@@ -1,10 +1,13 @@
-"""Auditing an endpoint against the weights it claims (issue #13; docs/audit.md).
+"""Auditing an endpoint against the weights it claims (docs/audit.md).
 
 - :mod:`arena.audit.gates`: the cheap gates (token counts, self-identification, echo).
 - :mod:`arena.audit.mmd`: the two-sample test of Model Equality Testing (MMD with a
   Hamming kernel on completions of the same prompts, calibrated by permutation).
 - :mod:`arena.audit.run`: an audit within a budget, stopping at the first decisive
   test; ``run_arena.py models audit``.
+- :mod:`arena.audit.monitor`: the scheduled check of the answers battles collected
+  against the reference's (no query to the audited model); ``models monitor``.
 
-Still to come: monitoring from battles, the board's marks, bench/audit.py.
+Verdicts are kept in the ``audits`` table (:mod:`arena.store.audits`) and shown on the
+leaderboard, in ``/api/models`` and in the admin view.
 """

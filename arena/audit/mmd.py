@@ -62,6 +62,27 @@ def _gram(codes: np.ndarray, prompts: np.ndarray) -> np.ndarray:
     return gram
 
 
+def _ngram_gram(texts: Sequence[str], prompts: np.ndarray, n: int) -> np.ndarray:
+    """Cosine similarity of the sets of character ``n``-grams of two answers to the same
+    prompt (zero across prompts): unlike the Hamming kernel it sees shared wording
+    wherever it sits, which one answer per prompt needs."""
+    vocabulary: dict[str, int] = {}
+    rows, cols = [], []
+    for i, text in enumerate(texts):
+        padded = f" {text} "
+        grams = {padded[j : j + n] for j in range(max(1, len(padded) - n + 1))}
+        for gram in grams:
+            rows.append(i)
+            cols.append(vocabulary.setdefault(gram, len(vocabulary)))
+    matrix = np.zeros((len(texts), max(1, len(vocabulary))), dtype=np.float32)
+    matrix[rows, cols] = 1.0
+    norms = np.sqrt(matrix.sum(axis=1))
+    matrix /= np.maximum(norms, 1.0)[:, None]
+    gram = (matrix @ matrix.T).astype(float)
+    gram *= prompts[:, None] == prompts[None, :]
+    return gram
+
+
 def _mmd2(gram: np.ndarray, sides: np.ndarray) -> np.ndarray:
     """Unbiased MMD² between the samples with side False (X) and True (Y), for each
     column of ``sides`` (n, draws) at once; ``gram`` has a zero diagonal."""
@@ -82,18 +103,21 @@ def mmd_test(
     length: int = 50,
     permutations: int = 1000,
     seed: int = 0,
+    ngram: int = 0,
 ) -> MMDResult:
     """Test whether ``audited`` and ``reference`` (lists of (prompt, completion)) come
-    from the same model, by MMD² with the Hamming kernel and a within-prompt
-    permutation null (see the module docstring)."""
-    vocabulary: dict[Hashable, int] = {}
+    from the same model, by MMD² with the Hamming kernel on the first ``length`` units
+    (or, with ``ngram`` > 0, the cosine of the completions' character n-gram sets) and
+    a within-prompt permutation null (see the module docstring)."""
     pairs = list(audited) + list(reference)
-    codes = encode([c for _, c in pairs], length, vocabulary)
     prompt_ids: dict[Hashable, int] = {}
     prompts = np.array([prompt_ids.setdefault(p, len(prompt_ids)) for p, _ in pairs])
     side = np.zeros(len(pairs), dtype=bool)
     side[len(audited) :] = True
-    gram = _gram(codes, prompts)
+    if ngram > 0:
+        gram = _ngram_gram(["".join(map(str, c)) for _, c in pairs], prompts, ngram)
+    else:
+        gram = _gram(encode([c for _, c in pairs], length, {}), prompts)
     np.fill_diagonal(gram, 0.0)
     observed = float(_mmd2(gram, side[:, None])[0])
     rng = np.random.default_rng(seed)

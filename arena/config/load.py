@@ -121,6 +121,15 @@ def _read_file(path: Path) -> tuple[ArenaSettings, tuple[ModelSpec, ...]]:
                 f"{path}, line {_line_of(text, 'name', i)}: model name {spec.name!r} is used twice"
             )
         seen.add(spec.name)
+    for i, spec in enumerate(models):
+        if spec.audit_reference and (
+            spec.audit_reference not in seen or spec.audit_reference == spec.name
+        ):
+            raise ConfigError(
+                f"{path}, line {_line_of(text, 'audit_reference', i)}: audit_reference of "
+                f"{spec.name!r} is {spec.audit_reference!r}; it must name another configured "
+                f"model ({', '.join(sorted(seen - {spec.name}))})"
+            )
     return settings, models
 
 

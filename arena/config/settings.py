@@ -100,6 +100,23 @@ class ArenaSettings:
         "vllm models: the GPUs they may use, e.g. 0,1,2,3 (empty: every GPU nvidia-smi "
         "lists). Each model gets tensor_parallel of them unless it names its own gpus.",
     )
+    monitor_every_h: float = _setting(
+        24.0,
+        "Hours between checks of the battle answers of each model that names an "
+        "audit_reference against that reference's answers to the same prompts (0: never). "
+        "One arena process of several runs each check.",
+    )
+    monitor_answers: int = _setting(
+        40, "Battle answers a check uses (the latest; it waits until there are this many)."
+    )
+    monitor_samples: int = _setting(
+        8, "Answers the reference is asked for per battle prompt in a check."
+    )
+    monitor_alpha: float = _setting(
+        0.001,
+        "False-positive rate of each check (checks repeat: 0.001 daily is about one false "
+        "flag in three years for an honest model).",
+    )
     leaderboard_refresh_s: float = _setting(
         60.0, "Seconds between leaderboard refreshes on the page while it is open."
     )
@@ -226,6 +243,12 @@ class ModelSpec:
         kinds=("local",),
     )
     organization: str = _setting("", "Who made the model (shown after the vote and on the board).")
+    audit_reference: str = _setting(
+        "",
+        "A configured model serving the weights this one claims (a local or vllm model, or "
+        "an endpoint you trust): its battle answers are checked against that model's "
+        "answers every monitor_every_h hours, and models audit uses it by default.",
+    )
     weight: float = _setting(
         1.0, "weighted/targets sampling: how often the model is drawn, relative to the others."
     )

@@ -5,6 +5,7 @@
 ``feedback`` upvotes, downvotes and flags on direct-chat answers
 ``consents`` which browser sessions accepted the terms of use
 ``prompts``  recent prompts per browser and address, for the per-minute rate limits
+``audits``   each endpoint audit's and battle monitor's verdict on a model
 ``meta``     key/value facts about the database itself
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy import JSON, DateTime, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "AuditRecord",
     "BattleRecord",
     "ConsentRecord",
     "FeedbackRecord",
@@ -129,6 +131,23 @@ class PromptRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(index=True)
     at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class AuditRecord(SQLModel, table=True):
+    """One verdict on a model: an endpoint audit (``run_arena.py models audit``) or a
+    check of its battle answers against its reference (``monitor``)."""
+
+    __tablename__ = "audits"
+
+    id: int | None = Field(default=None, primary_key=True)
+    model: str = Field(index=True)
+    reference: str
+    kind: str  # audit | monitor
+    verdict: str  # consistent | different
+    queries: int  # requests sent to the audited model (0 for a monitor)
+    alpha: float
+    report: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the full report
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
 class MetaRecord(SQLModel, table=True):

@@ -8,6 +8,7 @@ so a voter on the Battle tab never receives model names before voting.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ HEADERS = [
     "Win rate",
     "Organization",
     "License",
+    "Audit",
 ]
 
 
@@ -48,9 +50,19 @@ def table_rows(board: Leaderboard) -> list[list[Any]]:
                     f"{r.win_rate:.0%}",
                     r.organization or "",
                     r.license or "",
+                    _audit_cell(r.audit),
                 ]
             )
     return rows
+
+
+def _audit_cell(audit: Mapping[str, Any] | None) -> str:
+    """The latest endpoint audit: a failed one is marked where the rating is read."""
+    if not audit:
+        return "not audited"
+    if audit["verdict"] == "different":
+        return f"⚠️ FAILED: differs from {audit['reference']} ({audit['date']})"
+    return f"✓ consistent with {audit['reference']} ({audit['date']})"
 
 
 def _summary(view: LeaderboardView) -> str:
@@ -66,6 +78,18 @@ def _summary(view: LeaderboardView) -> str:
         text += (
             "\n\nSome models were never compared with the main group; they are ranked "
             "within their own group."
+        )
+    failed = [
+        r.model
+        for r in view.board.rows + [r for g in view.board.others for r in g]
+        if r.audit and r.audit["verdict"] == "different"
+    ]
+    if failed:
+        text += (
+            f"\n\n⚠️ {', '.join(failed)} failed {'its' if len(failed) == 1 else 'their'} latest "
+            "endpoint audit: the answers ranked under "
+            f"{'that name' if len(failed) == 1 else 'those names'} may come from other "
+            "weights (see the Audit column)."
         )
     if not view.board.rows:
         text += "\n\nNo votes here yet. Go to the Battle tab and cast the first one!"
@@ -92,7 +116,7 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
         interactive=False,
         elem_id="board",
         wrap=True,
-        datatype=["str", "str", "number", "str", "number", "str", "str", "str"],
+        datatype=["str", "str", "number", "str", "number", "str", "str", "str", "str"],
     )
     with gr.Row():
         csv_file = gr.DownloadButton("Download CSV", elem_id="board-csv", scale=0, min_width=200)
