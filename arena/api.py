@@ -4,8 +4,9 @@
   status ``ok`` (battles can start), ``starting``, ``unavailable`` (fewer than two
   models answer) or ``misconfigured`` (fewer than two configured), and ``problem`` says
   what is wrong (null when ok)
-- ``GET /api/models``: the models' public names, organizations, licences and readiness
-  (models in anonymous-only mode are left out)
+- ``GET /api/models``: the models' public names, organizations, licences, readiness and
+  latest endpoint audit (``audit``: date, verdict, kind, reference, or null; models in
+  anonymous-only mode are left out)
 - ``GET /api/leaderboard?category=...&style=true``: the board, with the same rows and
   manifest as ``run_arena.py leaderboard --format json``
 

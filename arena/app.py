@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from arena import language
 from arena.audit.monitor import Monitor
 from arena.backends.pool import ModelPool
 from arena.battles import BattleService
@@ -76,6 +77,8 @@ class Arena:
         return cls(config, store, ModelPool(config), overrides)
 
     async def start(self) -> None:
+        if self.config.settings.detect_languages:
+            language.preload()  # in a thread: battles started meanwhile get none
         await self.pool.start()
         status, problem = self.pool.health()
         if status != "ok":  # said at start, and in /api/health for as long as it lasts

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from arena import language
 from arena.answers import SideState, answer_side
 from arena.backends.pool import ModelPool
 from arena.config import Config
@@ -282,23 +283,32 @@ class BattleService:
                     self._drop_last_turn, battle_id, self.gate.hash(voter.session)
                 )
                 await self.gate.admit(prompt, voter)
-            new = None
+            new, lang = None, None
+            if self.config.settings.detect_languages:  # kept for a battle's first turn only
+                lang = await asyncio.to_thread(language.detect, prompt, wait=False)
             if battle_id is None:
                 new = await self._new_battle(voter, models, params)
+                new.language = lang
                 battle_id = new.id
-            start = await self._launch(battle_id, prompt, voter, new)
+            start = await self._launch(battle_id, prompt, voter, new, lang)
         except BaseException:
             self.live.leave()
             raise
         yield start
 
     async def _launch(
-        self, battle_id: str, prompt: str, voter: Voter, new: BattleRecord | None = None
+        self,
+        battle_id: str,
+        prompt: str,
+        voter: Voter,
+        new: BattleRecord | None = None,
+        lang: str | None = None,
     ) -> TurnStart:
-        """Claim the battle's next turn (storing ``new``, a new battle, already claimed)
-        and start both answers (a place is held)."""
+        """Claim the battle's next turn (storing ``new``, a new battle, already claimed;
+        ``lang``, the prompt's language, is kept if this is the first turn) and start
+        both answers (a place is held)."""
         voter_hash = self.gate.hash(voter.session)
-        battle, history = await self.store.run(self._claim_turn, battle_id, voter_hash, new)
+        battle, history = await self.store.run(self._claim_turn, battle_id, voter_hash, new, lang)
         turn = battle.turns + 1
         update = TurnUpdate(battle_id, turn)
         live = LiveTurn(battle_id, update)
@@ -325,7 +335,7 @@ class BattleService:
         return TurnStart(battle_id, live.token, turn, prompt, history)
 
     def _claim_turn(
-        self, battle_id: str, voter_hash: str, new: BattleRecord | None
+        self, battle_id: str, voter_hash: str, new: BattleRecord | None, lang: str | None = None
     ) -> tuple[BattleRecord, list[TurnRecord]]:
         """The battle with its next turn claimed, and its finished turns (one trip to
         the store's thread)."""
@@ -333,7 +343,9 @@ class BattleService:
             new.streaming = True
             self.store.add_battle(new)
             return new, []
-        battle = self.store.begin_turn(battle_id, voter_hash, self.config.settings.max_turns)
+        battle = self.store.begin_turn(
+            battle_id, voter_hash, self.config.settings.max_turns, language=lang
+        )
         try:
             self._check_models(battle)
         except NoModelsError:

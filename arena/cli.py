@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from arena.cli_board import leaderboard_command, voters_command
+from arena.cli_data import battles_command, export_command
 from arena.config import Config, load_config
 from arena.errors import ArenaError
 from ratings import RatingsError
@@ -100,6 +101,31 @@ def _parser() -> argparse.ArgumentParser:
         help="an arena process (repeat for each; default 127.0.0.1:7861 and :7862)",
     )
     deploy.add_argument("--listen", default="80", help="nginx's listen address (80)")
+
+    export = commands.add_parser(
+        "export",
+        help="write the public release of the votes (export --public DIR)",
+        description="Write a public release: anonymous, valid battles with both "
+        "conversations scrubbed of personal data, no voter or address hashes, times "
+        "rounded to the hour; Parquet and JSONL, the board and a dataset card "
+        "(docs/release.md).",
+    )
+    export.add_argument("--public", metavar="DIR", help="the folder to write the release to")
+    export.add_argument(
+        "--delay-days", type=float, default=0, help="only votes at least this many days old (0)"
+    )
+    export.add_argument("--db", help="arena database URL (default: the configured one)")
+    export.add_argument("--config", help="arena.toml, for the database URL and the licence")
+
+    battles = commands.add_parser("battles", help="maintain the stored battles (battles languages)")
+    battles.add_argument(
+        "action",
+        choices=("languages",),
+        help="languages: detect the language of the first prompt of battles that have none",
+    )
+    battles.add_argument("--all", action="store_true", help="languages: redo every battle")
+    battles.add_argument("--db", help="arena database URL (default: the configured one)")
+    battles.add_argument("--config", help="arena.toml, for the database URL")
 
     voters = commands.add_parser(
         "voters",
@@ -203,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "voters": voters_command,
             "deploy": _deploy,
             "leaderboard": leaderboard_command,
+            "export": export_command,
+            "battles": battles_command,
         }
         return commands[args.command](args)
     except (ArenaError, RatingsError) as exc:

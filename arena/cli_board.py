@@ -157,7 +157,7 @@ def _columns_for(args: argparse.Namespace) -> set[str]:
     """The optional battle columns these options use (reading fewer is quicker)."""
     from ratings.io import OPTIONAL_COLUMNS
 
-    keep = {"anony", "valid"}
+    keep = {"anony", "valid", "cluster"}  # cluster: a release's near-duplicates are capped
     if args.since or args.until or args.method == "elo":
         keep.add("tstamp")
     if args.style:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from arena.config import Config
@@ -10,13 +10,46 @@ from arena.store import Store
 from arena.store.audits import audit_mark, last_audits
 from arena.store.board import battle_table
 from ratings import BattleTable, Leaderboard, LeaderboardError, Settings, build_leaderboard
-from ratings.categories import list_categories
+from ratings.categories import category_mask, list_categories
 from ratings.leaderboard import select_battles
 from ratings.tables import PairTables, pair_tables
 
 __all__ = ["LeaderboardView", "compute_leaderboard", "hide_unreleased", "leaderboard_view"]
 
 OVERALL = "Overall"
+LANGUAGE_MIN_VOTES = 10  # a language gets a board of its own from this many votes on
+LANGUAGE_NAMES = {
+    "en": "English",
+    "zh": "Chinese",
+    "ru": "Russian",
+    "es": "Spanish",
+    "de": "German",
+    "fr": "French",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "pt": "Portuguese",
+    "it": "Italian",
+    "pl": "Polish",
+    "vi": "Vietnamese",
+    "ar": "Arabic",
+    "tr": "Turkish",
+    "id": "Indonesian",
+    "fa": "Persian",
+    "uk": "Ukrainian",
+    "nl": "Dutch",
+    "hi": "Hindi",
+    "cs": "Czech",
+    "sv": "Swedish",
+    "el": "Greek",
+    "he": "Hebrew",
+    "th": "Thai",
+    "bn": "Bengali",
+    "ro": "Romanian",
+    "hu": "Hungarian",
+    "da": "Danish",
+    "fi": "Finnish",
+    "nb": "Norwegian",
+}
 
 
 def compute_leaderboard(
@@ -56,6 +89,25 @@ class LeaderboardView:
     tables: PairTables | None
     problem: str | None = None
     total_votes: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # votes in each category
+
+    def choices(self) -> list[tuple[str, str]]:
+        """The category selector's (label, value) pairs: each with its votes."""
+        return [
+            (f"{_label(name)} ({self.counts.get(name, 0):,} votes)", name)
+            for name in self.categories
+        ]
+
+
+def _label(name: str) -> str:
+    kind, _, value = name.partition(":")
+    if kind == "language":
+        return f"Language: {LANGUAGE_NAMES.get(value, value)}"
+    if kind == "tag":
+        return f"Tag: {value}"
+    return {"long_prompt": "Long prompts", "multi_turn": "Multi-turn", "coding": "Coding"}.get(
+        name, name
+    )
 
 
 def leaderboard_view(
@@ -66,15 +118,25 @@ def leaderboard_view(
     base = Settings()
     pool = select_battles(table, base)
     categories = [OVERALL, *list_categories(pool)]
+    counts = {OVERALL: len(pool)}
+    counts |= {name: int(category_mask(pool, name).sum()) for name in categories[1:]}
+    categories = [
+        name
+        for name in categories
+        if not name.startswith("language:") or counts[name] >= LANGUAGE_MIN_VOTES
+    ]
     settings = Settings(style=style, category=None if category == OVERALL else category)
     try:
         board = build_leaderboard(table, settings, metadata=_metadata(config, store))
     except LeaderboardError as exc:  # style control before any answer varies in style, ...
         plain = build_leaderboard(table, base, metadata=_metadata(config, store))
         board = hide_unreleased(plain, config)
-        return LeaderboardView(board, categories, _tables(table, base, board), str(exc), len(pool))
+        tables = _tables(table, base, board)
+        return LeaderboardView(board, categories, tables, str(exc), len(pool), counts)
     board = hide_unreleased(board, config)
-    return LeaderboardView(board, categories, _tables(table, settings, board), None, len(pool))
+    return LeaderboardView(
+        board, categories, _tables(table, settings, board), None, len(pool), counts
+    )
 
 
 def _tables(table: BattleTable, settings: Settings, board: Leaderboard) -> PairTables | None:

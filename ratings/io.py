@@ -36,7 +36,17 @@ _META = {  # LMSYS conv_metadata key -> our feature
 }
 
 
-OPTIONAL_COLUMNS = ("anony", "valid", "tstamp", "language", "turn", "tags", "prompt", *_FLAT)
+OPTIONAL_COLUMNS = (
+    "anony",
+    "valid",
+    "tstamp",
+    "language",
+    "turn",
+    "tags",
+    "prompt",
+    "cluster",
+    *_FLAT,
+)
 
 
 def read_battles(
@@ -275,6 +285,7 @@ def _read_parquet(path: Path, keep: Collection[str] | None = None) -> BattleTabl
         "is_valid",
         "valid",
         "language",
+        "cluster",
         *_FLAT,
     }
     if keep is not None:
@@ -313,7 +324,7 @@ def _read_parquet(path: Path, keep: Collection[str] | None = None) -> BattleTabl
         return arrow_to_numpy(column).astype(kind)
 
     extra: dict[str, Any] = {}
-    for name in ("tstamp", "turn", *_FLAT):
+    for name in ("tstamp", "turn", "cluster", *_FLAT):
         if name in present:
             extra[name] = numbers(name, float)
     for source in ("is_valid", "valid"):

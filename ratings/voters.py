@@ -135,12 +135,17 @@ def repeated_prompt_mask(table: BattleTable, quantile: float, seed: int = 0) -> 
     ``quantile`` of prompts ranked by frequency (all kept when ``quantile`` ≥ 1 or the
     table has no prompts).
 
-    Prompts are compared after case folding and collapsing whitespace."""
+    Prompts are compared after case folding and collapsing whitespace; a table with a
+    ``cluster`` column (a public release's near-duplicate clusters) is capped per
+    cluster instead."""
     keep = np.ones(len(table), dtype=bool)
-    prompts = table.column("prompt")
-    if prompts is None or quantile >= 1 or len(table) == 0:
+    prompts, clusters = table.column("prompt"), table.column("cluster")
+    if (prompts is None and clusters is None) or quantile >= 1 or len(table) == 0:
         return keep
-    normal = np.array([re.sub(r"\s+", " ", str(p)).strip().casefold() for p in prompts])
+    if clusters is not None:
+        normal = np.array([str(int(c)) if c == c else "" for c in clusters])  # NaN: none
+    else:
+        normal = np.array([re.sub(r"\s+", " ", str(p)).strip().casefold() for p in prompts])
     unique, index, counts = np.unique(normal, return_inverse=True, return_counts=True)
     # The count of the prompt at the quantile of prompts by frequency (an observed
     # count, so fewer than 1/(1 - quantile) distinct prompts are never capped).

@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Language detection loads 550 MB of Lingua models in every arena process (5 s of CPU):
+# off for the suite's many arenas; tests/test_release.py turns it on where it is tested.
+os.environ.setdefault("ARENA_DETECT_LANGUAGES", "false")
 
 # Short answers keep the real models quick on two cores.
 TEST_CONFIG = """\

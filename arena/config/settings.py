@@ -100,6 +100,16 @@ class ArenaSettings:
         "vllm models: the GPUs they may use, e.g. 0,1,2,3 (empty: every GPU nvidia-smi "
         "lists). Each model gets tensor_parallel of them unless it names its own gpus.",
     )
+    detect_languages: bool = _setting(
+        True,
+        "Detect the language of each battle's first prompt (Lingua, 30 languages; about "
+        "550 MB and 5 s to load, in the background at start) for the language categories "
+        "and the public release.",
+    )
+    release_licence: str = _setting(
+        "CC-BY-4.0",
+        "The licence the public release (export --public) gives the prompts and answers.",
+    )
     monitor_every_h: float = _setting(
         24.0,
         "Hours between checks of the battle answers of each model that names an "

@@ -76,7 +76,7 @@ def votes_per_model(store: Store) -> dict[str, int]:
 
 
 def _details(battles: Sequence[BattleRecord], turns: Sequence[TurnRecord]) -> dict[str, Any]:
-    """Prompt, turn count, tags and per-side answer style of each battle."""
+    """Prompt, turn count, tags, language and per-side answer style of each battle."""
     answers: dict[tuple[str, str], list[str]] = {}
     prompts: dict[str, str] = {}
     for t in sorted(turns, key=lambda t: t.turn):
@@ -86,6 +86,7 @@ def _details(battles: Sequence[BattleRecord], turns: Sequence[TurnRecord]) -> di
         "prompt": [prompts.get(b.id, "") for b in battles],
         "turn": [b.turns for b in battles],
         "tags": [tuple(b.tags or ()) for b in battles],
+        "language": [b.language or "" for b in battles],
     }
     for side in "ab":
         styles = [answer_style("\n\n".join(answers.get((b.id, side), []))) for b in battles]

@@ -80,6 +80,8 @@ def export_records(store: Store, records: Sequence[str] = RECORDS) -> Iterator[d
                 "invalid_reason": b.invalid_reason,
                 "conversation_a": talk.get((b.id, "a"), []),
                 "conversation_b": talk.get((b.id, "b"), []),
+                "language": b.language,
+                "tags": list(b.tags or ()),
             }
             if kind == "failed":
                 row["error"] = b.error

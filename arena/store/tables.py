@@ -75,6 +75,7 @@ class BattleRecord(SQLModel, table=True):
     valid: bool = True
     invalid_reason: str | None = None
     tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    language: str | None = Field(default=None, index=True)  # ISO 639-1 of the first prompt
 
 
 SIDES = ("a", "b")  # a battle's two sides, as TurnRecord.side stores them

@@ -47,4 +47,16 @@ arena runs on several servers, `arena_route` (which server answers you). The pag
 keeps, in your browser's local storage, that you accepted the terms. No analytics,
 no third-party requests. Do not put private or sensitive information in your prompts:
 they may be published, with the votes, for research.
+
+## What is published, and when
+
+The organizer may publish the votes as an open dataset ("public release"): for each
+anonymous battle that was voted and counted, both conversations, the two models, the
+vote, the language of the first prompt, its categories, and the hour of the vote,
+published at the earliest the number of days after the vote the organizer chooses.
+Before release, e-mail addresses, phone numbers, IP addresses, card numbers and links
+carrying passwords or tokens are replaced by placeholders; names and anything written
+in plain words are not detected. The release never includes your browser id, your IP
+address or a hash of either, so its rows cannot be linked to one another by voter. The
+prompts and answers are released under {config.settings.release_licence}.
 """

@@ -101,7 +101,7 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
     downloads = Path(tempfile.mkdtemp(prefix="arena-board-"))
     with gr.Row():
         category = gr.Dropdown(
-            [OVERALL], value=OVERALL, label="Category", scale=2, elem_id="board-category"
+            [(OVERALL, OVERALL)], value=OVERALL, label="Category", scale=2, elem_id="board-category"
         )
         style = gr.Checkbox(
             False,
@@ -155,7 +155,7 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
             ]
         return (
             gr.Dropdown(
-                choices=view.categories, value=chosen if chosen in view.categories else OVERALL
+                choices=view.choices(), value=chosen if chosen in view.categories else OVERALL
             ),
             _summary(view),
             table_rows(view.board),
