@@ -40,11 +40,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from arena.app import Arena
-from arena.leaderboard import compute_leaderboard
+from arena.leaderboard import board_settings, compute_leaderboard
 from arena.store.audits import audit_mark, last_audits
 from arena.store.export import RECORDS, export_records
 from arena.ui import STATIC
-from ratings import LeaderboardError, Settings
+from ratings import LeaderboardError
 
 __all__ = ["ADMIN_TOKEN_ENV", "admin_router", "api_router"]
 
@@ -74,6 +74,8 @@ def api_router(arena: Arena) -> APIRouter:
                 "organization": m.organization,
                 "license": m.license,
                 "ready": m.name in ready,
+                "retired": m.retired,
+                "url": m.url,
                 "audit": audit_mark(audits.get(m.name)),
             }
             for m in arena.config.models
@@ -84,7 +86,9 @@ def api_router(arena: Arena) -> APIRouter:
     def leaderboard(category: str | None = None, style: bool = False) -> dict[str, Any]:
         try:
             board = compute_leaderboard(
-                arena.store, arena.config, Settings(category=category, style=style)
+                arena.store,
+                arena.config,
+                board_settings(arena.config, category=category, style=style),
             )
         except LeaderboardError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None

@@ -81,8 +81,8 @@ class Reveal:
 
     battle_id: str
     winner: str
-    model_a: dict[str, str]
-    model_b: dict[str, str]
+    model_a: dict[str, Any]  # ModelSpec.public(): name, organization, licence, link, price
+    model_b: dict[str, Any]
 
 
 class BattleService:
@@ -486,7 +486,7 @@ class BattleService:
         leaks = find_leaks(answers, prompts, own, self.config.models)
         return "; ".join(leak.reason() for leak in leaks) or None
 
-    def _public(self, name: str) -> dict[str, str]:
+    def _public(self, name: str) -> dict[str, Any]:
         try:
             return self.config.model(name).public()
         except Exception:  # a model since removed from the config: its name is all we know

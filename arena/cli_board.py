@@ -47,6 +47,8 @@ def _anchor(value: str | None) -> tuple[str, float] | None:
 
 
 def leaderboard_command(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from ratings import Settings, build_leaderboard, read_battles, render
     from ratings.leaderboard import category_boards
 
@@ -68,7 +70,7 @@ def leaderboard_command(args: argparse.Namespace) -> int:
         category=args.category,
         elo_k=args.elo_k,
     )
-    metadata: dict[str, dict[str, str]] = {}
+    metadata: dict[str, dict[str, Any]] = {}
     if args.battles:
         table = read_battles(
             args.battles,
@@ -78,9 +80,12 @@ def leaderboard_command(args: argparse.Namespace) -> int:
         source = str(args.battles)
     else:
         config: Config = load_config(args.config, overrides={"db": args.db})
-        metadata = {
-            m.name: {"organization": m.organization, "license": m.license} for m in config.models
-        }
+        metadata = {m.name: m.board() for m in config.models}
+        settings = replace(
+            settings,
+            provisional_votes=config.settings.provisional_votes,
+            provisional_width=config.settings.provisional_width,
+        )
         table = _database_battles(config)
         source = "arena database"
     if args.verify:

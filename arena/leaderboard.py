@@ -14,7 +14,13 @@ from ratings.categories import category_mask, list_categories
 from ratings.leaderboard import select_battles
 from ratings.tables import PairTables, pair_tables
 
-__all__ = ["LeaderboardView", "compute_leaderboard", "hide_unreleased", "leaderboard_view"]
+__all__ = [
+    "LeaderboardView",
+    "board_settings",
+    "compute_leaderboard",
+    "hide_unreleased",
+    "leaderboard_view",
+]
 
 OVERALL = "Overall"
 LANGUAGE_MIN_VOTES = 10  # a language gets a board of its own from this many votes on
@@ -52,6 +58,17 @@ LANGUAGE_NAMES = {
 }
 
 
+def board_settings(config: Config | None, **changes: Any) -> Settings:
+    """The ratings' settings with the arena's provisional thresholds (``changes`` on top)."""
+    if config is None:
+        return Settings(**changes)
+    return Settings(
+        provisional_votes=config.settings.provisional_votes,
+        provisional_width=config.settings.provisional_width,
+        **changes,
+    )
+
+
 def compute_leaderboard(
     store: Store, config: Config | None = None, settings: Settings | None = None
 ) -> Leaderboard:
@@ -60,6 +77,7 @@ def compute_leaderboard(
     anonymous-only mode are rated with the rest but their rows are not shown. Each row
     carries the model's latest endpoint audit (``audit``: date, verdict, kind,
     reference), so a model that failed one is never ranked unmarked."""
+    settings = settings or board_settings(config)
     board = build_leaderboard(battle_table(store), settings, metadata=_metadata(config, store))
     board.manifest["source"] = "arena database"
     return hide_unreleased(board, config)
@@ -115,7 +133,7 @@ def leaderboard_view(
 ) -> LeaderboardView:
     """The board, the categories to choose from, and the pairwise tables."""
     table = battle_table(store)
-    base = Settings()
+    base = board_settings(config)
     pool = select_battles(table, base)
     categories = [OVERALL, *list_categories(pool)]
     counts = {OVERALL: len(pool)}
@@ -125,7 +143,9 @@ def leaderboard_view(
         for name in categories
         if not name.startswith("language:") or counts[name] >= LANGUAGE_MIN_VOTES
     ]
-    settings = Settings(style=style, category=None if category == OVERALL else category)
+    settings = board_settings(
+        config, style=style, category=None if category == OVERALL else category
+    )
     try:
         board = build_leaderboard(table, settings, metadata=_metadata(config, store))
     except LeaderboardError as exc:  # style control before any answer varies in style, ...
@@ -147,5 +167,5 @@ def _metadata(config: Config | None, store: Store) -> dict[str, dict[str, Any]]:
     audits = {name: audit_mark(record) for name, record in last_audits(store).items()}
     out: dict[str, dict[str, Any]] = {name: {"audit": mark} for name, mark in audits.items()}
     for m in config.models if config is not None else ():
-        out.setdefault(m.name, {}).update(organization=m.organization, license=m.license)
+        out.setdefault(m.name, {}).update(m.board())
     return out

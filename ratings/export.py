@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any
 
-from ratings.leaderboard import Leaderboard, Row
+from ratings.leaderboard import METADATA, Leaderboard, Row
 
 __all__ = ["COLUMNS", "FORMATS", "render"]
 
@@ -40,10 +40,9 @@ def _machine_line(board: Leaderboard) -> str:
 
 def _columns(board: Leaderboard) -> tuple[str, ...]:
     rows = board.rows + [r for g in board.others for r in g]
-    extra = tuple(
-        c for c in ("organization", "license", "audit") if any(getattr(r, c) for r in rows)
-    )
-    return COLUMNS + extra
+    optional = ("provisional", *METADATA)
+    extra = tuple(c for c in optional if any(getattr(r, c) for r in rows))
+    return (*COLUMNS, "worst_rank", *extra)
 
 
 def _cells(row: Row, columns: tuple[str, ...]) -> list[str]:
@@ -57,6 +56,10 @@ def _cells(row: Row, columns: tuple[str, ...]) -> list[str]:
             out.append(f"{v:.3f}")
         elif c == "audit":
             out.append(audit_text(v))
+        elif isinstance(v, bool):
+            out.append("yes" if v else "")
+        elif c in ("price_in", "price_out"):
+            out.append("" if v is None else f"{v:g}")
         else:
             out.append("" if v is None else str(v))
     return out

@@ -80,6 +80,10 @@ class Settings:
     category: str | None = None
     l2: float = 0.0
     elo_k: float = 4.0
+    # A row is marked provisional under this many votes, or with an interval wider
+    # than this many points (0: no mark of that kind).
+    provisional_votes: int = 0
+    provisional_width: float = 0.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -126,10 +130,29 @@ class Row:
     upper: float
     votes: int
     win_rate: float
+    worst_rank: int = 0  # the lowest rank the intervals allow (rank is the highest)
+    provisional: bool = False  # too few votes or too wide an interval (Settings)
     organization: str | None = None
     license: str | None = None
+    url: str | None = None
+    price_in: float | None = None  # USD per million tokens
+    price_out: float | None = None
+    knowledge_cutoff: str | None = None
+    retired: bool = False  # out of the arena's draw, kept on the board
     # The arena's latest endpoint audit of the model: date, verdict, kind, reference.
     audit: Mapping[str, Any] | None = None
+
+
+METADATA = (
+    "organization",
+    "license",
+    "url",
+    "price_in",
+    "price_out",
+    "knowledge_cutoff",
+    "retired",
+    "audit",
+)  # Row fields the caller's metadata fills
 
 
 @dataclass
@@ -199,8 +222,9 @@ def build_leaderboard(
         table: the battles.
         settings: method, intervals, filters (defaults: Bradley–Terry, sandwich 95%,
             anonymous valid battles only).
-        metadata: per model name, optional ``organization``, ``license`` and ``audit``
-            (the arena's latest endpoint audit: date, verdict, kind, reference).
+        metadata: per model name, optional values of the rows' :data:`METADATA` fields
+            (organization, license, url, prices, knowledge cutoff, retired, and the
+            arena's latest endpoint audit: date, verdict, kind, reference).
         progress: show a progress bar for long work (bootstrap) on standard error.
 
     Returns:
@@ -236,7 +260,9 @@ def build_leaderboard(
     boards = []
     for index in groups:
         rating, lower, upper = _component(table, counts, index, settings, manifest, progress)
-        boards.append(_rows(table, index, rating, lower, upper, votes, win_rate, metadata or {}))
+        boards.append(
+            _rows(table, index, rating, lower, upper, votes, win_rate, metadata or {}, settings)
+        )
     if len(groups) > 1:
         manifest["warnings"].append(
             f"the comparison graph has {len(groups)} components that never meet; the board ranks "
@@ -317,25 +343,34 @@ def _rows(
     votes: np.ndarray,
     win_rate: np.ndarray,
     metadata: Mapping[str, Mapping[str, Any]],
+    settings: Settings,
 ) -> list[Row]:
     names = [table.models[i] for i in index]
     ranks = 1 + (lower[None, :] > upper[:, None]).sum(axis=1)
+    # The worst rank: behind every model not confidently worse (upper bound below ours).
+    worst = len(names) - (upper[None, :] < lower[:, None]).sum(axis=1)
     order = np.lexsort((np.asarray(names), -rating, ranks))
-    return [
-        Row(
-            rank=int(ranks[k]),
-            model=names[k],
-            rating=float(rating[k]),
-            lower=float(lower[k]),
-            upper=float(upper[k]),
-            votes=int(votes[index[k]]),
-            win_rate=float(win_rate[index[k]]),
-            organization=metadata.get(names[k], {}).get("organization") or None,
-            license=metadata.get(names[k], {}).get("license") or None,
-            audit=metadata.get(names[k], {}).get("audit") or None,
+    rows = []
+    for k in order:
+        count, width = int(votes[index[k]]), float(upper[k] - lower[k])
+        extra = {f: metadata.get(names[k], {}).get(f) or None for f in METADATA}
+        extra["retired"] = bool(extra["retired"])
+        rows.append(
+            Row(
+                rank=int(ranks[k]),
+                model=names[k],
+                rating=float(rating[k]),
+                lower=float(lower[k]),
+                upper=float(upper[k]),
+                votes=count,
+                win_rate=float(win_rate[index[k]]),
+                worst_rank=int(worst[k]),
+                provisional=count < settings.provisional_votes
+                or (settings.provisional_width > 0 and not width <= settings.provisional_width),
+                **extra,
+            )
         )
-        for k in order
-    ]
+    return rows
 
 
 def _votes_and_win_rate(counts: PairCounts) -> tuple[np.ndarray, np.ndarray]:

@@ -236,6 +236,13 @@ def test_the_leaderboard_shows_a_new_vote_after_a_refresh(page: Page) -> None:
     page.get_by_role("tab", name="Leaderboard").click()  # opening the tab refreshes it
     expect(summary).to_contain_text(re.compile(rf"\b{before + 1} votes? in this board"))
     expect(page.locator("#board")).to_contain_text(NAMES[0])
+    # The board's columns: rank spread, prices, cutoff, the audit; marks for few votes.
+    board = page.locator("#board")
+    for header in ("Rank (UB)", "Rank spread", "Knowledge cutoff", "Audit"):
+        expect(board).to_contain_text(header)
+    expect(board).to_contain_text("provisional")
+    expect(board).to_contain_text("not audited")
+    expect(page.locator("#board-retired")).to_be_visible()
     expect(page.get_by_role("button", name="Download CSV")).to_be_visible()
 
 

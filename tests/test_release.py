@@ -393,3 +393,106 @@ def test_the_category_selector_offers_languages_with_their_votes(tmp_path: Path)
     assert choices["Overall"] == "Overall (18 votes)"
     assert choices["language:fr"] == "Language: French (15 votes)"
     assert "language:ja" not in choices  # under the threshold
+
+
+# -- the board's columns, marks and retired models --------------------------------------
+
+
+def test_rows_carry_the_rank_spread_and_provisional_marks() -> None:
+    from ratings import BattleTable, Settings, build_leaderboard, render
+
+    rng = random.Random(4)
+    strength = {"strong": 4.0, "middle": 1.0, "twin": 1.0, "weak": 0.25}
+    a, b, w = [], [], []
+    for _ in range(3000):
+        x, y = rng.sample(sorted(strength), 2)
+        a.append(x)
+        b.append(y)
+        w.append(
+            "model_a" if rng.random() < strength[x] / (strength[x] + strength[y]) else "model_b"
+        )
+    for i in range(6):  # a newcomer with a handful of votes
+        a.append("newcomer")
+        b.append("middle")
+        w.append("model_a" if i % 3 else "model_b")
+    table = BattleTable.from_records(a, b, w)
+    board = build_leaderboard(
+        table,
+        Settings(provisional_votes=50, provisional_width=150),
+        metadata={"twin": {"url": "https://example.org/twin", "price_in": 0.5, "retired": True}},
+    )
+    rows = {r.model: r for r in board.rows}
+    # strong is confidently first of the settled models; the newcomer's wide interval
+    # allows it anywhere, so strong could also be second behind it.
+    assert rows["strong"].rank == 1 and rows["strong"].worst_rank == 2
+    # middle and twin are equally strong: the intervals allow each to be 2nd to 4th.
+    assert rows["middle"].rank == rows["twin"].rank == 2
+    assert rows["middle"].worst_rank == rows["twin"].worst_rank == 4
+    assert rows["newcomer"].provisional and not rows["strong"].provisional
+    assert rows["newcomer"].rank == 1 and rows["newcomer"].worst_rank == 4  # above weak
+    assert rows["twin"].retired
+    assert rows["twin"].url == "https://example.org/twin" and rows["twin"].price_in == 0.5
+    header = next(line for line in render(board, "csv").splitlines() if line.startswith("rank,"))
+    assert "worst_rank" in header and "provisional" in header and "retired" in header
+    data = board.to_dict()["rows"]
+    assert {"worst_rank", "provisional", "url", "price_in", "knowledge_cutoff"} <= set(data[0])
+
+
+def test_a_retired_model_leaves_the_draw_and_stays_on_the_board(tmp_path: Path) -> None:
+    from arena.backends.pool import ModelPool
+    from arena.leaderboard import compute_leaderboard
+    from arena.ui.leaderboard import table_rows
+
+    with WireServer() as wire:
+        config_path = tmp_path / "arena.toml"
+        write_config(
+            config_path,
+            wire,
+            ["m-a", "m-b", "m-c"],
+            {"m-c": {"retired": "true", "url": '"https://example.org/c"', "price_in": 1.5}},
+        )
+        config = load_config(config_path, env={}, overrides={"db": db_url(tmp_path)})
+    assert "m-c" not in ModelPool(config).backends and "m-c" not in config.public_names
+    store = Store(config.settings.db)
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    try:
+        for i in range(30):
+            x, y = [("m-a", "m-b"), ("m-b", "m-c"), ("m-a", "m-c")][i % 3]
+            add(store, x, y, "model_a", f"prompt {i} " + " ".join(WORDS[i % 9 : i % 9 + 4]), at=at)
+        board = compute_leaderboard(store, config)
+    finally:
+        store.close()
+    rows = {r.model: r for r in board.rows}
+    assert rows["m-c"].retired and rows["m-c"].price_in == 1.5
+    shown = [row[2] for row in table_rows(board)]
+    assert any(
+        cell.startswith("[m-c](https://example.org/c)") and "retired" in cell for cell in shown
+    )
+    assert not any("m-c" in row[2] for row in table_rows(board, retired=False))
+    assert all("provisional" in cell for cell in shown)  # 20 votes each, under 100
+
+
+def test_the_reveal_shows_a_card_of_each_model() -> None:
+    from arena.ui.battle import reveal_cards
+
+    a = {
+        "name": "m|a",
+        "organization": "Org A",
+        "license": "MIT",
+        "url": "https://a.example",
+        "price_in": 0.15,
+        "price_out": 0.6,
+    }
+    b = {
+        "name": "m-b",
+        "organization": "",
+        "license": "",
+        "url": "",
+        "price_in": None,
+        "price_out": None,
+    }
+    card = reveal_cards(a, b)
+    assert "| | Model A: m\\|a | Model B: m-b |" in card
+    assert "| Price | $0.15 / $0.6 per M tokens (in / out) |  |" in card
+    assert "[model page](https://a.example)" in card and "| Licence | MIT |  |" in card
+    assert reveal_cards({"name": "x"}, {"name": "y"}) == ""

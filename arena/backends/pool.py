@@ -77,11 +77,13 @@ class ModelPool:
             self.backends[spec.name] = self._create(spec)
 
     def _prepared(self, config: Config) -> list[ModelSpec]:
-        local = [m for m in config.models if m.kind == "local"]
+        """The models to run (retired ones are not), with their threads and GPUs."""
+        active = [m for m in config.models if not m.retired]
+        local = [m for m in active if m.kind == "local"]
         share = max(1, (os.cpu_count() or 1) // max(1, len(local)))
-        gpus = assign_gpus(config.models, config.settings.gpus)
+        gpus = assign_gpus(active, config.settings.gpus)
         specs = []
-        for spec in config.models:
+        for spec in active:
             if spec.kind == "local" and spec.threads == 0:
                 spec = replace(spec, threads=share)
             if spec.name in gpus:

@@ -110,6 +110,16 @@ class ArenaSettings:
         "CC-BY-4.0",
         "The licence the public release (export --public) gives the prompts and answers.",
     )
+    provisional_votes: int = _setting(
+        100,
+        "A model with fewer votes than this is marked provisional on the board, in the API "
+        "and in exports (0: never by votes).",
+    )
+    provisional_width: float = _setting(
+        100.0,
+        "A model whose 95% interval is wider than this many rating points is marked "
+        "provisional (0: never by width).",
+    )
     monitor_every_h: float = _setting(
         24.0,
         "Hours between checks of the battle answers of each model that names an "
@@ -253,6 +263,21 @@ class ModelSpec:
         kinds=("local",),
     )
     organization: str = _setting("", "Who made the model (shown after the vote and on the board).")
+    url: str = _setting("", "A link to the model's page (shown on the board and after the vote).")
+    price_in: float = _setting(
+        0.0, "USD per million input tokens, shown on the board and after the vote (0: unknown)."
+    )
+    price_out: float = _setting(
+        0.0, "USD per million output tokens, shown on the board and after the vote (0: unknown)."
+    )
+    knowledge_cutoff: str = _setting(
+        "", "The model's knowledge cutoff, e.g. 2024-06 (shown on the board)."
+    )
+    retired: bool = _setting(
+        False,
+        "Out of the draw and the pickers (its server is not started), kept on the board "
+        "(marked retired; the board can hide retired models).",
+    )
     audit_reference: str = _setting(
         "",
         "A configured model serving the weights this one claims (a local or vllm model, or "
@@ -325,13 +350,28 @@ class ModelSpec:
     def help() -> dict[str, str]:
         return {f.name: f.metadata["help"] for f in fields(ModelSpec)}
 
-    def public(self) -> dict[str, str]:
+    def board(self) -> dict[str, Any]:
+        """What the leaderboard shows beside the rating (the rows' metadata)."""
+        return {
+            "organization": self.organization,
+            "license": self.license,
+            "url": self.url,
+            "price_in": self.price_in or None,
+            "price_out": self.price_out or None,
+            "knowledge_cutoff": self.knowledge_cutoff,
+            "retired": self.retired,
+        }
+
+    def public(self) -> dict[str, Any]:
         """What anyone may see about the model (after a vote, on the board)."""
         return {
             "name": self.name,
             "kind": self.kind,
             "organization": self.organization,
             "license": self.license,
+            "url": self.url,
+            "price_in": self.price_in or None,
+            "price_out": self.price_out or None,
         }
 
 
@@ -373,5 +413,5 @@ class Config:
 
     @property
     def public_names(self) -> list[str]:
-        """Models a voter may pick by name (all but the anonymous-only ones)."""
-        return [m.name for m in self.models if not m.anonymous_only]
+        """Models a voter may pick by name (all but the anonymous-only and retired ones)."""
+        return [m.name for m in self.models if not m.anonymous_only and not m.retired]

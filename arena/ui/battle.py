@@ -17,7 +17,7 @@ from arena.battles import Reveal
 from arena.errors import ArenaError
 from arena.gate import Voter, check_prompt
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
-from arena.ui.render import chat_of, placeholder_chat
+from arena.ui.render import chat_of, placeholder_chat, safe_markdown
 from arena.ui.view import turn_view
 
 __all__ = ["VOTE_BUTTONS", "battle_panel"]
@@ -42,14 +42,50 @@ def _waiting(place: int) -> str:
 
 
 def _reveal(reveal: Reveal) -> str:
-    def who(side: dict[str, str]) -> str:
+    def who(side: dict[str, Any]) -> str:
         org = f" ({side['organization']})" if side.get("organization") else ""
         return f"**{side['name']}**{org}"
 
     return (
         f"Thanks for voting! Model A was {who(reveal.model_a)}; "
         f"Model B was {who(reveal.model_b)}. Press **New round** for another battle."
+        + reveal_cards(reveal.model_a, reveal.model_b)
     )
+
+
+def _cell(text: str | None) -> str:
+    return safe_markdown(text or "").replace("|", "\\|")
+
+
+def reveal_cards(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """A short card of each model, side by side: what arena.toml says about it."""
+
+    def price(side: dict[str, Any]) -> str:
+        if not side.get("price_in") and not side.get("price_out"):
+            return ""
+        shown = [f"${side[k]:g}" if side.get(k) else "?" for k in ("price_in", "price_out")]
+        return " / ".join(shown) + " per M tokens (in / out)"
+
+    def link(side: dict[str, Any]) -> str:
+        return f"[model page]({side['url']})" if side.get("url") else ""
+
+    lines = [
+        ("Organization", lambda s: _cell(s.get("organization"))),
+        ("Licence", lambda s: _cell(s.get("license"))),
+        ("Price", price),
+        ("Link", link),
+    ]
+    shown = [(label, get(a), get(b)) for label, get in lines if get(a) or get(b)]
+    if not shown:
+        return ""
+    table = [
+        "",
+        "",
+        f"| | Model A: {_cell(a['name'])} | Model B: {_cell(b['name'])} |",
+        "|---|---|---|",
+    ]
+    table += [f"| {label} | {x} | {y} |" for label, x, y in shown]
+    return "\n".join(table)
 
 
 def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:

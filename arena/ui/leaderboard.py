@@ -18,12 +18,14 @@ import gradio as gr
 from arena.app import Arena
 from arena.leaderboard import OVERALL, LeaderboardView, leaderboard_view
 from ratings import Leaderboard, render
+from ratings.leaderboard import Row
 from ratings.plots import heatmap_figure, interval_figure
 
 __all__ = ["leaderboard_tab", "table_rows"]
 
 HEADERS = [
-    "Rank",
+    "Rank (UB)",
+    "Rank spread",
     "Model",
     "Rating",
     "95% interval",
@@ -31,29 +33,68 @@ HEADERS = [
     "Win rate",
     "Organization",
     "License",
+    "$ / M tokens (in / out)",
+    "Knowledge cutoff",
     "Audit",
+]
+DATATYPES = [
+    "str",
+    "str",
+    "markdown",
+    "number",
+    "str",
+    "number",
+    "str",
+    "str",
+    "str",
+    "str",
+    "str",
+    "str",
 ]
 
 
-def table_rows(board: Leaderboard) -> list[list[Any]]:
+def table_rows(board: Leaderboard, retired: bool = True) -> list[list[Any]]:
+    """The board's rows as the table shows them (``retired`` False leaves those out)."""
     rows = []
     for group, members in enumerate([board.rows, *board.others]):
         for r in members:
+            if r.retired and not retired:
+                continue
             rank = str(r.rank) if group == 0 else f"{r.rank} (group {group + 1})"
             rows.append(
                 [
                     rank,
-                    r.model,
+                    f"{r.rank}–{r.worst_rank}" if r.worst_rank > r.rank else str(r.rank),
+                    _model_cell(r),
                     round(r.rating, 1),
                     f"{r.lower:.0f} – {r.upper:.0f}",
                     r.votes,
                     f"{r.win_rate:.0%}",
                     r.organization or "",
                     r.license or "",
+                    _price(r.price_in, r.price_out),
+                    r.knowledge_cutoff or "",
                     _audit_cell(r.audit),
                 ]
             )
     return rows
+
+
+def _model_cell(r: Row) -> str:
+    name = r.model.replace("[", "\\[").replace("]", "\\]")
+    cell = f"[{name}]({r.url})" if r.url else name
+    if r.provisional:
+        cell += " *(provisional)*"
+    if r.retired:
+        cell += " *(retired)*"
+    return cell
+
+
+def _price(price_in: float | None, price_out: float | None) -> str:
+    if price_in is None and price_out is None:
+        return ""
+    shown = ["?" if p is None else f"${p:g}" for p in (price_in, price_out)]
+    return " / ".join(shown)
 
 
 def _audit_cell(audit: Mapping[str, Any] | None) -> str:
@@ -91,6 +132,13 @@ def _summary(view: LeaderboardView) -> str:
             f"{'that name' if len(failed) == 1 else 'those names'} may come from other "
             "weights (see the Audit column)."
         )
+    provisional = [r.model for r in view.board.rows if r.provisional]
+    if provisional:
+        text += (
+            f"\n\n*Provisional*: {', '.join(provisional)} "
+            f"{'has' if len(provisional) == 1 else 'have'} too few votes or too wide an "
+            "interval for a settled rank yet."
+        )
     if not view.board.rows:
         text += "\n\nNo votes here yet. Go to the Battle tab and cast the first one!"
     return text
@@ -110,13 +158,20 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
             elem_id="board-style",
             info="Hold answer length and markdown equal",
         )
+        retired = gr.Checkbox(
+            True,
+            label="Show retired models",
+            scale=1,
+            elem_id="board-retired",
+            info="Models no longer in the draw",
+        )
     summary = gr.Markdown("", elem_id="board-summary")
     table = gr.Dataframe(
         headers=HEADERS,
         interactive=False,
         elem_id="board",
         wrap=True,
-        datatype=["str", "str", "number", "str", "number", "str", "str", "str", "str"],
+        datatype=DATATYPES,
     )
     with gr.Row():
         csv_file = gr.DownloadButton("Download CSV", elem_id="board-csv", scale=0, min_width=200)
@@ -128,14 +183,15 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
             counts = gr.Plot(label="Battle counts")
     gr.Markdown(
         "Ratings are Bradley–Terry maximum-likelihood estimates on an Elo-like scale "
-        "(400·log₁₀ strength + 1000); ties count half a win each. Rank is by upper bound: "
-        "1 + the number of models whose lower bound is above this model's upper bound. "
-        "See the About tab.",
+        "(400·log₁₀ strength + 1000); ties count half a win each. Rank (UB) is by upper "
+        "bound: 1 + the number of models whose lower bound is above this model's upper "
+        "bound; the rank spread runs from there to the lowest rank the intervals allow "
+        "(behind every model not confidently worse). See the About tab.",
         elem_classes="board-note",
     )
     timer = gr.Timer(arena.config.settings.leaderboard_refresh_s, active=False)
 
-    def refresh(chosen: str, styled: bool) -> tuple[Any, ...]:
+    def refresh(chosen: str, styled: bool, show_retired: bool = True) -> tuple[Any, ...]:
         view = leaderboard_view(arena.store, arena.config, chosen or OVERALL, bool(styled))
         # One file per category and style choice, rewritten on each refresh, so an open
         # tab refreshing every minute does not pile up files.
@@ -158,7 +214,7 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
                 choices=view.choices(), value=chosen if chosen in view.categories else OVERALL
             ),
             _summary(view),
-            table_rows(view.board),
+            table_rows(view.board, retired=bool(show_retired)),
             gr.DownloadButton(value=files[0]),
             gr.DownloadButton(value=files[1]),
             *plots,
@@ -166,11 +222,12 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
 
     outputs = [category, summary, table, csv_file, json_file, intervals, fractions, counts]
 
-    def opened(chosen: str, styled: bool) -> tuple[Any, ...]:
-        return (*refresh(chosen, styled), gr.Timer(active=True))
+    def opened(chosen: str, styled: bool, show_retired: bool) -> tuple[Any, ...]:
+        return (*refresh(chosen, styled, show_retired), gr.Timer(active=True))
 
-    tab.select(opened, [category, style], [*outputs, timer], api_name="leaderboard")
-    timer.tick(refresh, [category, style], outputs, api_visibility="private")
-    category.input(refresh, [category, style], outputs, api_visibility="private")
-    style.input(refresh, [category, style], outputs, api_visibility="private")
+    inputs = [category, style, retired]
+    tab.select(opened, inputs, [*outputs, timer], api_name="leaderboard")
+    timer.tick(refresh, inputs, outputs, api_visibility="private")
+    for control in (category, style, retired):
+        control.input(refresh, inputs, outputs, api_visibility="private")
     return timer
