@@ -449,6 +449,20 @@ class BattleService:
         finally:
             await live.stop()
 
+    def shared(self, battle_id: str) -> tuple[BattleRecord, list[TurnRecord]] | None:
+        """A voted battle and its turns, for its read-only share page; None when there
+        is no such page: sharing is off, no such battle, a direct chat, or not voted yet
+        (the names stay hidden until the vote)."""
+        if not self.config.settings.share_battles:
+            return None
+        try:
+            battle = self.store.battle(battle_id)
+        except BattleStateError:
+            return None
+        if battle.state != "voted" or battle.mode == "direct":
+            return None
+        return battle, self.store.turns(battle_id)
+
     async def vote(self, battle_id: str, winner: str, voter: Voter) -> Reveal:
         """Record the battle's one vote and reveal both models.
 

@@ -34,6 +34,7 @@ from arena.app import Arena  # noqa: E402
 from arena.identity import BrowserCookies  # noqa: E402
 from arena.ui import STATIC, build_ui  # noqa: E402
 from arena.ui.proof import proof_router  # noqa: E402
+from arena.ui.share import share_router  # noqa: E402
 from arena.ui.stream import stream_router  # noqa: E402
 
 __all__ = ["create_server"]
@@ -62,6 +63,7 @@ def create_server(arena: Arena) -> FastAPI:
     api.include_router(api_router(arena))
     api.include_router(stream_router(arena))
     api.include_router(proof_router(arena))
+    api.include_router(share_router(arena))
     api.include_router(admin_router(arena))
     blocks = build_ui(arena)
     # Gradio runs at most max_threads events at once (40 by default) and holds the rest

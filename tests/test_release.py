@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import update
@@ -25,7 +26,7 @@ from arena.gate import Voter
 from arena.release.public import COLUMNS, near_duplicate_clusters
 from arena.release.scrub import Scrubber
 from arena.store import BattleRecord, Store, TurnRecord
-from tests.conftest import ROOT, db_url
+from tests.conftest import ROOT, db_url, serve
 from tests.wire import WireServer, write_config
 
 VOTER = Voter("release-voter", "203.0.113.9")
@@ -496,3 +497,47 @@ def test_the_reveal_shows_a_card_of_each_model() -> None:
     assert "| Price | $0.15 / $0.6 per M tokens (in / out) |  |" in card
     assert "[model page](https://a.example)" in card and "| Licence | MIT |  |" in card
     assert reveal_cards({"name": "x"}, {"name": "y"}) == ""
+
+
+# -- sharing a battle after the vote ------------------------------------------------------
+
+
+def test_a_battle_can_be_shared_after_the_vote_and_never_before(tmp_path: Path) -> None:
+    from arena.battles import Reveal
+    from arena.ui.battle import _reveal
+
+    db = db_url(tmp_path)
+    store = Store(db)
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    try:
+        voted = add(
+            store, "m-a", "m-b", "model_b", "Say <b>hi</b>", at=at, answer_a="<script>x</script>"
+        )
+        waiting = add(store, "m-a", "m-b", "model_a", "still open", at=at)
+        with store.session() as s:
+            s.exec(
+                update(BattleRecord)
+                .where(BattleRecord.id == waiting)
+                .values(state="open", winner=None)
+            )
+            s.commit()
+    finally:
+        store.close()
+    with WireServer() as wire:
+        on, off = tmp_path / "on.toml", tmp_path / "off.toml"
+        write_config(on, wire, ["m-a", "m-b"])
+        write_config(off, wire, ["m-a", "m-b"], share_battles="false")
+        with serve(on, db, tmp_path) as (_, url):
+            shared = httpx.get(f"{url}share/{voted}")
+            assert shared.status_code == 200
+            assert "Model A: m-a" in shared.text and "Model B: m-b" in shared.text
+            assert "preferred Model B" in shared.text
+            assert "&lt;script&gt;x&lt;/script&gt;" in shared.text and "<script>" not in shared.text
+            for hidden in (waiting, str(uuid.uuid4()), "not-an-id"):
+                refused = httpx.get(f"{url}share/{hidden}")
+                assert refused.status_code == 404 and "m-a" not in refused.text
+        with serve(off, db, tmp_path, log_name="off.log") as (_, url):
+            assert httpx.get(f"{url}share/{voted}").status_code == 404
+    reveal = Reveal(voted, "model_b", {"name": "m-a"}, {"name": "m-b"})
+    assert f"(/share/{voted})" in _reveal(reveal, share=True)
+    assert "/share/" not in _reveal(reveal, share=False)

@@ -110,6 +110,11 @@ class ArenaSettings:
         "CC-BY-4.0",
         "The licence the public release (export --public) gives the prompts and answers.",
     )
+    share_battles: bool = _setting(
+        True,
+        "After the vote, a battle can be shared: a read-only page at /share/ID with both "
+        "answers and both names (never before the vote; off: no such page).",
+    )
     provisional_votes: int = _setting(
         100,
         "A model with fewer votes than this is marked provisional on the board, in the API "

@@ -18,6 +18,7 @@ from arena.errors import ArenaError
 from arena.gate import Voter, check_prompt
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
 from arena.ui.render import chat_of, placeholder_chat, safe_markdown
+from arena.ui.share import share_path
 from arena.ui.view import turn_view
 
 __all__ = ["VOTE_BUTTONS", "battle_panel"]
@@ -41,7 +42,7 @@ def _waiting(place: int) -> str:
     )
 
 
-def _reveal(reveal: Reveal) -> str:
+def _reveal(reveal: Reveal, share: bool = False) -> str:
     def who(side: dict[str, Any]) -> str:
         org = f" ({side['organization']})" if side.get("organization") else ""
         return f"**{side['name']}**{org}"
@@ -49,6 +50,7 @@ def _reveal(reveal: Reveal) -> str:
     return (
         f"Thanks for voting! Model A was {who(reveal.model_a)}; "
         f"Model B was {who(reveal.model_b)}. Press **New round** for another battle."
+        + (f" [Share this battle]({share_path(reveal.battle_id)})" if share else "")
         + reveal_cards(reveal.model_a, reveal.model_b)
     )
 
@@ -218,7 +220,7 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
                 raise refuse(exc) from None
             # The names go in the status line, not the panes' labels: relabelling a
             # Chatbot makes Gradio rebuild its schema (milliseconds per vote under load).
-            return _reveal(reveal)
+            return _reveal(reveal, arena.config.settings.share_battles)
 
         return cast
 
