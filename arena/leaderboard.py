@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from arena.config import Config
 from arena.store import Store
 from arena.store.audits import audit_mark, last_audits
 from arena.store.board import battle_table
 from ratings import BattleTable, Leaderboard, LeaderboardError, Settings, build_leaderboard
 from ratings.categories import category_mask, list_categories
+from ratings.history import HistoryPoint, rating_history
 from ratings.leaderboard import select_battles
 from ratings.tables import PairTables, pair_tables
 
@@ -108,6 +111,7 @@ class LeaderboardView:
     problem: str | None = None
     total_votes: int = 0
     counts: dict[str, int] = field(default_factory=dict)  # votes in each category
+    history: list[HistoryPoint] = field(default_factory=list)  # ratings by week
 
     def choices(self) -> list[tuple[str, str]]:
         """The category selector's (label, value) pairs: each with its votes."""
@@ -154,9 +158,34 @@ def leaderboard_view(
         tables = _tables(table, base, board)
         return LeaderboardView(board, categories, tables, str(exc), len(pool), counts)
     board = hide_unreleased(board, config)
+    history = _history(table, settings, {r.model for r in board.rows})
     return LeaderboardView(
-        board, categories, _tables(table, settings, board), None, len(pool), counts
+        board, categories, _tables(table, settings, board), None, len(pool), counts, history
     )
+
+
+_FITS: dict[tuple[Any, ...], Leaderboard] = {}  # past weeks' boards, which do not change
+
+
+def _history(table: BattleTable, settings: Settings, shown: set[str]) -> list[HistoryPoint]:
+    """Ratings by week of the models on the board; each finished week is fitted once
+    per process (its battles are keyed by count), only the current week again."""
+    times, valid = table.column("tstamp"), table.column("valid")
+
+    def fit(t: BattleTable, s: Settings) -> Leaderboard:
+        before = times < s.until if times is not None else np.ones(len(t), dtype=bool)
+        key = (s, int(before.sum()), int((before & valid).sum()) if valid is not None else 0)
+        if key not in _FITS:
+            if len(_FITS) > 1024:
+                _FITS.clear()
+            _FITS[key] = build_leaderboard(t, s)
+        return _FITS[key]
+
+    try:
+        points = rating_history(table, settings, fit=fit)
+    except LeaderboardError:
+        return []
+    return [p for p in points if p.model in shown]
 
 
 def _tables(table: BattleTable, settings: Settings, board: Leaderboard) -> PairTables | None:

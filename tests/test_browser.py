@@ -243,6 +243,7 @@ def test_the_leaderboard_shows_a_new_vote_after_a_refresh(page: Page) -> None:
     expect(board).to_contain_text("provisional")
     expect(board).to_contain_text("not audited")
     expect(page.locator("#board-retired")).to_be_visible()
+    expect(page.locator("#board-history")).to_contain_text("Ratings by week")
     expect(page.get_by_role("button", name="Download CSV")).to_be_visible()
 
 

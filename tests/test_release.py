@@ -541,3 +541,34 @@ def test_a_battle_can_be_shared_after_the_vote_and_never_before(tmp_path: Path) 
     reveal = Reveal(voted, "model_b", {"name": "m-a"}, {"name": "m-b"})
     assert f"(/share/{voted})" in _reveal(reveal, share=True)
     assert "/share/" not in _reveal(reveal, share=False)
+
+
+# -- ratings over time ----------------------------------------------------------------------
+
+
+def test_ratings_by_week_follow_a_model_that_gets_better() -> None:
+    from ratings import BattleTable
+    from ratings.history import history_figure, rating_history, week_ends
+
+    rng = random.Random(5)
+    start = datetime(2026, 3, 4, 12, tzinfo=UTC).timestamp()  # a Wednesday
+    a, b, w, t = [], [], [], []
+    for week in range(6):
+        for _ in range(400):
+            x, y = rng.sample(["rising", "steady", "other"], 2)
+            skill = {"rising": 0.5 + week, "steady": 1.0, "other": 1.0}
+            a.append(x)
+            b.append(y)
+            w.append("model_a" if rng.random() < skill[x] / (skill[x] + skill[y]) else "model_b")
+            t.append(start + week * 7 * 86400 + rng.random() * 7 * 86400)
+    table = BattleTable.from_records(a, b, w, extra={"tstamp": t})
+    ends = week_ends(min(t), max(t))
+    assert len(ends) == 7 and datetime.fromtimestamp(ends[0], UTC).weekday() == 0
+    points = rating_history(table)
+    rising = [p for p in sorted(points, key=lambda p: p.at) if p.model == "rising"]
+    assert len(rising) == 7 and rising[-1].votes == sum(
+        1 for x, y in zip(a, b, strict=True) if "rising" in (x, y)
+    )
+    assert rising[0].rating < rising[-1].rating - 100  # it climbed
+    assert all(p.lower <= p.rating <= p.upper for p in rising)
+    assert len(history_figure(points).data) == 6  # a band and a line per model

@@ -18,6 +18,7 @@ import gradio as gr
 from arena.app import Arena
 from arena.leaderboard import OVERALL, LeaderboardView, leaderboard_view
 from ratings import Leaderboard, render
+from ratings.history import history_figure
 from ratings.leaderboard import Row
 from ratings.plots import heatmap_figure, interval_figure
 
@@ -181,6 +182,7 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
         with gr.Row():
             fractions = gr.Plot(label="Win fraction")
             counts = gr.Plot(label="Battle counts")
+        over_time = gr.Plot(label="Ratings by week", elem_id="board-history")
     gr.Markdown(
         "Ratings are Bradley–Terry maximum-likelihood estimates on an Elo-like scale "
         "(400·log₁₀ strength + 1000); ties count half a win each. Rank (UB) is by upper "
@@ -202,12 +204,13 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
             path = downloads / f"leaderboard-{key}.{fmt}"
             path.write_text(render(view.board, fmt), encoding="utf-8")
             files.append(str(path))
-        plots: list[Any] = [None, None, None]
+        plots: list[Any] = [None, None, None, None]
         if view.board.rows and view.tables is not None:
             plots = [
                 interval_figure(view.board),
                 heatmap_figure(view.tables, "win_fraction"),
                 heatmap_figure(view.tables, "battle_counts"),
+                history_figure(view.history) if view.history else None,
             ]
         return (
             gr.Dropdown(
@@ -220,7 +223,17 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
             *plots,
         )
 
-    outputs = [category, summary, table, csv_file, json_file, intervals, fractions, counts]
+    outputs = [
+        category,
+        summary,
+        table,
+        csv_file,
+        json_file,
+        intervals,
+        fractions,
+        counts,
+        over_time,
+    ]
 
     def opened(chosen: str, styled: bool, show_retired: bool) -> tuple[Any, ...]:
         return (*refresh(chosen, styled, show_retired), gr.Timer(active=True))
