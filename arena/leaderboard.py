@@ -19,6 +19,8 @@ from ratings.tables import PairTables, pair_tables
 
 __all__ = [
     "LeaderboardView",
+    "PERSONAL_MIN_VOTES",
+    "personal_view",
     "board_settings",
     "compute_leaderboard",
     "hide_unreleased",
@@ -112,6 +114,8 @@ class LeaderboardView:
     total_votes: int = 0
     counts: dict[str, int] = field(default_factory=dict)  # votes in each category
     history: list[HistoryPoint] = field(default_factory=list)  # ratings by week
+    note: str | None = None  # said above the board (a personal board's caveat)
+    personal: bool = False  # one voter's own votes only
 
     def choices(self) -> list[tuple[str, str]]:
         """The category selector's (label, value) pairs: each with its votes."""
@@ -162,6 +166,42 @@ def leaderboard_view(
     return LeaderboardView(
         board, categories, _tables(table, settings, board), None, len(pool), counts, history
     )
+
+
+PERSONAL_MIN_VOTES = 30  # fewer of one's own votes say little: the board says so
+
+
+def personal_view(store: Store, config: Config, voter_hash: str) -> LeaderboardView:
+    """The board one voter's own anonymous votes imply, and nothing of anyone else's:
+    the same fit and intervals as the public board, on their battles alone."""
+    table = battle_table(store)
+    voters = table.column("voter")
+    mine = table.select(
+        voters == voter_hash if voters is not None else np.zeros(len(table), dtype=bool)
+    )
+    settings = board_settings(config, repeat_quantile=1.0)
+    votes = len(select_battles(mine, settings))
+    if votes == 0:
+        empty = Leaderboard([], [], {"battles": 0})
+        note = "You have not voted in an anonymous battle from this browser yet"
+        return LeaderboardView(empty, [OVERALL], None, None, 0, {OVERALL: 0}, [], note, True)
+    try:
+        board = build_leaderboard(mine, settings, metadata=_metadata(config, store))
+    except LeaderboardError as exc:
+        empty = Leaderboard([], [], {"battles": votes})
+        counts = {OVERALL: votes}
+        return LeaderboardView(empty, [OVERALL], None, None, votes, counts, [], str(exc), True)
+    board = hide_unreleased(board, config)
+    note = None
+    if votes < PERSONAL_MIN_VOTES:
+        note = (
+            f"Your board rests on {votes} vote{'s' if votes != 1 else ''}: too few to tell "
+            f"most models apart (the intervals are wide); it settles after about "
+            f"{PERSONAL_MIN_VOTES}"
+        )
+    tables = _tables(mine, settings, board)
+    counts = {OVERALL: votes}
+    return LeaderboardView(board, [OVERALL], tables, None, votes, counts, [], note, True)
 
 
 _FITS: dict[tuple[Any, ...], Leaderboard] = {}  # past weeks' boards, which do not change

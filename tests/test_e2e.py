@@ -103,6 +103,17 @@ def test_leaderboard_counts_the_votes(live_server: dict[str, str]) -> None:
     # Few votes yet: each model is marked provisional beside its name.
     assert {row[2] for row in table["data"]} == {f"{n} *(provisional)*" for n in NAMES}
     assert "*Provisional*" in summary
+    # The voter's own board: only this browser's votes, with a caveat while they are few.
+    _category, mine, my_table, *_ = client.predict(
+        "Overall", False, True, "My votes", api_name="/leaderboard"
+    )
+    assert "Your board: 1 of your vote" in mine and "too few to tell" in mine
+    assert len(my_table["data"]) == 2
+    stranger = connect(live_server)
+    _category, theirs, their_table, *_ = stranger.predict(
+        "Overall", False, True, "My votes", api_name="/leaderboard"
+    )
+    assert "not voted in an anonymous battle" in theirs and not their_table["data"]
 
     out = subprocess.run(
         [

@@ -16,7 +16,8 @@ from typing import Any
 import gradio as gr
 
 from arena.app import Arena
-from arena.leaderboard import OVERALL, LeaderboardView, leaderboard_view
+from arena.leaderboard import OVERALL, LeaderboardView, leaderboard_view, personal_view
+from arena.ui.common import voter_of
 from ratings import Leaderboard, render
 from ratings.history import history_figure
 from ratings.leaderboard import Row
@@ -110,10 +111,18 @@ def _audit_cell(audit: Mapping[str, Any] | None) -> str:
 def _summary(view: LeaderboardView) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     count, total = view.board.manifest.get("battles", 0), view.total_votes
-    text = (
-        f"**{count:,} vote{'' if count == 1 else 's'}** in this board "
-        f"({total:,} anonymous vote{'' if total == 1 else 's'} in all) · refreshed {now}"
-    )
+    if view.personal:
+        text = (
+            f"**Your board: {count:,} of your vote{'' if count == 1 else 's'}** (this "
+            f"browser's anonymous votes only; no one else's) · refreshed {now}"
+        )
+    else:
+        text = (
+            f"**{count:,} vote{'' if count == 1 else 's'}** in this board "
+            f"({total:,} anonymous vote{'' if total == 1 else 's'} in all) · refreshed {now}"
+        )
+    if view.note:
+        text += f"\n\nℹ️ {view.note}."
     if view.problem:
         text += f"\n\n⚠️ {view.problem}; showing the plain board instead."
     if view.board.others:
@@ -140,7 +149,7 @@ def _summary(view: LeaderboardView) -> str:
             f"{'has' if len(provisional) == 1 else 'have'} too few votes or too wide an "
             "interval for a settled rank yet."
         )
-    if not view.board.rows:
+    if not view.board.rows and not view.personal:
         text += "\n\nNo votes here yet. Go to the Battle tab and cast the first one!"
     return text
 
@@ -158,6 +167,14 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
             scale=1,
             elem_id="board-style",
             info="Hold answer length and markdown equal",
+        )
+        whose = gr.Radio(
+            ["Everyone", "My votes"],
+            value="Everyone",
+            label="Whose votes",
+            scale=1,
+            elem_id="board-whose",
+            info="My votes: the board your own votes imply (this browser)",
         )
         retired = gr.Checkbox(
             True,
@@ -193,8 +210,18 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
     )
     timer = gr.Timer(arena.config.settings.leaderboard_refresh_s, active=False)
 
-    def refresh(chosen: str, styled: bool, show_retired: bool = True) -> tuple[Any, ...]:
-        view = leaderboard_view(arena.store, arena.config, chosen or OVERALL, bool(styled))
+    def refresh(
+        chosen: str,
+        styled: bool,
+        show_retired: bool = True,
+        whose: str = "Everyone",
+        request: gr.Request | None = None,
+    ) -> tuple[Any, ...]:
+        if whose == "My votes":
+            voter = arena.gate.hash(voter_of(request).session)
+            view = personal_view(arena.store, arena.config, voter)
+        else:
+            view = leaderboard_view(arena.store, arena.config, chosen or OVERALL, bool(styled))
         # One file per category and style choice, rewritten on each refresh, so an open
         # tab refreshing every minute does not pile up files.
         key = f"{chosen or OVERALL}-{'style' if styled else 'plain'}".replace(":", "-")
@@ -235,12 +262,14 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
         over_time,
     ]
 
-    def opened(chosen: str, styled: bool, show_retired: bool) -> tuple[Any, ...]:
-        return (*refresh(chosen, styled, show_retired), gr.Timer(active=True))
+    def opened(
+        chosen: str, styled: bool, show_retired: bool, whose: str, request: gr.Request
+    ) -> tuple[Any, ...]:
+        return (*refresh(chosen, styled, show_retired, whose, request), gr.Timer(active=True))
 
-    inputs = [category, style, retired]
+    inputs = [category, style, retired, whose]
     tab.select(opened, inputs, [*outputs, timer], api_name="leaderboard")
     timer.tick(refresh, inputs, outputs, api_visibility="private")
-    for control in (category, style, retired):
+    for control in (category, style, retired, whose):
         control.input(refresh, inputs, outputs, api_visibility="private")
     return timer
