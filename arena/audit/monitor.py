@@ -7,8 +7,8 @@ prompt with the same sampling parameters several times. Under "same model" the
 audited answer is exchangeable with the reference's answers to its prompt, so the
 within-prompt permutation test of :mod:`arena.audit.mmd` is exact with one audited
 answer per prompt. Answers are compared by the character 3-grams of their first 100
-characters (the Hamming kernel of the full audit, position by position, had a tenth of
-the power with one answer per prompt: Qwen's answers taken for SmolLM2's were found in
+characters (Model Equality Testing's Hamming kernel, position by position, had a tenth
+of the power with one answer per prompt: Qwen's answers taken for SmolLM2's were found in
 3% of trials against 27% at 16 prompts, α = 0.01), so the reference is asked for at
 most :data:`REFERENCE_TOKENS` tokens.
 

@@ -61,6 +61,11 @@ GATE_QUERIES = len(PROBE_REPEATS) + 2  # token probes, who, echo
 CONCURRENT = 4  # requests in flight to one endpoint while sampling
 STAGES = 3
 GREEDY = {"temperature": 0.0, "max_tokens": 48}
+# The two-sample test's kernel: cosine of the completions' character 3-gram sets. On the
+# packaged models it had about 7 times the power of Model Equality Testing's Hamming
+# kernel against 25% of requests sent to another model (20% against 3% of runs at the
+# audit's level, 14 samples per prompt), with the same calibrated null.
+NGRAM = 3
 
 
 @dataclass
@@ -278,6 +283,7 @@ async def audit(
             [(p, c) for p in order for c in samples[p][:per_prompt]],
             permutations=permutations,
             seed=seed,
+            ngram=NGRAM,
         )
         tests.append(
             GateResult(
@@ -285,7 +291,7 @@ async def audit(
                 result.statistic,
                 result.p_value,
                 used,
-                f"{len(order)} prompts, Hamming kernel on characters",
+                f"{len(order)} prompts, character {NGRAM}-gram kernel",
             )
         )
         if result.p_value <= level:
