@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import time
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
@@ -83,6 +84,11 @@ class Reveal:
     winner: str
     model_a: dict[str, Any]  # ModelSpec.public(): name, organization, licence, link, price
     model_b: dict[str, Any]
+
+
+def tags_of(prompt: str, tags: Mapping[str, str]) -> list[str]:
+    """The organizer's tags (``tags`` in arena.toml) whose expression the prompt matches."""
+    return sorted(name for name, pattern in tags.items() if re.search(pattern, prompt, re.I))
 
 
 class BattleService:
@@ -286,11 +292,12 @@ class BattleService:
             new, lang = None, None
             if self.config.settings.detect_languages:  # kept for a battle's first turn only
                 lang = await asyncio.to_thread(language.detect, prompt, wait=False)
+            tags = tags_of(prompt, self.config.settings.tags)
             if battle_id is None:
                 new = await self._new_battle(voter, models, params)
-                new.language = lang
+                new.language, new.tags = lang, tags
                 battle_id = new.id
-            start = await self._launch(battle_id, prompt, voter, new, lang)
+            start = await self._launch(battle_id, prompt, voter, new, (lang, tags))
         except BaseException:
             self.live.leave()
             raise
@@ -302,13 +309,13 @@ class BattleService:
         prompt: str,
         voter: Voter,
         new: BattleRecord | None = None,
-        lang: str | None = None,
+        labels: tuple[str | None, list[str]] = (None, []),
     ) -> TurnStart:
         """Claim the battle's next turn (storing ``new``, a new battle, already claimed;
-        ``lang``, the prompt's language, is kept if this is the first turn) and start
-        both answers (a place is held)."""
+        ``labels``, the prompt's language and tags, are kept if this is the first turn)
+        and start both answers (a place is held)."""
         voter_hash = self.gate.hash(voter.session)
-        battle, history = await self.store.run(self._claim_turn, battle_id, voter_hash, new, lang)
+        battle, history = await self.store.run(self._claim_turn, battle_id, voter_hash, new, labels)
         turn = battle.turns + 1
         update = TurnUpdate(battle_id, turn)
         live = LiveTurn(battle_id, update)
@@ -335,7 +342,11 @@ class BattleService:
         return TurnStart(battle_id, live.token, turn, prompt, history)
 
     def _claim_turn(
-        self, battle_id: str, voter_hash: str, new: BattleRecord | None, lang: str | None = None
+        self,
+        battle_id: str,
+        voter_hash: str,
+        new: BattleRecord | None,
+        labels: tuple[str | None, list[str]] = (None, []),
     ) -> tuple[BattleRecord, list[TurnRecord]]:
         """The battle with its next turn claimed, and its finished turns (one trip to
         the store's thread)."""
@@ -344,7 +355,11 @@ class BattleService:
             self.store.add_battle(new)
             return new, []
         battle = self.store.begin_turn(
-            battle_id, voter_hash, self.config.settings.max_turns, language=lang
+            battle_id,
+            voter_hash,
+            self.config.settings.max_turns,
+            language=labels[0],
+            tags=labels[1],
         )
         try:
             self._check_models(battle)

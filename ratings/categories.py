@@ -4,8 +4,10 @@
 - ``long_prompt``: the first prompt has at least ``LONG_PROMPT_CHARS`` characters
   (about 500 tokens, LMArena's threshold for a long query);
 - ``multi_turn``: the battle went on for more than one turn;
-- ``coding``: the first prompt holds code (a fenced block or code-like lines) or asks
-  for code;
+- ``coding``: a prompt holds code (a fenced block or code-like lines) or names a
+  programming language or coding task, or the answers hold fenced code (the arena's
+  own battles: every turn's prompts and answers, in a ``coding`` column; a battle file:
+  its first prompt);
 - ``tag:<name>``: any tag stored on the battle.
 
 A category needs the column it is built on; a table without it has no such category.
@@ -14,32 +16,57 @@ A category needs the column it is built on; a table without it has no such categ
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
 from ratings.battles import BattleTable
 from ratings.errors import LeaderboardError
 
-__all__ = ["LONG_PROMPT_CHARS", "category_mask", "list_categories", "looks_like_coding"]
+__all__ = [
+    "LONG_PROMPT_CHARS",
+    "category_mask",
+    "is_coding",
+    "list_categories",
+    "looks_like_coding",
+]
 
 LONG_PROMPT_CHARS = 2000
-_ASKS_FOR_CODE = re.compile(
-    r"\b(code|coding|function|script|program|python|javascript|typescript|java|rust|golang|"
-    r"c\+\+|c#|sql|regex|bash|html|css|debug|compile|algorithm|class|api|implement)\b",
+_LANGUAGES = re.compile(
+    r"\b(python|javascript|typescript|java|kotlin|swift|rust|golang|c\+\+|c#|php|ruby|"
+    r"scala|haskell|sql|regex|bash|powershell|html|css|react|django|numpy|pandas|"
+    r"dockerfile|kubernetes|yaml|json)\b",
+    re.IGNORECASE,
+)
+_CODE_TASK = re.compile(
+    r"\b(code|coding|function|script|program(ming)?|debug(ging)?|compile[rs]?|algorithm|"
+    r"implement|refactor|stack ?trace|traceback|syntax error|unit tests?|api endpoint)\b",
     re.IGNORECASE,
 )
 _CODE_LINE = re.compile(
-    r"^\s*(def |class |import |#include|for\s*\(|if\s*\(|return |\w+\s*=\s*"
-    r"[\w\[{(\"'])|[{};]\s*$",
+    r"^\s*(def |class \w+[:(]|import |from \w+ import|#include|for\s*\(|if\s*\(|"
+    r"return |\w+\s*=\s*[\w\[{(\"']|[{};]\s*$|</?\w+>)",
     re.MULTILINE,
 )
+_FENCE = re.compile(r"```")
 
 
 def looks_like_coding(prompt: str) -> bool:
-    """Whether a prompt holds code or asks for it."""
-    if "```" in prompt or _ASKS_FOR_CODE.search(prompt):
+    """Whether a prompt holds code (a fenced block, two code-like lines) or asks for it
+    (a programming language or a coding task named)."""
+    if _FENCE.search(prompt) or len(_CODE_LINE.findall(prompt)) >= 2:
         return True
-    return len(_CODE_LINE.findall(prompt)) >= 2
+    return bool(_LANGUAGES.search(prompt) or _CODE_TASK.search(prompt))
+
+
+def is_coding(prompts: Sequence[str], answers: Sequence[str] = ()) -> bool:
+    """Whether a battle is about code: any of its prompts looks like coding, or its
+    answers hold fenced code blocks (at least half of them, so one model's habit of
+    fencing everything does not make a poem a coding battle)."""
+    if any(looks_like_coding(p) for p in prompts):
+        return True
+    fenced = sum(bool(_FENCE.search(a)) for a in answers)
+    return bool(answers) and fenced * 2 >= len(answers)
 
 
 def list_categories(table: BattleTable, min_battles: int = 1) -> list[str]:
@@ -87,6 +114,9 @@ def category_mask(table: BattleTable, name: str) -> np.ndarray:
     if kind == "long_prompt":
         return np.asarray([len(str(p)) >= LONG_PROMPT_CHARS for p in data])
     if kind == "coding":
+        coding = table.column("coding")  # the arena's, from every prompt and answer
+        if coding is not None:
+            return np.asarray(coding, dtype=bool)
         return np.asarray([looks_like_coding(str(p)) for p in data])
     if kind == "multi_turn":
         return np.asarray(data, dtype=float) > 1

@@ -22,6 +22,7 @@ from sqlmodel import select
 from arena import language
 from arena.app import Arena
 from arena.config import load_config
+from arena.errors import ConfigError
 from arena.gate import Voter
 from arena.release.public import COLUMNS, near_duplicate_clusters
 from arena.release.scrub import Scrubber
@@ -572,3 +573,54 @@ def test_ratings_by_week_follow_a_model_that_gets_better() -> None:
     assert rising[0].rating < rising[-1].rating - 100  # it climbed
     assert all(p.lower <= p.rating <= p.upper for p in rising)
     assert len(history_figure(points).data) == 6  # a band and a line per model
+
+
+# -- the coding category ------------------------------------------------------------------
+
+CODING = [
+    # (prompts, answers, coding?)
+    (["Fix this: ```js\nconst x = ;\n```"], [], True),
+    (["def f(x):\n    return x + 1\nprint(f(2))"], [], True),
+    (["How do I read a CSV file in Python?"], [], True),
+    (["My program crashes with a stack trace about null"], [], True),
+    (["Tell me a joke", "Now write it as a bash script"], [], True),  # the second turn
+    (["Show me an example"], ["```sql\nSELECT 1;\n```", "```sql\nSELECT 2;\n```"], True),
+    (["Write a poem about autumn"], ["Leaves fall...", "```\nLeaves\n```"], True),
+    (["Write a poem about autumn"], ["Leaves fall...", "Golden light..."], False),
+    (["What did my class learn about the Roman empire?"], [], False),
+    (["Plan a three day trip to Lisbon"], ["Day 1: ...", "Day one ..."], False),
+]
+
+
+@pytest.mark.parametrize(("prompts", "answers", "coding"), CODING)
+def test_coding_battles_are_told_by_prompts_and_answers(
+    prompts: list[str], answers: list[str], coding: bool
+) -> None:
+    from ratings.categories import is_coding
+
+    assert is_coding(prompts, answers) is coding
+
+
+async def test_organizer_tags_from_arena_toml_label_battles(tmp_path: Path) -> None:
+    with WireServer() as wire:
+        config_path = tmp_path / "arena.toml"
+        write_config(config_path, wire, ["m-a", "m-b"])
+        text = config_path.read_text().replace(
+            "[arena]", '[arena]\ntags = { math = "integral|derivative", travel = "\\\\btrip\\\\b" }'
+        )
+        config_path.write_text(text)
+        arena = Arena.create(load_config(config_path, env={}, overrides={"db": db_url(tmp_path)}))
+        await arena.start()
+        try:
+            ids = []
+            for prompt in ("What is the integral of x?", "Plan a TRIP to Rome", "Hello there"):
+                battle_id = await arena.battles.start_battle(VOTER)
+                async for _ in arena.battles.stream_turn(battle_id, prompt, VOTER):
+                    pass
+                ids.append(battle_id)
+            assert [arena.store.battle(i).tags for i in ids] == [["math"], ["travel"], []]
+        finally:
+            await arena.stop()
+        config_path.write_text(text.replace("integral|derivative", "integral("))
+        with pytest.raises(ConfigError, match="tag 'math': 'integral\\(' is not a regular"):
+            load_config(config_path, env={})

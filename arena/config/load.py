@@ -83,6 +83,14 @@ def _read_file(path: Path) -> tuple[ArenaSettings, tuple[ModelSpec, ...]]:
             f"{path}, line {_line_of(text, 'proof_of_work')}: proof_of_work = "
             f"{settings.proof_of_work!r}; expected auto, on or off"
         )
+    for name, pattern in settings.tags.items():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(
+                f"{path}, line {_line_of(text, name)}: tag {name!r}: {pattern!r} is not a "
+                f"regular expression ({exc})"
+            ) from None
     raw_models = data.get("models", [])
     if not isinstance(raw_models, list) or not raw_models:
         raise ConfigError(f"{path}: no [[models]] entries; the arena needs at least two models")

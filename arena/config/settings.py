@@ -115,6 +115,11 @@ class ArenaSettings:
         "After the vote, a battle can be shared: a read-only page at /share/ID with both "
         "answers and both names (never before the vote; off: no such page).",
     )
+    tags: dict[str, str] = _setting(
+        None,
+        "Organizer tags, a table of name = regular expression (case-insensitive): a battle "
+        "whose first prompt matches gets the tag, and the board a tag:NAME category.",
+    )
     provisional_votes: int = _setting(
         100,
         "A model with fewer votes than this is marked provisional on the board, in the API "
@@ -216,6 +221,9 @@ class ArenaSettings:
     @staticmethod
     def help() -> dict[str, str]:
         return {f.name: f.metadata["help"] for f in fields(ArenaSettings)}
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", {str(k): str(v) for k, v in (self.tags or {}).items()})
 
 
 @dataclass(frozen=True)

@@ -190,11 +190,18 @@ def _first_prompt(row: dict[str, Any]) -> str:
 
 
 def _add_categories(rows: list[dict[str, Any]], prompts: Sequence[str]) -> None:
-    from ratings.categories import LONG_PROMPT_CHARS, looks_like_coding
+    from ratings.categories import LONG_PROMPT_CHARS, is_coding
 
     for row, prompt in zip(rows, prompts, strict=True):
         found = [f"language:{row['language']}"] if row["language"] else []
-        if looks_like_coding(prompt):
+        asked = [m["content"] for m in row["conversation_a"] if m["role"] == "user"]
+        answered = [
+            m["content"]
+            for side in ("a", "b")
+            for m in row[f"conversation_{side}"]
+            if m["role"] == "assistant"
+        ]
+        if is_coding(asked, answered):
             found.append("coding")
         if len(prompt) >= LONG_PROMPT_CHARS:
             found.append("long_prompt")

@@ -13,6 +13,7 @@ from sqlmodel import select
 from arena.store.db import Store
 from arena.store.tables import BattleRecord, TurnRecord
 from ratings import BattleTable
+from ratings.categories import is_coding
 from ratings.features import answer_style
 
 __all__ = ["battle_table", "votes_per_model"]
@@ -78,12 +79,20 @@ def votes_per_model(store: Store) -> dict[str, int]:
 def _details(battles: Sequence[BattleRecord], turns: Sequence[TurnRecord]) -> dict[str, Any]:
     """Prompt, turn count, tags, language and per-side answer style of each battle."""
     answers: dict[tuple[str, str], list[str]] = {}
-    prompts: dict[str, str] = {}
+    prompts: dict[str, list[str]] = {}
     for t in sorted(turns, key=lambda t: t.turn):
         answers.setdefault((t.battle_id, t.side), []).append(t.answer)
-        prompts.setdefault(t.battle_id, t.prompt)
+        if t.side == "a":
+            prompts.setdefault(t.battle_id, []).append(t.prompt)
     extra: dict[str, Any] = {
-        "prompt": [prompts.get(b.id, "") for b in battles],
+        "prompt": [prompts.get(b.id, [""])[0] for b in battles],
+        "coding": [
+            is_coding(
+                prompts.get(b.id, []),
+                answers.get((b.id, "a"), []) + answers.get((b.id, "b"), []),
+            )
+            for b in battles
+        ],
         "turn": [b.turns for b in battles],
         "tags": [tuple(b.tags or ()) for b in battles],
         "language": [b.language or "" for b in battles],

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import case, delete, func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, select
@@ -156,22 +156,36 @@ class Store:
         return applied, result
 
     def begin_turn(
-        self, battle_id: str, voter_hash: str, max_turns: int, *, language: str | None = None
+        self,
+        battle_id: str,
+        voter_hash: str,
+        max_turns: int,
+        *,
+        language: str | None = None,
+        tags: Sequence[str] = (),
     ) -> BattleRecord:
         """Mark a turn as streaming; returns the battle (the new turn is ``turns + 1``).
-        ``language`` (of the prompt) is kept when it is the battle's first turn.
+        ``language`` and ``tags`` (of the prompt) are kept when it is the first turn.
 
         Raises:
             BattleStateError: the battle is voted, failed, already streaming, at its
                 turn limit, or belongs to another browser.
         """
-        values: dict[str, Any] = {"streaming": True}
-        if language is not None:
-            values["language"] = case(
-                (BattleRecord.turns == 0, language),  # type: ignore[arg-type]
-                else_=BattleRecord.language,
+
+        def first_turn(s: Session) -> None:
+            s.exec(
+                update(BattleRecord)
+                .where(BattleRecord.id == battle_id, BattleRecord.turns == 0)  # type: ignore[arg-type]
+                .values(language=language, tags=list(tags))
             )
-        applied, _ = self._claim(battle_id, voter_hash, values, BattleRecord.turns < max_turns)
+
+        applied, _ = self._claim(
+            battle_id,
+            voter_hash,
+            {"streaming": True},
+            BattleRecord.turns < max_turns,
+            then=first_turn if language is not None or tags else None,
+        )
         battle = self.battle(battle_id)
         if applied:
             return battle
