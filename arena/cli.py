@@ -163,6 +163,11 @@ def _parser() -> argparse.ArgumentParser:
         help="interval method (default: sandwich; fisher for davidson; none for elo)",
     )
     board.add_argument("--level", type=float, default=0.95, help="interval level (0.95)")
+    board.add_argument(
+        "--inverse-pair-weights",
+        action="store_true",
+        help="weight each battle by 1 / (battles of its pair): every pair counts alike",
+    )
     board.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (100)")
     board.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
     board.add_argument(

@@ -69,6 +69,7 @@ def leaderboard_command(args: argparse.Namespace) -> int:
         until=_time(args.until),
         category=args.category,
         elo_k=args.elo_k,
+        inverse_pair_weights=args.inverse_pair_weights,
     )
     metadata: dict[str, dict[str, Any]] = {}
     if args.battles:
@@ -85,6 +86,7 @@ def leaderboard_command(args: argparse.Namespace) -> int:
             settings,
             provisional_votes=config.settings.provisional_votes,
             provisional_width=config.settings.provisional_width,
+            inverse_pair_weights=args.inverse_pair_weights or config.settings.inverse_pair_weights,
         )
         table = _database_battles(config)
         source = "arena database"

@@ -70,6 +70,7 @@ def board_settings(config: Config | None, **changes: Any) -> Settings:
     return Settings(
         provisional_votes=config.settings.provisional_votes,
         provisional_width=config.settings.provisional_width,
+        inverse_pair_weights=config.settings.inverse_pair_weights,
         **changes,
     )
 

@@ -43,6 +43,9 @@ class PairCounts:
 
     wins: np.ndarray
     ties: np.ndarray
+    # Optional weight of each battle of a pair, shape (m, m), symmetric (None: 1 each):
+    # :meth:`inverse_pair_weighted` makes every compared pair count alike.
+    weight: np.ndarray | None = None
 
     @classmethod
     def from_table(cls, table: BattleTable) -> PairCounts:
@@ -65,7 +68,21 @@ class PairCounts:
         return self.wins + self.wins.T + self.ties
 
     def sub(self, index: np.ndarray) -> PairCounts:
-        return PairCounts(self.wins[np.ix_(index, index)], self.ties[np.ix_(index, index)])
+        cells = np.ix_(index, index)
+        weight = None if self.weight is None else self.weight[cells]
+        return PairCounts(self.wins[cells], self.ties[cells], weight)
+
+    def inverse_pair_weighted(self) -> PairCounts:
+        """Each battle weighted by 1 / (battles of its pair), scaled so the weights sum
+        to the number of battles: every pair that met counts alike, however often it
+        was drawn (LMArena's 2025 reweighting, so that new and retired models are rated
+        on equal terms)."""
+        n = self.battles
+        met = n > 0
+        pairs = met.sum() / 2
+        weight = np.zeros_like(n)
+        weight[met] = (n.sum() / 2) / pairs / n[met]
+        return PairCounts(self.wins, self.ties, weight)
 
 
 @dataclass(frozen=True)
@@ -124,8 +141,9 @@ def fit_bradley_terry(
     Returns:
         The fit, with θ centred to sum zero.
     """
-    e = counts.effective_wins
-    n = counts.battles
+    weight = 1.0 if counts.weight is None else counts.weight
+    e = counts.effective_wins * weight
+    n = counts.battles * weight
     m = e.shape[0]
     theta = np.zeros(m) if start is None else start - start.mean()
     ones = np.full((m, m), 1.0 / m)
@@ -150,7 +168,8 @@ def fit_bradley_terry(
     if interval == "fisher":
         cov = inv
     elif interval == "sandwich":
-        cov = inv @ _laplacian(_squared_residuals(counts, p)) @ inv
+        # Weighted battles: each score term is scaled by its weight, its square in the meat.
+        cov = inv @ _laplacian(_squared_residuals(counts, p) * weight**2) @ inv
     else:
         raise ValueError(f"unknown interval method {interval!r}; expected sandwich or fisher")
     return BTFit(theta, cov, iterations, float(np.abs(grad).max()), loglik)

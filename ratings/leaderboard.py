@@ -84,6 +84,8 @@ class Settings:
     # than this many points (0: no mark of that kind).
     provisional_votes: int = 0
     provisional_width: float = 0.0
+    # Weight each battle by 1 / (battles of its pair): every pair counts alike.
+    inverse_pair_weights: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -100,6 +102,13 @@ class Settings:
         if self.method == "elo" and interval in ("sandwich", "fisher"):
             raise LeaderboardError(
                 "online Elo has no sandwich or Fisher interval; use bootstrap or none"
+            )
+        if self.inverse_pair_weights and (
+            self.method != "bradley-terry" or interval == "bootstrap" or self.style
+        ):
+            raise LeaderboardError(
+                "inverse pair weights are built for plain Bradley–Terry with sandwich or "
+                "Fisher intervals (not style control, Davidson, Elo or bootstrap)"
             )
         if self.style and (self.method != "bradley-terry" or interval == "bootstrap"):
             raise LeaderboardError(
@@ -308,6 +317,8 @@ def _component(
         one = np.array([INITIAL_RATING])
         return one, one, one
     sub_counts = counts.sub(index)
+    if settings.inverse_pair_weights:
+        sub_counts = sub_counts.inverse_pair_weighted()
     interval = settings.resolved_interval
     l2 = settings.l2
     warnings = []

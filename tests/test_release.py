@@ -624,3 +624,39 @@ async def test_organizer_tags_from_arena_toml_label_battles(tmp_path: Path) -> N
         config_path.write_text(text.replace("integral|derivative", "integral("))
         with pytest.raises(ConfigError, match="tag 'math': 'integral\\(' is not a regular"):
             load_config(config_path, env={})
+
+
+# -- inverse pair weighting -------------------------------------------------------------------
+
+
+def test_inverse_pair_weights_make_a_skewed_draw_rate_like_a_uniform_one() -> None:
+    from ratings import BattleTable, Settings, build_leaderboard
+
+    def battles(per_pair: dict[tuple[str, str], int]) -> BattleTable:
+        # A beats B 90% of the time; every other pair is even (not a Bradley–Terry world,
+        # so how often each pair is drawn moves the unweighted fit).
+        a, b, w = [], [], []
+        for (x, y), n in per_pair.items():
+            won = round(n * (0.9 if (x, y) == ("A", "B") else 0.5))
+            a += [x] * n
+            b += [y] * n
+            w += ["model_a"] * won + ["model_b"] * (n - won)
+        return BattleTable.from_records(a, b, w)
+
+    pairs = [("A", "B"), ("A", "C"), ("A", "D"), ("B", "C"), ("B", "D"), ("C", "D")]
+    uniform = battles({p: 2000 for p in pairs})
+    skewed = battles({p: 20000 if p == ("A", "B") else 1000 for p in pairs})
+
+    def gap(table: BattleTable, weights: bool) -> float:
+        board = build_leaderboard(table, Settings(inverse_pair_weights=weights))
+        rows = {r.model: r for r in board.rows}
+        assert board.manifest["settings"]["inverse_pair_weights"] is weights
+        assert all(r.lower < r.rating < r.upper for r in board.rows)
+        return rows["A"].rating - rows["B"].rating
+
+    target = gap(uniform, False)
+    assert abs(gap(skewed, True) - target) < 1.0
+    assert gap(skewed, False) - target > 50  # the often-drawn pair dominates unweighted
+    assert abs(gap(uniform, True) - target) < 1e-6  # uniform draws: weights change nothing
+    with pytest.raises(Exception, match="inverse pair weights"):
+        Settings(inverse_pair_weights=True, style=True)

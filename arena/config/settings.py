@@ -120,6 +120,12 @@ class ArenaSettings:
         "Organizer tags, a table of name = regular expression (case-insensitive): a battle "
         "whose first prompt matches gets the tag, and the board a tag:NAME category.",
     )
+    inverse_pair_weights: bool = _setting(
+        False,
+        "Weight each battle on the board by 1 / (battles of its pair), so every pair of "
+        "models that met counts alike however often it was drawn (LMArena's 2025 change; "
+        "stated in the manifest).",
+    )
     provisional_votes: int = _setting(
         100,
         "A model with fewer votes than this is marked provisional on the board, in the API "
