@@ -120,10 +120,19 @@ def _parser() -> argparse.ArgumentParser:
     battles = commands.add_parser("battles", help="maintain the stored battles (battles languages)")
     battles.add_argument(
         "action",
-        choices=("languages",),
-        help="languages: detect the language of the first prompt of battles that have none",
+        choices=("languages", "hard-prompts"),
+        help="languages: detect the language of the first prompt of battles that have none; "
+        "hard-prompts: a judge model labels voted battles' first prompts with LMArena's "
+        "seven hard-prompt criteria (resumable; tag:hard on the board)",
     )
     battles.add_argument("--all", action="store_true", help="languages: redo every battle")
+    battles.add_argument("--judge", help="hard-prompts: the configured model that judges")
+    battles.add_argument(
+        "--limit", type=int, default=0, help="hard-prompts: label at most this many (0: all)"
+    )
+    battles.add_argument(
+        "--retry", action="store_true", help="hard-prompts: ask again where unreadable"
+    )
     battles.add_argument("--db", help="arena database URL (default: the configured one)")
     battles.add_argument("--config", help="arena.toml, for the database URL")
 

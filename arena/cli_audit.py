@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from arena.audit.run import AuditReport
-from arena.backends.pool import ModelPool
+from arena.backends.pool import ModelPool, running
 from arena.config import Config
 from arena.errors import ArenaError
 from arena.store import Store
@@ -102,18 +102,10 @@ def _with_models(
     config: Config, names: list[str], run: Callable[[ModelPool], Awaitable[AuditReport]]
 ) -> AuditReport:
     """Start only the models ``names`` and ``run`` with them."""
-    chosen = replace(config, models=tuple(m for m in config.models if m.name in names))
 
     async def main() -> AuditReport:
-        pool = ModelPool(chosen)
-        await pool.start()
-        try:
-            if pool.failures:
-                failed, why = next(iter(pool.failures.items()))
-                raise ArenaError(f"model {failed} did not start: {why}")
+        async with running(config, names) as pool:
             return await run(pool)
-        finally:
-            await pool.stop()
 
     return asyncio.run(main())
 

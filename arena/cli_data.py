@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from arena.config import load_config
+from arena.config import Config, load_config
 from arena.errors import ArenaError
 
 __all__ = ["battles_command", "export_command"]
@@ -45,6 +45,8 @@ def battles_command(args: argparse.Namespace) -> int:
     from arena.store import Store
 
     config = load_config(args.config, overrides={"db": args.db})
+    if args.action == "hard-prompts":
+        return _hard_prompts(config, args)
     store = Store(config.settings.db)
     try:
         done = language.backfill(
@@ -55,4 +57,39 @@ def battles_command(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"languages detected for {done['battles']:,} battles ({done['found']:,} clear)")
+    return 0
+
+
+def _hard_prompts(config: Config, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from arena.backends.pool import running
+    from arena.hard_prompts import HARD_AT, label_battles
+    from arena.store import Store
+
+    if not args.judge:
+        raise ArenaError("battles hard-prompts needs --judge MODEL, a configured model")
+    config.model(args.judge)  # an unknown name is an error that lists the known ones
+    store = Store(config.settings.db)
+
+    async def run() -> dict[str, int]:
+        async with running(config, [args.judge]) as pool:
+            return await label_battles(
+                store,
+                pool.backend(args.judge),
+                args.judge,
+                limit=args.limit,
+                retry=args.retry,
+                say=lambda line: print(line, file=sys.stderr, flush=True),
+            )
+
+    try:
+        done = asyncio.run(run())
+    finally:
+        store.close()
+    print(
+        f"{done['battles']:,} battle(s) labelled by {args.judge}: {done['hard']:,} hard "
+        f"(at least {HARD_AT} of 7 criteria; tag:hard on the board), {done['unreadable']:,} "
+        "answer(s) unreadable (--retry asks again)"
+    )
     return 0

@@ -27,6 +27,7 @@ from arena.gate import Voter
 from arena.release.public import COLUMNS, near_duplicate_clusters
 from arena.release.scrub import Scrubber
 from arena.store import BattleRecord, Store, TurnRecord
+from arena.store.tables import PromptLabelRecord
 from tests.conftest import ROOT, db_url, serve
 from tests.wire import WireServer, write_config
 
@@ -660,3 +661,71 @@ def test_inverse_pair_weights_make_a_skewed_draw_rate_like_a_uniform_one() -> No
     assert abs(gap(uniform, True) - target) < 1e-6  # uniform draws: weights change nothing
     with pytest.raises(Exception, match="inverse pair weights"):
         Settings(inverse_pair_weights=True, style=True)
+
+
+# -- hard prompts, labelled by a judge model -----------------------------------------------
+
+
+def test_a_judge_labels_hard_prompts_in_a_resumable_batch(tmp_path: Path) -> None:
+    from arena.hard_prompts import judge_prompt, read_criteria
+
+    assert read_criteria('I think... {"criteria": [1, 3, 9, 3]}') == [1, 3]
+    assert read_criteria("no idea") is None
+    assert judge_prompt("QUESTION").rstrip().endswith("QUESTION\n</prompt>")
+
+    db = db_url(tmp_path)
+    store = Store(db)
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    try:
+        hard = add(
+            store, "m-a", "m-b", "model_a", 'all of them {"criteria": [1,2,3,4,5,6,7]}', at=at
+        )
+        easy = add(
+            store,
+            "m-a",
+            "m-b",
+            "model_b",
+            'only one {"criteria": [2]}',
+            at=at + timedelta(minutes=1),
+        )
+        odd = add(
+            store, "m-a", "m-b", "tie", "no verdict to read here", at=at + timedelta(minutes=2)
+        )
+    finally:
+        store.close()
+    with WireServer() as wire:  # the judge echoes its prompt, the battle's prompt last
+        config = tmp_path / "arena.toml"
+        write_config(config, wire, ["m-a", "m-b", "m-judge"])
+        base = [
+            "battles",
+            "hard-prompts",
+            "--judge",
+            "m-judge",
+            "--config",
+            str(config),
+            "--db",
+            db,
+        ]
+        first = run(*base, "--limit", "2", cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        assert "2 battle(s) labelled by m-judge: 1 hard" in first.stdout
+        assert "3 battle(s) to label" not in first.stderr and "2 labelled, 0 left" in first.stderr
+        asked = len(wire.requests)
+        rest = run(*base, cwd=tmp_path)  # resumes: only the battle not labelled yet
+        assert "1 battle(s) labelled by m-judge: 0 hard" in rest.stdout
+        assert "1 answer(s) unreadable" in rest.stdout and len(wire.requests) == asked + 1
+        again = run(*base, "--retry", cwd=tmp_path)  # only the unreadable one again
+        assert "1 battle(s) labelled" in again.stdout and len(wire.requests) == asked + 2
+        nothing = run(*base, cwd=tmp_path)
+        assert "0 battle(s) labelled" in nothing.stdout
+    store = Store(db)
+    try:
+        assert store.battle(hard).tags == ["hard"]
+        assert store.battle(easy).tags == [] and store.battle(odd).tags == []
+        with store.session() as s:
+            labels = s.exec(select(PromptLabelRecord)).all()
+        assert sorted(str(r.criteria) for r in labels) == ["None", "[1, 2, 3, 4, 5, 6, 7]", "[2]"]
+    finally:
+        store.close()
+    no_judge = run("battles", "hard-prompts", "--db", db, cwd=tmp_path)
+    assert no_judge.returncode == 2 and "--judge MODEL" in no_judge.stderr

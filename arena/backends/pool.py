@@ -15,13 +15,15 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from arena.backends.base import Backend
 from arena.backends.gpus import assign_gpus
 from arena.config import Config, ModelSpec
-from arena.errors import BackendError, NoModelsError
+from arena.errors import ArenaError, BackendError, NoModelsError
 
 __all__ = ["ModelPool", "ModelStatus"]
 
@@ -288,3 +290,19 @@ class ModelPool:
                     name,
                     time.monotonic() - started,
                 )
+
+
+@asynccontextmanager
+async def running(config: Config, names: Sequence[str]) -> AsyncIterator[ModelPool]:
+    """A pool of only the models ``names`` (for a command that needs a few), started;
+    stopped on leaving. A model that does not start is an error that names it."""
+    chosen = replace(config, models=tuple(m for m in config.models if m.name in names))
+    pool = ModelPool(chosen)
+    await pool.start()
+    try:
+        if pool.failures:
+            failed, why = next(iter(pool.failures.items()))
+            raise ArenaError(f"model {failed} did not start: {why}")
+        yield pool
+    finally:
+        await pool.stop()

@@ -6,6 +6,7 @@
 ``consents`` which browser sessions accepted the terms of use
 ``prompts``  recent prompts per browser and address, for the per-minute rate limits
 ``audits``   each endpoint audit's and battle monitor's verdict on a model
+``prompt_labels`` a judge model's "hard prompt" criteria for a battle's first prompt
 ``meta``     key/value facts about the database itself
 """
 
@@ -19,6 +20,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "AuditRecord",
+    "PromptLabelRecord",
     "BattleRecord",
     "ConsentRecord",
     "FeedbackRecord",
@@ -149,6 +151,21 @@ class AuditRecord(SQLModel, table=True):
     alpha: float
     report: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the full report
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class PromptLabelRecord(SQLModel, table=True):
+    """Which of the hard-prompt criteria a judge found in a battle's first prompt
+    (``criteria`` None: the judge's answer could not be read)."""
+
+    __tablename__ = "prompt_labels"
+    __table_args__ = (UniqueConstraint("battle_id", "judge"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    battle_id: str = Field(foreign_key="battles.id", index=True, max_length=36)
+    judge: str
+    criteria: list[int] | None = Field(default=None, sa_type=JSON)
+    answer: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class MetaRecord(SQLModel, table=True):
