@@ -22,9 +22,10 @@ from sqlmodel import select
 from arena import language
 from arena.app import Arena
 from arena.config import load_config
+from arena.duplicates import near_duplicate_clusters
 from arena.errors import ConfigError
 from arena.gate import Voter
-from arena.release.public import COLUMNS, near_duplicate_clusters
+from arena.release.public import COLUMNS
 from arena.release.scrub import Scrubber
 from arena.store import BattleRecord, Store, TurnRecord
 from arena.store.tables import PromptLabelRecord
@@ -729,3 +730,31 @@ def test_a_judge_labels_hard_prompts_in_a_resumable_batch(tmp_path: Path) -> Non
         store.close()
     no_judge = run("battles", "hard-prompts", "--db", db, cwd=tmp_path)
     assert no_judge.returncode == 2 and "--judge MODEL" in no_judge.stderr
+
+
+def test_the_arena_s_board_caps_near_duplicate_prompts_too(tmp_path: Path) -> None:
+    from arena.store.board import battle_table
+    from ratings.voters import repeated_prompt_mask
+
+    store = Store(db_url(tmp_path))
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    rng = random.Random(8)
+    try:
+        for _ in range(150):
+            add(store, "m-a", "m-b", "model_a", " ".join(rng.sample(WORDS, 8)), at=at)
+        for i in range(40):  # one prompt, pasted again and again with small edits
+            add(
+                store,
+                "m-a",
+                "m-b",
+                "model_b",
+                f"Tell me a long joke about penguins{'!' * (i % 4)}",
+                at=at + timedelta(seconds=i),
+            )
+        table = battle_table(store)
+    finally:
+        store.close()
+    clusters = table.column("cluster")
+    assert len(set(clusters[-40:])) == 1 and len(set(clusters[:150])) == 150
+    keep = repeated_prompt_mask(table, 0.99)
+    assert keep[:150].all() and keep[-40:].sum() == 1

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,11 +22,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from arena.duplicates import DUPLICATE_JACCARD, SHINGLE, near_duplicate_clusters
 from arena.release.scrub import KINDS, Scrubber
 from arena.store import Store
 from arena.store.export import export_records
 
-__all__ = ["COLUMNS", "Release", "near_duplicate_clusters", "write_release"]
+__all__ = ["COLUMNS", "Release", "write_release"]
 
 COLUMNS = (
     "question_id",
@@ -43,8 +43,6 @@ COLUMNS = (
     "conversation_a",
     "conversation_b",
 )
-DUPLICATE_JACCARD = 0.7  # prompts this alike (MinHash over character 5-grams) are one cluster
-SHINGLE = 5
 
 
 @dataclass
@@ -59,51 +57,6 @@ class Release:
     clusters: int = 0
     battles_sha256: str = ""
     files: list[str] = field(default_factory=list)
-
-
-def _normal(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
-def near_duplicate_clusters(
-    prompts: Sequence[str], threshold: float = DUPLICATE_JACCARD
-) -> list[int]:
-    """A cluster id per prompt: prompts whose character 5-gram sets have a Jaccard
-    similarity of at least ``threshold`` (estimated by MinHash, candidates found by
-    locality-sensitive hashing, then checked exactly) share one; the id is the index of
-    the cluster's first prompt."""
-    from datasketch import MinHash, MinHashLSH
-
-    normal = [_normal(p) for p in prompts]
-    first: dict[str, int] = {}
-    for i, text in enumerate(normal):  # exact duplicates first: no hashing needed
-        first.setdefault(text, i)
-    parent = {i: i for i in first.values()}
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    shingles = {
-        i: {normal[i][k : k + SHINGLE] for k in range(max(1, len(normal[i]) - SHINGLE + 1))}
-        for i in parent
-    }
-    lsh = MinHashLSH(threshold=threshold, num_perm=64)
-    for i in parent:
-        signature = MinHash(num_perm=64, seed=1)
-        signature.update_batch([s.encode() for s in shingles[i]])
-        for j in lsh.query(signature):
-            a, b = shingles[i], shingles[j]
-            if len(a & b) >= threshold * len(a | b):
-                parent[root(i)] = root(j)
-        lsh.insert(i, signature)
-    roots = {i: root(i) for i in parent}
-    lowest: dict[int, int] = {}
-    for i, r in roots.items():
-        lowest[r] = min(lowest.get(r, i), i)
-    return [lowest[roots[first[text]]] for text in normal]
 
 
 def write_release(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import select
 
+from arena.duplicates import DuplicateIndex
 from arena.store.db import Store
 from arena.store.tables import BattleRecord, TurnRecord
 from ratings import BattleTable
@@ -47,7 +48,7 @@ def battle_table(store: Store, *, details: bool = True) -> BattleTable:
         "voter": [b.voter_hash for b in battles],
     }
     if details:
-        extra.update(_details(battles, turns))
+        extra.update(_details(battles, turns, str(store.engine.url)))
     return BattleTable.from_records(
         [b.model_a for b in battles],
         [b.model_b for b in battles],
@@ -76,7 +77,18 @@ def votes_per_model(store: Store) -> dict[str, int]:
     return counts
 
 
-def _details(battles: Sequence[BattleRecord], turns: Sequence[TurnRecord]) -> dict[str, Any]:
+_INDEXES: dict[str, DuplicateIndex] = {}  # per database: prompts seen, clustered
+
+
+def _duplicates(url: str) -> DuplicateIndex:
+    if url not in _INDEXES:
+        _INDEXES[url] = DuplicateIndex()
+    return _INDEXES[url]
+
+
+def _details(
+    battles: Sequence[BattleRecord], turns: Sequence[TurnRecord], url: str
+) -> dict[str, Any]:
     """Prompt, turn count, tags, language and per-side answer style of each battle."""
     answers: dict[tuple[str, str], list[str]] = {}
     prompts: dict[str, list[str]] = {}
@@ -84,8 +96,12 @@ def _details(battles: Sequence[BattleRecord], turns: Sequence[TurnRecord]) -> di
         answers.setdefault((t.battle_id, t.side), []).append(t.answer)
         if t.side == "a":
             prompts.setdefault(t.battle_id, []).append(t.prompt)
+    first = [prompts.get(b.id, [""])[0] for b in battles]
     extra: dict[str, Any] = {
-        "prompt": [prompts.get(b.id, [""])[0] for b in battles],
+        "prompt": first,
+        # Near-duplicate clusters of the first prompts: the board caps each cluster's
+        # battles (ratings.voters.repeated_prompt_mask) as it would one repeated prompt.
+        "cluster": [float(c) for c in _duplicates(url).clusters(first)],
         "coding": [
             is_coding(
                 prompts.get(b.id, []),
