@@ -1,7 +1,8 @@
 """Benchmark: the endpoint audit's false-positive rate and power, offline, with the two
 packaged models (SmolLM2-135M and Qwen2.5-Coder-0.5B on CPU).
 
-    python bench/audit.py [--null 100] [--seeds 20] [--queries 64,150,300] [--pool 100]
+    python bench/audit.py [--null 100] [--seeds 20] [--queries 64,150,300]
+                          [--answers 20,40,80] [--pool 100] [--what null|mix|monitor|...]
 
 Each row audits an endpoint claiming to be SmolLM2 against a SmolLM2 reference and says
 how often the audit called it different, at each budget of queries:
@@ -12,7 +13,9 @@ how often the audit called it different, at each budget of queries:
 - ``reflection``: a proxy forwarding to Qwen that deletes "Qwen"/"Alibaba" from answers
   (tests/reflection.py), with and without its usage records;
 - ``temperature``: SmolLM2 served at temperature 0.7 while 1.0 is asked;
-- ``system``: SmolLM2 with an injected system prompt.
+- ``system``: SmolLM2 with an injected system prompt;
+- ``monitor``: the check of battle answers (arena/audit/monitor.py) on ``--answers``
+  honest answers, and on as many of Qwen's answers under SmolLM2's name.
 
 The null and mixing rows need hundreds of runs of up to 300 queries, which this machine
 cannot sample afresh (about 0.2 s per answer): they replay real answers instead. Each
