@@ -66,7 +66,7 @@ class ArenaSettings:
         "voters at once (bench/load.py).",
     )
     max_live_turns: int = _setting(
-        60,
+        150,
         "Most turns this process streams at once (each is two answers); past it a new "
         "battle waits in line and is told its place (0: no limit). Measured with "
         "bench/load.py: set it where the p95 delay stays acceptable on your machine.",
