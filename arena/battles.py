@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import random
 import re
-import time
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,18 +22,14 @@ from arena import language
 from arena.answers import SideState, answer_side
 from arena.backends.pool import ModelPool
 from arena.config import Config
+from arena.draw import Draw
 from arena.errors import BattleStateError, NoModelsError, PromptError
 from arena.gate import Gate, Voter, pick_first
 from arena.integrity import find_leaks
 from arena.integrity.proof import ProofOfWork, proof_enabled
 from arena.live import LiveTurn, LiveTurns, follow
-from arena.sampling import Evidence, pick_pair
 from arena.store import BattleRecord, Store, TurnRecord
-from arena.store.board import battle_table, votes_per_model
 from arena.store.tables import SIDES
-from ratings import PairCounts, Settings, components, fit_bradley_terry
-from ratings.leaderboard import select_battles
-from ratings.methods import mle_exists
 
 __all__ = [
     "BattleService",
@@ -98,6 +93,15 @@ class BattleService:
     def config(self) -> Config:
         return self._config()
 
+    @property
+    def rng(self) -> random.Random:
+        """The draw's random source (a test seeds it)."""
+        return self.draw.rng
+
+    @rng.setter
+    def rng(self, rng: random.Random) -> None:
+        self.draw.rng = rng
+
     def __init__(
         self,
         config: Callable[[], Config],
@@ -109,75 +113,11 @@ class BattleService:
         self._config = config  # the arena's configuration in force, read at each use
         self.store = store
         self.pool = pool
-        self.rng = rng or random.Random()
+        self.draw = Draw(lambda: self.config, store, pool, rng or random.Random())
         self.gate = gate or Gate(lambda: self.config, store)
-        self.identity = self.gate.identity
-        self._evidence_cache: tuple[float, Evidence | None] | None = None
-        self._votes_cache: tuple[float, dict[str, int]] | None = None
         self.live = LiveTurns(
             lambda: self.config.settings.max_live_turns, lambda: self.config.settings.max_wait_s
         )
-
-    async def _draw(self) -> tuple[str, str]:
-        """A pair of ready models by the configured sampling policy."""
-        settings = self.config.settings
-        if self.pool.health()[0] == "misconfigured":
-            raise NoModelsError(
-                "this arena has fewer than two models, and a battle needs two: the "
-                "organizer has to add another (the Direct chat tab works meanwhile)"
-            )
-        specs = {m.name: m for m in self.config.models}
-        evidence = None
-        if settings.sampling == "active":
-            evidence = await self.store.run(self._evidence)
-        new = settings.new_model_boost != 1.0 and settings.new_model_votes > 0
-        votes: dict[str, int] = {}
-        if new:  # read on the store's thread only when the cached counts are stale
-            cached = self._fresh_votes()
-            votes = cached if cached is not None else await self.store.run(self._votes)
-        return pick_pair(
-            self.pool.available(),
-            self.rng,
-            settings.sampling,
-            weights={n: s.weight for n, s in specs.items()},
-            targets={n: s.targets for n, s in specs.items()},
-            target_boost=settings.target_boost,
-            evidence=evidence,
-            boost={
-                n: settings.new_model_boost
-                for n in specs
-                if new and votes.get(n, 0) < settings.new_model_votes
-            },
-        )
-
-    def _fresh_votes(self) -> dict[str, int] | None:
-        """Votes per model as read less than 10 s ago, or None."""
-        cache = self._votes_cache
-        return cache[1] if cache is not None and time.monotonic() - cache[0] <= 10 else None
-
-    def _votes(self) -> dict[str, int]:
-        """Votes per model, read at most every 10 s (for the new-model boost)."""
-        votes = self._fresh_votes()
-        if votes is None:
-            votes = votes_per_model(self.store)
-            self._votes_cache = (time.monotonic(), votes)
-        return votes
-
-    def _evidence(self) -> Evidence | None:
-        """The current fit for active sampling, recomputed at most once a minute."""
-        now = time.monotonic()
-        if self._evidence_cache is not None and now - self._evidence_cache[0] < 60:
-            return self._evidence_cache[1]
-        evidence = None
-        table = select_battles(battle_table(self.store, details=False), Settings())
-        if len(table):
-            counts = PairCounts.from_table(table)
-            if len(components(counts)) == 1 and mle_exists(counts):
-                fit = fit_bradley_terry(counts)
-                if fit.cov is not None:
-                    evidence = Evidence(table.models, counts.battles, fit.cov)
-        self._evidence_cache = (now, evidence)
-        return evidence
 
     async def start_battle(
         self,
@@ -213,7 +153,7 @@ class BattleService:
         if self.config.settings.terms:
             await self.store.run(self.gate.check_terms, voter)
         if models is None:
-            model_a, model_b = await self._draw()
+            model_a, model_b = await self.draw.pair()
         else:
             model_a, model_b = models
             if not model_a or not model_b:

@@ -257,12 +257,12 @@ async def test_active_sampling_draws_pairs_before_and_after_the_fit_exists(arena
     from dataclasses import replace
 
     arena.config = replace(arena.config, settings=replace(arena.config.settings, sampling="active"))
-    assert arena.battles._evidence() is None  # no votes yet: uniform
+    assert arena.battles.draw._evidence() is None  # no votes yet: uniform
     for winner in ("model_a", "model_b", "tie"):
         battle_id = await arena.battles.start_battle(VOTER)
         await play_turn(arena, battle_id, "Say one word.")
         await arena.battles.vote(battle_id, winner, VOTER)
-    arena.battles._evidence_cache = None
-    evidence = arena.battles._evidence()
+    arena.battles.draw._evidence_cache = None
+    evidence = arena.battles.draw._evidence()
     assert evidence is not None and set(evidence.models) == set(arena.config.names)
-    assert {m for m in await arena.battles._draw()} == set(arena.config.names)
+    assert {m for m in await arena.battles.draw.pair()} == set(arena.config.names)

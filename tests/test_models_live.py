@@ -159,7 +159,7 @@ async def test_arena_toml_changes_apply_without_a_restart(
     for _ in range(6):  # every pair has a vote: no model is new any more
         await play(running)
     assert min(votes_per_model(running.store).values()) >= 1
-    running.battles._votes_cache = None
+    running.battles.draw._votes_cache = None
 
     path = Path(running.config.source)
     time.sleep(0.01)  # a new modification time
@@ -173,7 +173,7 @@ async def test_arena_toml_changes_apply_without_a_restart(
     assert "m-c" not in running.pool.backends
 
     # Pairs with the new model weigh 3: P(m-new in a battle) = 6/7, against 2/3 uniform.
-    draws = [await running.battles._draw() for _ in range(3000)]
+    draws = [await running.battles.draw.pair() for _ in range(3000)]
     share = sum("m-new" in pair for pair in draws) / len(draws)
     assert 0.83 < share < 0.88, share
 
