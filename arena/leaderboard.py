@@ -163,7 +163,7 @@ def leaderboard_view(
         tables = _tables(table, base, board)
         return LeaderboardView(board, categories, tables, str(exc), len(pool), counts)
     board = hide_unreleased(board, config)
-    history = _history(table, settings, {r.model for r in board.rows})
+    history = _history(str(store.engine.url), table, settings, {r.model for r in board.rows})
     return LeaderboardView(
         board, categories, _tables(table, settings, board), None, len(pool), counts, history
     )
@@ -205,17 +205,21 @@ def personal_view(store: Store, config: Config, voter_hash: str) -> LeaderboardV
     return LeaderboardView(board, [OVERALL], tables, None, votes, counts, [], note, True)
 
 
-_FITS: dict[tuple[Any, ...], Leaderboard] = {}  # past weeks' boards, which do not change
+# Past weeks' boards, which do not change: per database, settings and battle counts.
+_FITS: dict[tuple[Any, ...], Leaderboard] = {}
 
 
-def _history(table: BattleTable, settings: Settings, shown: set[str]) -> list[HistoryPoint]:
+def _history(
+    database: str, table: BattleTable, settings: Settings, shown: set[str]
+) -> list[HistoryPoint]:
     """Ratings by week of the models on the board; each finished week is fitted once
     per process (its battles are keyed by count), only the current week again."""
     times, valid = table.column("tstamp"), table.column("valid")
 
     def fit(t: BattleTable, s: Settings) -> Leaderboard:
         before = times < s.until if times is not None else np.ones(len(t), dtype=bool)
-        key = (s, int(before.sum()), int((before & valid).sum()) if valid is not None else 0)
+        valid_before = int((before & valid).sum()) if valid is not None else 0
+        key = (database, s, int(before.sum()), valid_before)
         if key not in _FITS:
             if len(_FITS) > 1024:
                 _FITS.clear()
