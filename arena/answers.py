@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,11 +41,16 @@ async def answer_side(
     state: SideState,
     notify: Callable[[str], None],
     params: Mapping[str, Any],
+    stored_after: Awaitable[object] | None = None,
 ) -> None:
     """Stream one side's answer into ``state`` and store it as a turn when it ends:
     completed, failed (``state.error``) or stopped (cancelled: the partial answer is
-    kept with finish reason ``stopped``). Calls ``notify("chunk")`` for every chunk and
-    ``notify("done")`` once stored."""
+    kept with finish reason ``stopped``). Calls ``notify("first")`` for the first chunk,
+    ``notify("chunk")`` for every later one and ``notify("done")`` once stored.
+
+    ``stored_after``: the storing of the battle itself, when the answer started
+    before it was stored (a new battle's first turn); the answer is stored only
+    after it, and not at all if it failed (then there is no battle to keep it)."""
     messages: list[dict[str, str]] = []
     for past in history:
         if past.side == side:
@@ -64,10 +69,12 @@ async def answer_side(
                 if isinstance(chunk, Usage):
                     usage = chunk
                     continue
+                state.text += chunk
                 if ttft is None:
                     ttft = time.monotonic() - started
-                state.text += chunk
-                notify("chunk")
+                    notify("first")
+                else:
+                    notify("chunk")
     except BackendError as exc:
         state.error = str(exc)
     except asyncio.CancelledError:
@@ -87,6 +94,11 @@ async def answer_side(
         completion_tokens=usage.completion_tokens,
         finish_reason="stopped" if cancelled else usage.finish_reason,
     )
+    if stored_after is not None:
+        try:
+            await stored_after
+        except BaseException:  # the battle was never stored: neither is its answer
+            return
     await store.run(store.add_turn, record)
     notify("done")
     if cancelled:

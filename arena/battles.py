@@ -229,19 +229,27 @@ class BattleService:
                     self._drop_last_turn, battle_id, self.gate.hash(voter.session)
                 )
                 await self.gate.admit(prompt, voter)
-            new, lang = None, None
-            if self.config.settings.detect_languages:  # kept for a battle's first turn only
-                lang = await asyncio.to_thread(language.detect, prompt, wait=False)
-            tags = tags_of(prompt, self.config.settings.tags)
             if battle_id is None:
                 new = await self._new_battle(voter, models, params)
-                new.language, new.tags = lang, tags
-                battle_id = new.id
-            start = await self._launch(battle_id, prompt, voter, new, (lang, tags))
+                start = await self._launch(new.id, prompt, voter, new)
+            else:
+                labels = await self._labels(prompt)  # kept if this is its first turn
+                start = await self._launch(battle_id, prompt, voter, labels=labels)
         except BaseException:
             self.live.leave()
             raise
         yield start
+
+    async def _labels(self, prompt: str) -> tuple[str | None, list[str]]:
+        """The prompt's language (when detected) and the organizer's tags for it."""
+        lang = None
+        if self.config.settings.detect_languages:
+            lang = await asyncio.to_thread(language.detect, prompt, wait=False)
+        return lang, tags_of(prompt, self.config.settings.tags)
+
+    async def _store_new(self, new: BattleRecord, prompt: str, voter_hash: str) -> None:
+        new.language, new.tags = await self._labels(prompt)
+        await self.store.run(self._claim_turn, new.id, voter_hash, new)
 
     async def _launch(
         self,
@@ -251,11 +259,22 @@ class BattleService:
         new: BattleRecord | None = None,
         labels: tuple[str | None, list[str]] = (None, []),
     ) -> TurnStart:
-        """Claim the battle's next turn (storing ``new``, a new battle, already claimed;
-        ``labels``, the prompt's language and tags, are kept if this is the first turn)
-        and start both answers (a place is held)."""
+        """Claim the battle's next turn and start both answers (a place is held).
+
+        ``new``, a new battle, is stored (with the prompt's labels) while its answers
+        already start: the models take far longer to a first token than the store
+        takes to write, so the voter waits for neither the labels nor the write. If
+        the write fails, the answers are cut and nothing of the battle is kept.
+        Otherwise ``labels`` (language, tags) are kept if this is the first turn."""
         voter_hash = self.gate.hash(voter.session)
-        battle, history = await self.store.run(self._claim_turn, battle_id, voter_hash, new, labels)
+        stored: asyncio.Future[None] | None = None
+        if new is not None:
+            battle, history = new, list[TurnRecord]()
+            stored = asyncio.ensure_future(self._store_new(new, prompt, voter_hash))
+        else:
+            battle, history = await self.store.run(
+                self._claim_turn, battle_id, voter_hash, None, labels
+            )
         turn = battle.turns + 1
         update = TurnUpdate(battle_id, turn)
         live = LiveTurn(battle_id, update)
@@ -273,10 +292,19 @@ class BattleService:
                     getattr(update, side),
                     live.touch,
                     battle.params.get(side, {}),
+                    stored,
                 )
             )
             for side in SIDES
         ]
+        if stored is not None:
+            try:
+                await stored
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
         live.task = asyncio.create_task(self._run(live, tasks), name=f"turn {battle_id}:{turn}")
         self.live.add(live)
         return TurnStart(battle_id, live.token, turn, prompt, history)

@@ -75,7 +75,9 @@ class Gate:
         """
         settings = self.config().settings
         check_prompt(prompt, settings.max_prompt_chars)
-        self.limits.prompt(settings, *self.hashes(voter))
+        if settings.prompts_per_minute > 0 or settings.ip_prompts_per_minute > 0:
+            # The windows are in the database (shared by every process): its thread.
+            await self.store.run(self.limits.prompt, settings, *self.hashes(voter))
         source = (settings.moderation, settings.moderation_key_env)
         if self._moderator is None or self._moderator[0] != source:  # new or reloaded
             self._moderator = (source, make_moderator(settings))

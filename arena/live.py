@@ -16,6 +16,7 @@ down for those waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections import deque
@@ -39,15 +40,34 @@ class LiveTurn:
     update: TurnUpdate
     token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     version: int = 0  # grows with every chunk, side finished or close
+    firsts: int = 0  # sides whose first text has arrived
     closed: bool = False  # stored and closed in the database: nothing more will change
     task: asyncio.Task[None] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _urgent: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def touch(self, _what: str = "") -> None:
-        """Something changed: wake everyone following the turn."""
+    def touch(self, what: str = "") -> None:
+        """Something changed: wake everyone following the turn. A side's first text
+        (``"first"``) and the close are urgent: followers send them without waiting
+        for their next batch."""
         self.version += 1
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+        if what == "first":
+            self.firsts += 1
+        if what == "first" or self.closed:
+            urgent, self._urgent = self._urgent, asyncio.Event()
+            urgent.set()
+
+    async def urgent_within(self, seconds: float, firsts: int) -> None:
+        """Return after ``seconds``, or sooner once more than ``firsts`` sides have text
+        or the turn is closed."""
+        if self.firsts > firsts or self.closed:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while self.firsts <= firsts and not self.closed:
+                    await self._urgent.wait()
 
     async def changed_since(self, version: int) -> None:
         """Return once :attr:`version` is past ``version`` (at once if it already is)."""
@@ -63,16 +83,19 @@ class LiveTurn:
 
 
 async def follow(live: LiveTurn, interval: float = 0.0) -> AsyncGenerator[LiveTurn, None]:
-    """Yield ``live`` as its answers grow, at most once per ``interval`` seconds (the
-    first text at once, later text in batches), and a last time once it is closed."""
+    """Yield ``live`` as its answers grow, at most once per ``interval`` seconds, and a
+    last time once it is closed. Each side's first text goes out at once: the two
+    sides often start a few milliseconds apart, and the second would otherwise wait
+    out a whole interval behind the first (up to 100 ms more to its first token)."""
     seen = -1
+    firsts = 0
     last = 0.0
     while not live.closed:
         await live.changed_since(seen)
         wait = interval - (time.monotonic() - last)
-        if wait > 0 and not live.closed:
-            await asyncio.sleep(wait)  # gather what arrives meanwhile into one update
-        seen = live.version
+        if wait > 0:  # gather what arrives meanwhile into one update
+            await live.urgent_within(wait, firsts)
+        seen, firsts = live.version, live.firsts
         last = time.monotonic()
         if not live.closed:
             yield live

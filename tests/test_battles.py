@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from datetime import UTC
 from pathlib import Path
 
 import pytest
 
 from arena.app import Arena
+from arena.battles import TurnStart
 from arena.config import load_config
-from arena.errors import BattleStateError, PromptError
+from arena.errors import BattleStateError, PromptError, StoreError
 from arena.gate import Voter
 from arena.store import BattleRecord
 from arena.store.board import battle_table
-from tests.conftest import db_url
+from tests.conftest import db_url, query
+from tests.test_faults import NO_LIMITS
+from tests.wire import WireServer, write_config
 
 VOTER = Voter(session="session-1", ip="192.0.2.7")
 
@@ -266,3 +271,59 @@ async def test_active_sampling_draws_pairs_before_and_after_the_fit_exists(arena
     evidence = arena.battles.draw._evidence()
     assert evidence is not None and set(evidence.models) == set(arena.config.names)
     assert {m for m in await arena.battles.draw.pair()} == set(arena.config.names)
+
+
+async def _first_turn(arena: Arena, prompt: str) -> TurnStart:
+    """A new battle's first turn, as the page starts it (no battle id yet)."""
+    async for step in arena.battles.start_turn(VOTER, prompt):
+        if isinstance(step, TurnStart):
+            return step
+    raise AssertionError("the turn never started")
+
+
+async def _until(condition: object, seconds: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_new_battles_answers_start_while_it_is_being_stored(tmp_path: Path) -> None:
+    """The models take far longer to a first token than the database to write: a new
+    battle's answers are asked for at once, the battle stored meanwhile. If it cannot
+    be stored, the voter is told, the answers are cut and nothing of it is kept."""
+    path, db = tmp_path / "arena.toml", tmp_path / "arena.db"
+    with WireServer(token_delay=0.05) as wire:
+        write_config(
+            path, wire, ["m-a", "m-b"], **NO_LIMITS, detect_languages="false", db_retry_s=1.0
+        )
+        arena = Arena.create(load_config(path, overrides={"db": f"sqlite:///{db}"}))
+        await arena.start()
+        try:
+            # Another process holds the database's write lock for a while.
+            other = sqlite3.connect(db, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            starting = asyncio.create_task(_first_turn(arena, "Hello there"))
+            await _until(lambda: len(wire.requests) == 2)  # both models asked already
+            assert not starting.done()  # while the battle waits for the database
+            other.execute("ROLLBACK")
+            start = await asyncio.wait_for(starting, 5)
+            live = arena.battles.live_turn(start.token)
+            assert live.task is not None
+            await asyncio.wait_for(live.task, 10)
+            assert query(f"sqlite:///{db}", "select state from battles") == [("open",)]
+            assert len(arena.store.turns(start.battle_id)) == 2  # stored after the battle
+
+            # Held past the store's patience (db_retry_s): refused, cut, nothing kept.
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreError, match="NOT stored"):
+                await asyncio.wait_for(_first_turn(arena, "Hello again"), 10)
+            other.execute("ROLLBACK")
+            other.close()
+            assert len(wire.requests) == 4  # it was asked, then cut
+            await _until(lambda: wire.active == 0)
+            assert query(f"sqlite:///{db}", "select count(*) from battles") == [(1,)]
+            assert query(f"sqlite:///{db}", "select count(*) from turns") == [(2,)]
+            assert arena.battles.live.running == 0  # its place in line was handed back
+        finally:
+            await arena.stop()

@@ -105,9 +105,15 @@ class Store:
     # -- battles ---------------------------------------------------------------------
 
     def add_battle(self, battle: BattleRecord) -> None:
-        with self.session() as s:
-            s.add(battle)
-            s.commit()
+        """Store a new battle; while the database is locked or away, retried for up to
+        ``retry_s`` seconds, then :class:`StoreError` (a locked write stored nothing)."""
+
+        def add() -> None:
+            with self.session() as s:
+                s.add(battle)
+                s.commit()
+
+        self.retrying("the new battle", add)
 
     def battle(self, battle_id: str) -> BattleRecord:
         with self.session() as s:
