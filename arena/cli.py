@@ -277,7 +277,8 @@ def _serve(args: argparse.Namespace) -> int:
         "config: %s; database: %s; models: %s", config.source, settings.db, ", ".join(config.names)
     )
     print(f"Arena starting at http://{settings.host}:{settings.port}", flush=True)
-    uvicorn.run(create_server(arena), host=settings.host, port=settings.port, log_level="warning")
+    server = create_server(arena, served=True)
+    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
     return 0
 
 

@@ -1,11 +1,15 @@
 """The language of a prompt, detected locally by Lingua (``lingua-language-detector``:
 accurate on short text, no model downloaded at run time).
 
-Lingua's high-accuracy models take about 5 s and 550 MB to load for the 30 languages
-below, so the arena loads them once per process, in a background thread at start
-(:func:`preload`); a battle that starts before they are loaded is stored without a
-language, and ``run_arena.py battles languages`` fills it in later. A prompt whose
-language is not clear (too short, or between two languages) gets none.
+Lingua's high-accuracy models take 3-5 s and 550 MB to load for the 30 languages
+below, so the arena loads them once per process. Lingua holds Python's interpreter
+lock the whole time it loads, which freezes every other thread and the event loop
+(2.9 s with no answer from the server, measured): the web server loads them
+(:func:`load`) before it takes its first request. Elsewhere :func:`preload` loads
+them in a background thread (a reload that turns detection on, the tests); a
+battle that starts before they are loaded is stored without a language, and
+``run_arena.py battles languages`` fills it in later. A prompt whose language is
+not clear (too short, or between two languages) gets none.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["LANGUAGES", "detect", "preload", "ready"]
+__all__ = ["LANGUAGES", "detect", "load", "preload", "ready"]
 
 # The languages most prompts of public arenas are in (LMArena's and ComparIA's data),
 # by Lingua's names; a prompt in another language is left without one.
@@ -29,7 +33,8 @@ _detector: Any = None
 _lock = threading.Lock()
 
 
-def _build() -> Any:
+def load() -> Any:
+    """Load the models now (once per process); returns the detector."""
     global _detector
     with _lock:
         if _detector is None:
@@ -48,7 +53,7 @@ def _build() -> Any:
 
 def preload() -> threading.Thread:
     """Load the models in a daemon thread; returns it (join it to wait)."""
-    thread = threading.Thread(target=_build, name="load lingua", daemon=True)
+    thread = threading.Thread(target=load, name="load lingua", daemon=True)
     thread.start()
     return thread
 
@@ -62,7 +67,7 @@ def detect(text: str, *, wait: bool = True) -> str | None:
     it is not clear; with ``wait`` False, None also while the models still load."""
     if len(text.strip()) < MIN_CHARS:
         return None
-    detector = _build() if wait else _detector
+    detector = load() if wait else _detector
     if detector is None:
         return None
     found = detector.detect_language_of(text[:2000])
@@ -82,7 +87,7 @@ def backfill(
     done = {"battles": 0, "found": 0}
     last = ""
     say("loading the language models (a few seconds)")
-    _build()
+    load()
     while True:
         query = (
             select(BattleRecord.id, TurnRecord.prompt)

@@ -7,6 +7,7 @@ are ready a voter is told to try again in a moment.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import logging
 import os
@@ -27,13 +28,16 @@ if importlib.util.find_spec("matplotlib") is None:
     sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]
 
 import gradio as gr  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
+from fastapi import FastAPI, HTTPException  # noqa: E402
 
+from arena import language  # noqa: E402
 from arena.api import admin_router, api_router  # noqa: E402
 from arena.app import Arena  # noqa: E402
 from arena.identity import BrowserCookies  # noqa: E402
 from arena.ui import STATIC, build_ui  # noqa: E402
+from arena.ui.page_cache import PageCache, PageStore  # noqa: E402
 from arena.ui.proof import proof_router  # noqa: E402
+from arena.ui.sessions import lean_sessions  # noqa: E402
 from arena.ui.share import share_router  # noqa: E402
 from arena.ui.stream import stream_router  # noqa: E402
 
@@ -44,12 +48,39 @@ GRADIO_JOBS = 1000
 log = logging.getLogger(__name__)
 
 
-def create_server(arena: Arena) -> FastAPI:
-    """The ASGI app for ``arena``; starting it starts the model servers, stopping it stops them."""
+def freeze_heap() -> None:
+    """Keep the garbage collector off what start-up built.
+
+    A full collection walks every tracked object: the ~330,000 that importing Gradio,
+    building the page and starting the models leave behind took it 200-250 ms on a
+    2-core machine, a stall of every stream in the process each time one ran (every
+    10-20 s under a crowd). Frozen, they are never walked again."""
+    gc.collect()
+    gc.freeze()
+
+
+# The store's thread (arena/store/db.py) gives up the interpreter at every database
+# call and waits for it back; while the event loop is busy that wait is Python's
+# switch interval, 5 ms by default, several times per transaction. Under a crowd
+# this made starting a turn take 110 ms at p95 (780 ms at p99); at 1 ms, 32 ms.
+SWITCH_INTERVAL_S = 0.001
+
+
+def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
+    """The ASGI app for ``arena``; starting it starts the model servers, stopping it
+    stops them. ``served``: the process serves this arena and nothing else
+    (``run_arena.py serve``), and is tuned for it: the language models load before
+    the first request (arena/language.py), the switch interval above, and
+    :func:`freeze_heap` once the arena has started."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if served and arena.config.settings.detect_languages:
+            language.load()  # before the first request: it holds the interpreter 3-5 s
         task = asyncio.create_task(arena.start())
+        if served:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+            task.add_done_callback(lambda _: freeze_heap())
         try:
             yield
         finally:
@@ -58,6 +89,10 @@ def create_server(arena: Arena) -> FastAPI:
             await arena.stop()
 
     api = FastAPI(title="arena", lifespan=lifespan)
+    # Inside the cookies (added last, so outermost): a page from the cache still gives
+    # a new browser its own cookie.
+    api.state.pages = PageStore()
+    api.add_middleware(PageCache, store=api.state.pages, version=lambda: arena.config)
     api.add_middleware(BrowserCookies, identity=arena.gate.identity)
 
     api.include_router(api_router(arena))
@@ -65,6 +100,13 @@ def create_server(arena: Arena) -> FastAPI:
     api.include_router(proof_router(arena))
     api.include_router(share_router(arena))
     api.include_router(admin_router(arena))
+
+    @api.get("/gradio_api/deep_link", include_in_schema=False)
+    def no_deep_links() -> None:
+        # Gradio's deep links write a folder per call; the arena's sessions keep no
+        # state for them (arena/ui/sessions.py).
+        raise HTTPException(404, "this arena has no deep links")
+
     blocks = build_ui(arena)
     # Gradio runs at most max_threads events at once (40 by default) and holds the rest
     # in its queue. A battle waiting in the arena's own line (max_live_turns) holds its
@@ -72,7 +114,7 @@ def create_server(arena: Arena) -> FastAPI:
     # them; the arena's events are short and async, so the cap is lifted.
     blocks.max_threads = GRADIO_JOBS
     blocks._queue.max_thread_count = GRADIO_JOBS
-    return gr.mount_gradio_app(
+    mounted = gr.mount_gradio_app(
         api,
         blocks,
         path="/",
@@ -89,3 +131,6 @@ def create_server(arena: Arena) -> FastAPI:
         favicon_path=str(STATIC / "logo.svg"),
         footer_links=[],
     )
+    lean_sessions(blocks)
+    mounted.state.blocks = blocks
+    return mounted

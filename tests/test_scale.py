@@ -5,6 +5,7 @@ suite's PostgreSQL when ARENA_TEST_DB names one), and the line a full arena keep
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import shutil
 import signal
@@ -13,15 +14,20 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import gradio as gr
 import httpx
 import pytest
 from gradio_client import Client
 
 from arena.backends.supervisor import free_port
+from arena.battles import TurnUpdate
 from arena.deploy import ROUTE_COOKIE, nginx_site, run_nginx
 from arena.errors import BusyError
-from arena.live import LiveTurns
+from arena.live import LiveTurn, LiveTurns, follow
+from arena.server import freeze_heap
+from arena.ui.page_cache import PageCache, PageStore
 from tests.conftest import ROOT, db_url, play_turn, query, serve
 from tests.test_faults import NO_LIMITS, Voters, browser_of, identity_of, stored_votes
 from tests.wire import WireServer, write_config
@@ -165,6 +171,120 @@ async def test_a_full_arena_refuses_politely_after_the_longest_wait() -> None:
     assert turns.waiting == 0 and turns.running == 1  # the refused one took nothing
     turns.leave()
     assert [p async for p in turns.enter()] == []  # and the place is free again
+
+
+async def test_each_sides_first_text_goes_out_at_once_later_text_in_batches() -> None:
+    """The two sides start milliseconds apart: the second's first text must not wait
+    out the interval the first one's update opened; later text still travels in
+    batches, and the close goes out at once."""
+    live = LiveTurn("b1", TurnUpdate("b1", 1))
+    seen: list[tuple[float, str, str]] = []
+    started = time.monotonic()
+
+    async def reader() -> None:
+        async for turn in follow(live, interval=1.0):
+            seen.append((time.monotonic() - started, turn.update.a.text, turn.update.b.text))
+
+    task = asyncio.create_task(reader())
+    live.update.a.text = "A"
+    live.touch("first")
+    await asyncio.sleep(0.05)
+    live.update.b.text = "B"
+    live.touch("first")  # 50 ms later: the second side's first text
+    await asyncio.sleep(0.05)
+    live.update.a.text += "a"
+    live.touch("chunk")  # a later chunk: waits for the batch
+    await asyncio.sleep(0.05)
+    assert [(a, b) for _, a, b in seen] == [("A", ""), ("A", "B")]
+    assert seen[1][0] < 0.5  # not a whole interval behind the first
+    live.update.b.text += "b"
+    live.touch("chunk")
+    await asyncio.sleep(0.05)
+    assert len(seen) == 2  # both chunks are still gathered into the next update
+    live.closed = True
+    live.touch()  # the close cuts the wait short
+    await asyncio.wait_for(task, 0.5)
+    assert seen[-1][1:] == ("Aa", "Bb") and seen[-1][0] < 0.9
+
+
+async def test_the_page_is_built_once_per_address_encoding_and_configuration() -> None:
+    built: list[dict[str, Any]] = []
+
+    async def gradio(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Stands in for Gradio's page route: the page names the address it was asked at."""
+        built.append(scope)
+        host = dict(scope["headers"]).get(b"host", b"").decode()
+        cookie = [(b"set-cookie", b"x=1")] if scope["query_string"] == b"cookie" else []
+        await send({"type": "http.response.start", "status": 200, "headers": cookie})
+        await send({"type": "http.response.body", "body": f"page for {host}".encode()})
+
+    store, version = PageStore(), [object()]
+    app = PageCache(gradio, store, lambda: version[0])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://arena.test") as http:
+        pages = [(await http.get("/")).text for _ in range(3)]
+        assert pages == ["page for arena.test"] * 3 and len(built) == 1 and store.hits == 2
+        other = await http.get("/", headers={"host": "other.test"})  # another address
+        assert other.text == "page for other.test" and len(built) == 2
+        await http.get("/", headers={"accept-encoding": "br"})  # another encoding
+        assert len(built) == 3
+        for _ in range(2):  # a query (deep links, ?view=api) or a cookie: never kept
+            await http.get("/?view=api")
+            await http.get("/?cookie")
+        assert len(built) == 7
+        version[0] = object()  # arena.toml reloaded
+        await http.get("/")
+        assert len(built) == 8
+        store.ttl_s = 0.0  # and a page is kept a while only
+        await http.get("/")
+        assert len(built) == 9
+
+
+def test_the_served_page_is_the_same_for_all_but_each_browser_has_its_own_cookie(
+    live_server: dict[str, str],
+) -> None:
+    url = live_server["url"]
+    first, second = httpx.get(url), httpx.get(url)
+    assert first.status_code == second.status_code == 200 and first.text == second.text
+    assert "arena-panes" in first.text  # the arena's page, not an error page
+    cookies = [r.cookies.get("arena_voter") for r in (first, second)]
+    assert all(cookies) and cookies[0] != cookies[1]
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    local = httpx.get(url, headers={"host": f"localhost:{port}"})
+    assert f"http://localhost:{port}" in local.text and local.text != first.text
+    # The arena keeps no deep-link state, and Gradio's route for it is closed.
+    assert httpx.get(url + "gradio_api/deep_link?session_hash=abc").status_code == 404
+
+
+async def test_a_session_keeps_only_what_the_events_need(tmp_path: Path, config_file: Path) -> None:
+    from gradio.state_holder import SessionState
+
+    from arena.app import Arena
+    from arena.config import load_config
+    from arena.server import create_server
+    from arena.ui.sessions import LeanSession
+
+    arena = Arena.create(load_config(config_file, overrides={"db": db_url(tmp_path)}))
+    try:
+        blocks = create_server(arena).state.blocks
+        session = blocks.state_holder["a-browser"]
+        assert isinstance(session, LeanSession) and session.config_values == {}
+        # Everything Gradio's own session has, so its code finds what it looks for.
+        assert vars(session).keys() == vars(SessionState(blocks)).keys()
+        state = next(b for b in blocks.blocks.values() if isinstance(b, gr.State))
+        session[state._id] = "battle-1"
+        assert session[state._id] == "battle-1" and session.config_values == {}
+    finally:
+        arena.store.close()
+
+
+def test_freezing_the_heap_keeps_start_up_objects_from_the_collector() -> None:
+    gc.unfreeze()
+    try:
+        freeze_heap()
+        assert gc.get_freeze_count() > 10_000  # the test process's modules and more
+    finally:
+        gc.unfreeze()
 
 
 def test_deploy_prints_the_nginx_configuration() -> None:
