@@ -230,8 +230,8 @@ async def level(
 
     async def voter() -> None:
         v = Voter(url, http, fns)
-        await v.open_page()
         await asyncio.sleep(rng.uniform(0, args.think))  # arrivals spread out
+        await v.open_page()
         for i in numbers:
             results.append(
                 await v.battle(f"Load test prompt {i}: tell me something.", args.think, rng)
