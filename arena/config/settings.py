@@ -103,8 +103,8 @@ class ArenaSettings:
     detect_languages: bool = _setting(
         True,
         "Detect the language of each battle's first prompt (Lingua, 30 languages; about "
-        "550 MB and 5 s to load, in the background at start) for the language categories "
-        "and the public release.",
+        "550 MB and 3-5 s to load, before the server takes its first request) for the "
+        "language categories and the public release.",
     )
     release_licence: str = _setting(
         "CC-BY-4.0",
