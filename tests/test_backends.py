@@ -4,6 +4,8 @@ only when the provider's key is in the environment."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 from collections.abc import Iterator
 
@@ -268,3 +270,47 @@ def test_extra_parameters_pass_to_openai_compatible_servers(tmp_path) -> None:  
         "params = { min_p = 0.05, repetition_penalty = 1.1 }\n"  # vLLM's own
     )
     assert load_config(path, env={}).models[0].params["min_p"] == 0.05
+
+
+async def test_openai_events_that_arrive_together_go_on_as_one_chunk() -> None:
+    """A server's writes, not its events, set the chunks: events that arrive in one
+    read go on together, and an event split across two reads is still read whole."""
+    from aiohttp import web
+
+    from arena.backends.supervisor import free_port
+
+    def event(text: str) -> bytes:
+        delta = {"choices": [{"delta": {"content": text}, "finish_reason": None}]}
+        return f"data: {json.dumps(delta)}\n\n".encode()
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(event("One ") + event("two ") + event("three "))  # one write
+        await asyncio.sleep(0.2)
+        split = event("four ")
+        await response.write(split[:9])  # half an event ...
+        await asyncio.sleep(0.2)
+        end = {
+            "choices": [{"delta": {}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 4},
+        }
+        await response.write(split[9:] + f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", chat)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    backend = create_backend(
+        ModelSpec(name="m", kind="openai", base_url=f"http://127.0.0.1:{port}/v1"), ArenaSettings()
+    )
+    try:
+        chunks = [c async for c in backend.stream([{"role": "user", "content": "count"}])]
+    finally:
+        await backend.stop()
+        await runner.cleanup()
+    assert chunks[:-1] == ["One two three ", "four "]
+    assert chunks[-1] == Usage(prompt_tokens=5, completion_tokens=4, finish_reason="stop")
