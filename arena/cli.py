@@ -252,6 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+KEEP_ALIVE_S = 75  # nginx's own default for its clients
+
+
 def _serve(args: argparse.Namespace) -> int:
     overrides = {"host": args.host, "port": args.port, "db": args.db}
     config = load_config(args.config, overrides=overrides)
@@ -278,7 +281,16 @@ def _serve(args: argparse.Namespace) -> int:
     )
     print(f"Arena starting at http://{settings.host}:{settings.port}", flush=True)
     server = create_server(arena, served=True)
-    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
+    # Keep a browser's connection open between its actions (reading an answer takes
+    # longer than uvicorn's default 5 s): a request sent on a connection the server is
+    # closing that moment fails, which a crowd turned into errors (bench/load.py).
+    uvicorn.run(
+        server,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
     return 0
 
 

@@ -9,6 +9,7 @@ import gc
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -254,6 +255,33 @@ def test_the_served_page_is_the_same_for_all_but_each_browser_has_its_own_cookie
     assert f"http://localhost:{port}" in local.text and local.text != first.text
     # The arena keeps no deep-link state, and Gradio's route for it is closed.
     assert httpx.get(url + "gradio_api/deep_link?session_hash=abc").status_code == 404
+
+
+def test_a_browsers_connection_stays_open_while_the_voter_reads(
+    live_server: dict[str, str],
+) -> None:
+    """Past uvicorn's default of 5 s idle, as a voter reading an answer is."""
+    host, port = live_server["url"].rstrip("/").rsplit("/", 1)[1].split(":")
+    request = f"GET /api/health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+
+    def answer(conn: socket.socket) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            assert chunk, "the arena closed the connection"
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        sizes = [h for h in head.lower().split(b"\r\n") if h.startswith(b"content-length:")]
+        while len(body) < int(sizes[0].split(b":")[1]):
+            body += conn.recv(65536)
+        return head
+
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(request)
+        assert answer(conn).startswith(b"HTTP/1.1 200")
+        time.sleep(6.5)
+        conn.sendall(request)  # the same connection, still open
+        assert answer(conn).startswith(b"HTTP/1.1 200")
 
 
 async def test_a_session_keeps_only_what_the_events_need(tmp_path: Path, config_file: Path) -> None:
