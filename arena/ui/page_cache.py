@@ -36,23 +36,27 @@ MAX_PAGES = 16  # different addresses kept at once (a Host header is anyone's to
 
 @dataclass
 class PageStore:
-    """The built pages, by what they depend on; ``hits`` counts pages served from it."""
+    """The built pages, by what they depend on; ``hits`` counts pages served from it.
+
+    A page is kept with the configuration it was built from and served only while
+    that is still the one in force (a reload builds new pages)."""
 
     ttl_s: float = 60.0
-    pages: dict[tuple[Any, ...], tuple[float, list[Message]]] = field(default_factory=dict)
+    pages: dict[tuple[Any, ...], tuple[float, object, list[Message]]] = field(default_factory=dict)
     hits: int = 0
 
-    def get(self, key: tuple[Any, ...]) -> list[Message] | None:
+    def get(self, key: tuple[Any, ...], version: object) -> list[Message] | None:
         page = self.pages.get(key)
-        if page is None or time.monotonic() - page[0] > self.ttl_s:
+        if page is None or page[1] is not version or time.monotonic() - page[0] > self.ttl_s:
             return None
         self.hits += 1
-        return page[1]
+        return page[2]
 
-    def put(self, key: tuple[Any, ...], messages: list[Message]) -> None:
+    def put(self, key: tuple[Any, ...], version: object, messages: list[Message]) -> None:
+        self.pages.pop(key, None)  # a page built again replaces its own, not the oldest
         if len(self.pages) >= MAX_PAGES:
             del self.pages[next(iter(self.pages))]  # the oldest
-        self.pages[key] = (time.monotonic(), messages)
+        self.pages[key] = (time.monotonic(), version, messages)
 
 
 class PageCache:
@@ -82,13 +86,13 @@ class PageCache:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        version = self.version()
         key = (
-            id(self.version()),
             scope.get("scheme"),
             scope.get("root_path"),
             *(headers.get(name) for name in VARY),
         )
-        cached = self.store.get(key)
+        cached = self.store.get(key, version)
         if cached is not None:
             for message in cached:
                 await send(dict(message))
@@ -107,4 +111,4 @@ class PageCache:
             and not any(k.lower() == b"set-cookie" for k, _ in start.get("headers", []))
             and not messages[-1].get("more_body", False)
         ):
-            self.store.put(key, messages)
+            self.store.put(key, version, messages)
