@@ -8,7 +8,8 @@
   latest endpoint audit (``audit``: date, verdict, kind, reference, or null; models in
   anonymous-only mode are left out)
 - ``GET /api/leaderboard?category=...&style=true``: the board, with the same rows and
-  manifest as ``run_arena.py leaderboard --format json``
+  manifest as ``run_arena.py leaderboard --format json`` (the deployment's snapshot,
+  arena/boards.py: computed by one process, read by all)
 
 - ``GET /api/stream/{token}``: a turn's answers as server-sent events, for the page
   that started it (see :mod:`arena.ui.stream`)
@@ -40,7 +41,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from arena.app import Arena
-from arena.leaderboard import board_settings, compute_leaderboard
+from arena.leaderboard import OVERALL
 from arena.store.audits import audit_mark, last_audits
 from arena.store.export import RECORDS, export_records
 from arena.ui import STATIC
@@ -84,15 +85,13 @@ def api_router(arena: Arena) -> APIRouter:
 
     @router.get("/leaderboard")
     def leaderboard(category: str | None = None, style: bool = False) -> dict[str, Any]:
-        try:
-            board = compute_leaderboard(
-                arena.store,
-                arena.config,
-                board_settings(arena.config, category=category, style=style),
-            )
+        try:  # the deployment's snapshot (arena/boards.py), not a fit per request
+            view = arena.boards.view(category or OVERALL, style).view
         except LeaderboardError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
-        return board.to_dict()
+        if view.problem:  # style control before any answer varies in style, ...
+            raise HTTPException(status_code=400, detail=view.problem)
+        return view.board.to_dict()
 
     return router
 

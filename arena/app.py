@@ -20,6 +20,7 @@ from arena import language
 from arena.audit.monitor import Monitor
 from arena.backends.pool import ModelPool
 from arena.battles import BattleService
+from arena.boards import Boards
 from arena.chat import ChatService
 from arena.config import Config, load_config
 from arena.errors import ArenaError
@@ -65,6 +66,7 @@ class Arena:
         self.gate: Gate = self.battles.gate
         self.chats = ChatService(self.battles, self.gate)
         self.monitor = Monitor(lambda: self.config, store, pool)
+        self.boards = Boards(lambda: self.config, store)  # the leaderboard's snapshots
         self.reload = Reload()
         self._overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self._mtime = self._config_mtime()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,7 @@ from arena.store.board import battle_table
 from ratings import BattleTable, Leaderboard, LeaderboardError, Settings, build_leaderboard
 from ratings.categories import category_mask, list_categories
 from ratings.history import HistoryPoint, rating_history
-from ratings.leaderboard import select_battles
+from ratings.leaderboard import Row, select_battles
 from ratings.tables import PairTables, pair_tables
 
 __all__ = [
@@ -118,12 +118,76 @@ class LeaderboardView:
     note: str | None = None  # said above the board (a personal board's caveat)
     personal: bool = False  # one voter's own votes only
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (NaN as null), read back by :meth:`from_dict`: how a view
+        computed by one process is kept for the others (arena/boards.py)."""
+        tables = None
+        if self.tables is not None:
+            t = self.tables
+            tables = {"models": t.models} | {
+                name: _plain(getattr(t, name))
+                for name in ("battle_counts", "win_fraction", "predicted_win_rate")
+            }
+            tables["average_win_rate"] = _plain(t.average_win_rate)
+        return {
+            "board": {
+                "rows": [asdict(r) for r in self.board.rows],
+                "others": [[asdict(r) for r in group] for group in self.board.others],
+                "manifest": self.board.manifest,
+            },
+            "categories": self.categories,
+            "tables": tables,
+            "problem": self.problem,
+            "total_votes": self.total_votes,
+            "counts": self.counts,
+            "history": [asdict(p) for p in self.history],
+            "note": self.note,
+            "personal": self.personal,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LeaderboardView:
+        board = data["board"]
+        tables = data["tables"]
+        return cls(
+            board=Leaderboard(
+                [Row(**r) for r in board["rows"]],
+                [[Row(**r) for r in group] for group in board["others"]],
+                board["manifest"],
+            ),
+            categories=data["categories"],
+            tables=None
+            if tables is None
+            else PairTables(
+                tables["models"],
+                np.array(tables["battle_counts"], dtype=np.int64).reshape(
+                    len(tables["models"]), len(tables["models"])
+                ),
+                *(
+                    np.array(tables[name], dtype=float)
+                    for name in ("win_fraction", "predicted_win_rate", "average_win_rate")
+                ),
+            ),
+            problem=data["problem"],
+            total_votes=data["total_votes"],
+            counts=data["counts"],
+            history=[HistoryPoint(**p) for p in data["history"]],
+            note=data["note"],
+            personal=data["personal"],
+        )
+
     def choices(self) -> list[tuple[str, str]]:
         """The category selector's (label, value) pairs: each with its votes."""
         return [
             (f"{_label(name)} ({self.counts.get(name, 0):,} votes)", name)
             for name in self.categories
         ]
+
+
+def _plain(values: np.ndarray) -> list[Any]:
+    """An array as nested lists of floats, NaN as None (JSON has no NaN)."""
+    out: list[Any] = np.where(np.isnan(values), None, values).tolist()
+    return out
 
 
 def _label(name: str) -> str:
@@ -160,9 +224,11 @@ def leaderboard_view(
     except LeaderboardError as exc:  # style control before any answer varies in style, ...
         plain = build_leaderboard(table, base, metadata=_metadata(config, store))
         board = hide_unreleased(plain, config)
+        board.manifest["source"] = "arena database"
         tables = _tables(table, base, board)
         return LeaderboardView(board, categories, tables, str(exc), len(pool), counts)
     board = hide_unreleased(board, config)
+    board.manifest["source"] = "arena database"
     history = _history(str(store.engine.url), table, settings, {r.model for r in board.rows})
     return LeaderboardView(
         board, categories, _tables(table, settings, board), None, len(pool), counts, history

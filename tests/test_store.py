@@ -125,7 +125,7 @@ def test_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> No
     from arena.store.migrate import current_revision, head_revision
 
     store = Store(db_url(tmp_path))
-    assert current_revision(store.engine) == head_revision() == "0007"
+    assert current_revision(store.engine) == head_revision() == "0008"
     with store.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
 
@@ -151,7 +151,7 @@ def test_an_older_database_is_upgraded_and_keeps_its_votes(tmp_path: Path) -> No
         connection.execute(text("insert into meta (key, value) values ('voter_salt', 'abc')"))
     engine.dispose()
     store = Store(url)
-    assert current_revision(store.engine) == "0007"
+    assert current_revision(store.engine) == "0008"
     assert store.battle("old").winner == "model_b" and store.vote_count() == 1
     with store.engine.connect() as connection:  # the old salt is gone from the database
         assert connection.execute(text("select count(*) from meta")).scalar() == 0
@@ -169,7 +169,7 @@ def test_a_database_made_before_migrations_is_recognised(tmp_path: Path) -> None
     engine = create_engine(url)
     # What create_all made before migrations: the first tables, without the newer index.
     for table in SQLModel.metadata.sorted_tables:
-        if table.name in ("prompts", "audits", "prompt_labels"):  # added by 0003, 0005, 0007
+        if table.name in ("prompts", "audits", "prompt_labels", "board_snapshots"):  # 0003-0008
             continue
         table.create(engine)
         for index in list(table.indexes):
@@ -179,7 +179,7 @@ def test_a_database_made_before_migrations_is_recognised(tmp_path: Path) -> None
         connection.exec_driver_sql("ALTER TABLE battles DROP COLUMN language")
     engine.dispose()
     store = Store(url)
-    assert current_revision(store.engine) == "0007"
+    assert current_revision(store.engine) == "0008"
     store.add_battle(BattleRecord(id="new", model_a="A", model_b="B", voter_hash="v"))
     assert store.battle("new").state == "open"
 

@@ -154,7 +154,10 @@ class ArenaSettings:
         "flag in three years for an honest model).",
     )
     leaderboard_refresh_s: float = _setting(
-        60.0, "Seconds between leaderboard refreshes on the page while it is open."
+        60.0,
+        "Seconds between leaderboard refreshes on the page while it is open; also the "
+        "longest a board is kept without a new fit, even with nothing new to fit "
+        "(boards are fitted once per deployment: docs/deploy.md).",
     )
     log_dir: str = _setting(
         "logs",

@@ -8,6 +8,8 @@
 ``audits``   each endpoint audit's and battle monitor's verdict on a model
 ``prompt_labels`` a judge model's "hard prompt" criteria for a battle's first prompt
 ``meta``     key/value facts about the database itself
+``board_snapshots`` the leaderboard as last computed, per category and style control,
+             read by every arena process (computed once per interval per deployment)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "AuditRecord",
+    "BoardSnapshotRecord",
     "PromptLabelRecord",
     "BattleRecord",
     "ConsentRecord",
@@ -173,3 +176,17 @@ class MetaRecord(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class BoardSnapshotRecord(SQLModel, table=True):
+    """The leaderboard view for one category and style control as one process last
+    computed it (``data``: JSON, :meth:`arena.leaderboard.LeaderboardView.to_dict`),
+    for every process's open Leaderboard tabs to read instead of refitting."""
+
+    __tablename__ = "board_snapshots"
+
+    key: str = Field(primary_key=True)  # "<category>|plain" or "<category>|style"
+    computed_at: datetime = Field(sa_type=UTCDateTime)
+    compute_s: float  # how long computing it took (how often it may be recomputed)
+    stamp: str  # what it was computed from (votes, audits, models' details)
+    data: str = Field(sa_type=Text)

@@ -2,13 +2,18 @@
 downloads.
 
 The board loads when its tab is opened and refreshes on a timer while it stays open,
-so a voter on the Battle tab never receives model names before voting.
+so a voter on the Battle tab never receives model names before voting. What it shows
+is the deployment's snapshot (arena/boards.py): however many tabs are open, in however
+many processes, a board is fitted once per interval; its files and plots are drawn
+once per snapshot in each process.
 """
 
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,9 +21,10 @@ from typing import Any
 import gradio as gr
 
 from arena.app import Arena
-from arena.leaderboard import OVERALL, LeaderboardView, leaderboard_view, personal_view
+from arena.leaderboard import OVERALL, LeaderboardView, personal_view
+from arena.store.tables import utcnow
 from arena.ui.common import voter_of
-from ratings import Leaderboard, render
+from ratings import Leaderboard, LeaderboardError, render
 from ratings.history import history_figure
 from ratings.leaderboard import Row
 from ratings.plots import heatmap_figure, interval_figure
@@ -108,18 +114,19 @@ def _audit_cell(audit: Mapping[str, Any] | None) -> str:
     return f"✓ consistent with {audit['reference']} ({audit['date']})"
 
 
-def _summary(view: LeaderboardView) -> str:
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def _summary(view: LeaderboardView, computed: datetime) -> str:
+    """Above the table; ``computed``: when the board was (by whichever process)."""
+    at = computed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     count, total = view.board.manifest.get("battles", 0), view.total_votes
     if view.personal:
         text = (
             f"**Your board: {count:,} of your vote{'' if count == 1 else 's'}** (this "
-            f"browser's anonymous votes only; no one else's) · refreshed {now}"
+            f"browser's anonymous votes only; no one else's) · refreshed {at}"
         )
     else:
         text = (
             f"**{count:,} vote{'' if count == 1 else 's'}** in this board "
-            f"({total:,} anonymous vote{'' if total == 1 else 's'} in all) · refreshed {now}"
+            f"({total:,} anonymous vote{'' if total == 1 else 's'} in all) · refreshed {at}"
         )
     if view.note:
         text += f"\n\nℹ️ {view.note}."
@@ -210,26 +217,17 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
     )
     timer = gr.Timer(arena.config.settings.leaderboard_refresh_s, active=False)
 
-    def refresh(
-        chosen: str,
-        styled: bool,
-        show_retired: bool = True,
-        whose: str = "Everyone",
-        request: gr.Request | None = None,
-    ) -> tuple[Any, ...]:
-        if whose == "My votes":
-            voter = arena.gate.hash(voter_of(request).session)
-            view = personal_view(arena.store, arena.config, voter)
-        else:
-            view = leaderboard_view(arena.store, arena.config, chosen or OVERALL, bool(styled))
-        # One file per category and style choice, rewritten on each refresh, so an open
-        # tab refreshing every minute does not pile up files.
-        key = f"{chosen or OVERALL}-{'style' if styled else 'plain'}".replace(":", "-")
-        key = "".join(c if c.isalnum() or c in "-_" else "_" for c in key)
+    # Per board: the snapshot last drawn in this process, with its files and plots
+    # (drawn once per snapshot, not per open tab).
+    drawn: dict[str, tuple[datetime, list[str], list[Any]]] = {}
+
+    def draw(view: LeaderboardView, name: str) -> tuple[list[str], list[Any]]:
         files = []
         for fmt in ("csv", "json"):
-            path = downloads / f"leaderboard-{key}.{fmt}"
-            path.write_text(render(view.board, fmt), encoding="utf-8")
+            path = downloads / f"leaderboard-{name}.{fmt}"
+            part = path.with_name(f".{path.name}.{threading.get_ident()}")
+            part.write_text(render(view.board, fmt), encoding="utf-8")
+            part.replace(path)  # whole: another tab may be sending the file meanwhile
             files.append(str(path))
         plots: list[Any] = [None, None, None, None]
         if view.board.rows and view.tables is not None:
@@ -239,11 +237,38 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
                 heatmap_figure(view.tables, "battle_counts"),
                 history_figure(view.history) if view.history else None,
             ]
+        return files, plots
+
+    def refresh(
+        chosen: str,
+        styled: bool,
+        show_retired: bool = True,
+        whose: str = "Everyone",
+        request: gr.Request | None = None,
+    ) -> tuple[Any, ...]:
+        if whose == "My votes":
+            voter = arena.gate.hash(voter_of(request).session)
+            view, computed = personal_view(arena.store, arena.config, voter), utcnow()
+            files, plots = draw(view, f"mine-{voter[:16]}")
+        else:
+            try:
+                snapshot = arena.boards.view(chosen or OVERALL, bool(styled))
+                view = snapshot.view
+            except LeaderboardError as exc:  # a category the battles do not have
+                snapshot = arena.boards.view(OVERALL, False)
+                view = replace(snapshot.view, problem=str(exc))
+            computed = snapshot.computed_at
+            shown = drawn.get(snapshot.key)
+            if shown is None or shown[0] != computed:
+                name = "".join(c if c.isalnum() or c in "-_" else "_" for c in snapshot.key)
+                shown = (computed, *draw(view, name))
+                drawn[snapshot.key] = shown
+            files, plots = shown[1], shown[2]
         return (
             gr.Dropdown(
                 choices=view.choices(), value=chosen if chosen in view.categories else OVERALL
             ),
-            _summary(view),
+            _summary(view, computed),
             table_rows(view.board, retired=bool(show_retired)),
             gr.DownloadButton(value=files[0]),
             gr.DownloadButton(value=files[1]),

@@ -1,0 +1,157 @@
+"""The leaderboard once per deployment (arena/boards.py): one process computes a board
+and keeps it in the database, the others read it; it is computed again only when due.
+Two :class:`Boards` on one database stand for two arena processes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlmodel import select
+
+import arena.boards
+from arena.boards import Boards
+from arena.config import load_config
+from arena.leaderboard import LeaderboardView, leaderboard_view
+from arena.store import Store
+from arena.store.tables import BoardSnapshotRecord
+from ratings import LeaderboardError
+from tests.conftest import db_url
+from tests.records import WORDS, add
+
+AT = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def vote(store: Store, n: int, seed: int = 0) -> None:
+    models = ("m-a", "m-b", "m-c")
+    for i in range(n):
+        a, b = models[(i + seed) % 3], models[(i + seed + 1) % 3]
+        prompt = " ".join(WORDS[(i * 7 + seed + k) % len(WORDS)] for k in range(5))
+        add(store, a, b, "model_a" if i % 3 else "model_b", prompt, at=AT, language_code="fr")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    s = Store(db_url(tmp_path))
+    vote(s, 30)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def holder() -> dict[str, Any]:
+    return {"config": load_config(None, env={})}
+
+
+def snapshots(store: Store) -> list[str]:
+    with store.session() as s:
+        return sorted(s.exec(select(BoardSnapshotRecord.key)).all())
+
+
+def test_a_view_survives_its_trip_through_the_database(store: Store, holder: Any) -> None:
+    view = leaderboard_view(store, holder["config"])
+    assert view.tables is not None and np.isnan(view.tables.predicted_win_rate).any()
+    back = LeaderboardView.from_dict(json.loads(json.dumps(view.to_dict())))
+    assert back.board.rows == view.board.rows and back.board.manifest == json.loads(
+        json.dumps(view.board.manifest)
+    )
+    assert back.categories == view.categories and back.counts == view.counts
+    assert back.history == view.history and back.total_votes == view.total_votes == 30
+    assert back.tables is not None
+    for name in ("battle_counts", "win_fraction", "predicted_win_rate", "average_win_rate"):
+        np.testing.assert_array_equal(getattr(back.tables, name), getattr(view.tables, name))
+    assert back.tables.battle_counts.dtype.kind == "i"
+
+
+def test_one_process_computes_a_board_and_the_others_read_it(store: Store, holder: Any) -> None:
+    first, second = Boards(lambda: holder["config"], store), Boards(lambda: holder["config"], store)
+    mine = first.view()
+    theirs = second.view()
+    assert (first.computed, second.computed) == (1, 0)
+    assert theirs.computed_at == mine.computed_at and theirs.view.board.rows == mine.view.board.rows
+    assert snapshots(store) == ["Overall|plain"]
+    # Asked again at once: nothing is computed, by either.
+    assert first.view().computed_at == second.view().computed_at == mine.computed_at
+    assert (first.computed, second.computed) == (1, 0)
+
+
+def test_a_board_is_computed_again_once_due_and_only_if_something_changed(
+    store: Store, holder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(arena.boards, "COST_FACTOR", 0)
+    monkeypatch.setattr(arena.boards, "MIN_AGE_S", 0.3)
+    first, second = Boards(lambda: holder["config"], store), Boards(lambda: holder["config"], store)
+    before = first.view()
+    vote(store, 3, seed=1)
+    # Younger than its minimum age: the new votes wait.
+    assert second.view().view.total_votes == 30 and second.computed == 0
+    time.sleep(0.35)
+    after = second.view()  # due, and the votes changed: this process takes it
+    assert after.view.total_votes == 33 and second.computed == 1
+    assert after.computed_at > before.computed_at
+    assert first.view().computed_at == after.computed_at and first.computed == 1  # read
+    time.sleep(0.35)
+    assert first.view().computed_at == after.computed_at  # nothing changed: kept
+    assert (first.computed, second.computed) == (1, 1)
+    # The models' details are part of what a board is computed from.
+    config = holder["config"]
+    holder["config"] = replace(
+        config, models=[replace(config.models[0], organization="Elsewhere"), *config.models[1:]]
+    )
+    time.sleep(0.35)
+    assert first.view().computed_at > after.computed_at and first.computed == 2
+
+
+def test_a_board_is_refreshed_after_the_interval_even_with_nothing_new(
+    store: Store, holder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = holder["config"]
+    holder["config"] = replace(config, settings=replace(config.settings, leaderboard_refresh_s=0.3))
+    monkeypatch.setattr(arena.boards, "MIN_AGE_S", 60.0)  # the interval wins over it
+    boards = Boards(lambda: holder["config"], store)
+    first = boards.view()
+    time.sleep(0.35)
+    assert boards.view().computed_at > first.computed_at and boards.computed == 2
+
+
+def test_many_tabs_in_two_processes_fit_a_due_board_once(
+    store: Store, holder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(arena.boards, "COST_FACTOR", 0)
+    monkeypatch.setattr(arena.boards, "MIN_AGE_S", 0.3)
+    processes = [Boards(lambda: holder["config"], store) for _ in range(2)]
+    processes[0].view()
+    vote(store, 2, seed=2)
+    time.sleep(0.35)
+    seen: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def tab(boards: Boards) -> None:
+        barrier.wait()
+        seen.append(boards.view().view.total_votes)
+
+    threads = [threading.Thread(target=tab, args=(processes[i % 2],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(b.computed for b in processes) == 2  # the first, then one for the 8 tabs
+    assert len(seen) == 8 and set(seen) <= {30, 32} and 32 in seen  # the others: the last one
+    assert all(b.view().view.total_votes == 32 for b in processes)
+
+
+def test_a_category_the_battles_lack_is_refused_without_a_fit(store: Store, holder: Any) -> None:
+    boards = Boards(lambda: holder["config"], store)
+    assert boards.view("language:fr", style=False).view.total_votes == 30
+    with pytest.raises(LeaderboardError, match="unknown category 'poetry'.*language:fr"):
+        boards.view("poetry")
+    with pytest.raises(LeaderboardError, match="unknown category 'tag:nothing'"):
+        boards.view("tag:nothing")
+    assert boards.computed == 2 and snapshots(store) == ["Overall|plain", "language:fr|plain"]
