@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from arena.config import Config
+from arena.errors import StoreError
 from arena.leaderboard import OVERALL, LeaderboardView, leaderboard_view
 from arena.store import Store
 from arena.store.audits import claim
@@ -37,6 +41,8 @@ from arena.store.tables import BoardSnapshotRecord, utcnow
 from ratings import LeaderboardError
 
 __all__ = ["COST_FACTOR", "MIN_AGE_S", "Boards", "Snapshot"]
+
+log = logging.getLogger(__name__)
 
 COST_FACTOR = 10  # a board is recomputed at most once per 10 times its cost...
 MIN_AGE_S = 1.0  # ...and at most once a second
@@ -90,8 +96,12 @@ class Boards:
         if kept is not None and not self._due(kept, now, stamp):
             self._checked[key] = now
             return kept
-        every = self._min_age(kept)
-        if claim(self.store, f"board:{key}", every):
+        try:
+            claimed = claim(self.store, f"board:{key}", self._min_age(kept))
+        except DBAPIError as exc:  # locked or away: the board as it was, or one of our own
+            log.warning("could not claim the %s board: %s", key, exc.orig or exc)
+            claimed = False
+        if claimed:
             return self._compute(key, category, style, stamp, keep=True)
         if kept is not None:  # another process is computing it: the one before meanwhile
             return kept
@@ -113,9 +123,9 @@ class Boards:
     def _stamp(self) -> str:
         """What the boards are computed from: votes and audits, the models' details."""
         config = self._config()
-        details = [(m.name, m.board(), m.anonymous_only) for m in config.models]
         s = config.settings
-        details.append((s.provisional_votes, s.provisional_width, s.inverse_pair_weights))
+        details: list[Any] = [(s.provisional_votes, s.provisional_width, s.inverse_pair_weights)]
+        details += [(m.name, m.board(), m.anonymous_only) for m in config.models]
         digest = hashlib.sha256(json.dumps(details, default=str).encode()).hexdigest()[:16]
         return f"{board_stamp(self.store)} config={digest}"
 
@@ -134,16 +144,17 @@ class Boards:
         snapshot = Snapshot(key, view, utcnow(), time.perf_counter() - started, stamp)
         self.computed += 1
         if keep:
-            save_snapshot(
-                self.store,
-                BoardSnapshotRecord(
-                    key=key,
-                    computed_at=snapshot.computed_at,
-                    compute_s=snapshot.compute_s,
-                    stamp=stamp,
-                    data=json.dumps(view.to_dict(), default=_json_default),
-                ),
+            record = BoardSnapshotRecord(
+                key=key,
+                computed_at=snapshot.computed_at,
+                compute_s=snapshot.compute_s,
+                stamp=stamp,
+                data=json.dumps(view.to_dict(), default=_json_default),
             )
+            try:
+                save_snapshot(self.store, record)
+            except StoreError as exc:  # shown here all the same; the others refit it later
+                log.warning("the %s board was not kept for the other processes: %s", key, exc)
         self._keep(snapshot, snapshot.computed_at)
         return snapshot
 

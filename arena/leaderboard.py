@@ -186,7 +186,9 @@ class LeaderboardView:
 
 def _plain(values: np.ndarray) -> list[Any]:
     """An array as nested lists of floats, NaN as None (JSON has no NaN)."""
-    out: list[Any] = np.where(np.isnan(values), None, values).tolist()
+    plain: np.ndarray = values.astype(object)
+    plain[np.isnan(values)] = None
+    out: list[Any] = plain.tolist()
     return out
 
 
@@ -241,11 +243,7 @@ PERSONAL_MIN_VOTES = 30  # fewer of one's own votes say little: the board says s
 def personal_view(store: Store, config: Config, voter_hash: str) -> LeaderboardView:
     """The board one voter's own anonymous votes imply, and nothing of anyone else's:
     the same fit and intervals as the public board, on their battles alone."""
-    table = battle_table(store)
-    voters = table.column("voter")
-    mine = table.select(
-        voters == voter_hash if voters is not None else np.zeros(len(table), dtype=bool)
-    )
+    mine = battle_table(store, voter_hash=voter_hash)  # their battles only, read alone
     settings = board_settings(config, repeat_quantile=1.0)
     votes = len(select_battles(mine, settings))
     if votes == 0:

@@ -23,7 +23,7 @@ from arena.leaderboard import LeaderboardView, leaderboard_view
 from arena.store import Store
 from arena.store.tables import BoardSnapshotRecord
 from ratings import LeaderboardError
-from tests.conftest import db_url
+from tests.conftest import db_url, sqlite_only
 from tests.records import WORDS, add
 
 AT = datetime(2026, 1, 5, tzinfo=UTC)
@@ -155,3 +155,51 @@ def test_a_category_the_battles_lack_is_refused_without_a_fit(store: Store, hold
     with pytest.raises(LeaderboardError, match="unknown category 'tag:nothing'"):
         boards.view("tag:nothing")
     assert boards.computed == 2 and snapshots(store) == ["Overall|plain", "language:fr|plain"]
+
+
+def test_a_voters_own_board_reads_their_battles_alone(store: Store, holder: Any) -> None:
+    from sqlalchemy import update
+
+    from arena.leaderboard import personal_view
+    from arena.store import BattleRecord
+    from arena.store.board import battle_table
+
+    with store.session() as s:  # 12 of the 30 battles are this voter's
+        ids = s.exec(select(BattleRecord.id).order_by(BattleRecord.id).limit(12)).all()
+        s.exec(update(BattleRecord).where(BattleRecord.id.in_(ids)).values(voter_hash="me"))  # type: ignore[attr-defined]
+        s.commit()
+    mine = battle_table(store, voter_hash="me")
+    assert len(mine) == 12 and set(mine.column("voter")) == {"me"}
+    assert len(mine.column("prompt")) == 12  # with their turns, for the same columns
+    view = personal_view(store, holder["config"], "me")
+    assert view.personal and view.total_votes == view.board.manifest["battles"] == 12
+    assert personal_view(store, holder["config"], "nobody").total_votes == 0
+
+
+@sqlite_only
+def test_a_locked_database_shows_the_board_before_rather_than_an_error(
+    tmp_path: Path, holder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    monkeypatch.setattr(arena.boards, "COST_FACTOR", 0)
+    monkeypatch.setattr(arena.boards, "MIN_AGE_S", 0.2)
+    store = Store(db_url(tmp_path, "locked"), retry_s=0.2)
+    try:
+        vote(store, 6)
+        boards = Boards(lambda: holder["config"], store)
+        before = boards.view()
+        vote(store, 3, seed=1)
+        time.sleep(0.25)
+        other = sqlite3.connect(store.engine.url.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            held = boards.view()  # due, but its claim cannot be written
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert held.computed_at == before.computed_at and held.view.total_votes == 6
+        after = boards.view()
+        assert after.view.total_votes == 9 and boards.computed == 2
+    finally:
+        store.close()
