@@ -116,6 +116,11 @@ def test_two_processes_behind_nginx_stick_survive_a_kill_and_lose_no_vote(
                 assert not crowd.errors, crowd.errors[:3]  # sticky: no call lost its session
                 assert all(served), served  # and both processes serve voters
                 assert len(crowd.routes - {""}) == VOTERS  # one route cookie per browser
+                # The board is fitted once for the deployment: the other process serves
+                # the same fit (its manifest's time to the second, its battles' digest).
+                boards = [httpx.get(url + "api/leaderboard").json() for url in (url_one, url_two)]
+                assert boards[0]["rows"] and boards[0] == boards[1]
+                assert query(db, "select key from board_snapshots") == [("Overall|plain",)]
 
                 first.send_signal(signal.SIGKILL)  # mid-battle: voters are in flight
                 first.wait(10)
