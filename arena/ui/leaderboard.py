@@ -10,6 +10,7 @@ once per snapshot in each process.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import threading
 from collections.abc import Mapping
@@ -249,7 +250,10 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
         if whose == "My votes":
             voter = arena.gate.hash(voter_of(request).session)
             view, computed = personal_view(arena.store, arena.config, voter), utcnow()
-            files, plots = draw(view, f"mine-{voter[:16]}")
+            # The files' name must not show the voter's stored hash (the download URL
+            # reaches the browser): a hash of it, one pair of files per voter.
+            mine = hashlib.sha256(f"board files:{voter}".encode()).hexdigest()[:16]
+            files, plots = draw(view, f"mine-{mine}")
         else:
             try:
                 snapshot = arena.boards.view(chosen or OVERALL, bool(styled))
@@ -261,6 +265,7 @@ def leaderboard_tab(arena: Arena, tab: gr.Tab) -> gr.Timer:
             shown = drawn.get(snapshot.key)
             if shown is None or shown[0] != computed:
                 name = "".join(c if c.isalnum() or c in "-_" else "_" for c in snapshot.key)
+                name += "-" + hashlib.sha256(snapshot.key.encode()).hexdigest()[:8]  # 1:1
                 shown = (computed, *draw(view, name))
                 drawn[snapshot.key] = shown
             files, plots = shown[1], shown[2]
