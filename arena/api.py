@@ -1,4 +1,6 @@
-"""The JSON API, mounted beside the page under ``/api``. Read-only: no voting here.
+"""The JSON API, mounted beside the page under ``/api``. Read-only: the battle panel's
+own endpoints (a turn, a vote, stop; for the page's script and the browser holding the
+battle) are in :mod:`arena.ui.battle_api`.
 
 - ``GET /api/health``: ``{"status", "problem", "models_ready", "models_configured"}``;
   status ``ok`` (battles can start), ``starting``, ``unavailable`` (fewer than two
@@ -11,8 +13,8 @@
   manifest as ``run_arena.py leaderboard --format json`` (the deployment's snapshot,
   arena/boards.py: computed by one process, read by all)
 
-- ``GET /api/stream/{token}``: a turn's answers as server-sent events, for the page
-  that started it (see :mod:`arena.ui.stream`)
+- ``GET /api/stream/{token}``: a turn's answers as server-sent events, for the Gradio
+  API's ``/send`` (see :mod:`arena.ui.stream`)
 
 The organizer's endpoints under ``/api/admin`` need ``Authorization: Bearer TOKEN``,
 where TOKEN is the ``ARENA_ADMIN_TOKEN`` the arena was started with; without that

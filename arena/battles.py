@@ -277,7 +277,7 @@ class BattleService:
             )
         turn = battle.turns + 1
         update = TurnUpdate(battle_id, turn)
-        live = LiveTurn(battle_id, update)
+        live = LiveTurn(battle_id, update, voter_hash)
         models = {"a": battle.model_a, "b": battle.model_b}
         tasks = [
             asyncio.create_task(
@@ -389,18 +389,28 @@ class BattleService:
             )
         return live
 
-    async def stop(self, battle_id: str) -> None:
+    async def stop(self, battle_id: str, voter: Voter | None = None) -> None:
         """Cut the battle's streaming turn short (both sides keep what they wrote, marked
-        stopped); returns once it is stored. Nothing streaming: nothing happens."""
+        stopped); returns once it is stored. Nothing streaming, or (given ``voter``)
+        another browser's battle: nothing happens."""
         live = self.live.by_battle.get(battle_id)
-        if live is not None:
+        if live is not None and (voter is None or live.voter_hash == self.gate.hash(voter.session)):
             await live.stop()
 
-    async def view(self, battle_id: str) -> tuple[BattleRecord, list[TurnRecord]]:
-        """The battle and its stored turns, read off the event loop."""
-        return await self.store.run(
+    async def view(
+        self, battle_id: str, voter: Voter | None = None
+    ) -> tuple[BattleRecord, list[TurnRecord]]:
+        """The battle and its stored turns, read off the event loop.
+
+        Raises:
+            BattleStateError: no such battle, or (given ``voter``) another browser's.
+        """
+        battle, turns = await self.store.run(
             lambda: (self.store.battle(battle_id), self.store.turns(battle_id))
         )
+        if voter is not None and battle.voter_hash != self.gate.hash(voter.session):
+            raise BattleStateError("this battle belongs to another browser")
+        return battle, turns
 
     async def stream_turn(
         self, battle_id: str, prompt: str, voter: Voter

@@ -38,6 +38,7 @@ class LiveTurn:
 
     battle_id: str
     update: TurnUpdate
+    voter_hash: str = ""  # whose turn it is: only they may stop it
     token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     version: int = 0  # grows with every chunk, side finished or close
     firsts: int = 0  # sides whose first text has arrived

@@ -35,6 +35,7 @@ from arena.api import admin_router, api_router  # noqa: E402
 from arena.app import Arena  # noqa: E402
 from arena.identity import BrowserCookies  # noqa: E402
 from arena.ui import STATIC, build_ui  # noqa: E402
+from arena.ui.battle_api import battle_router  # noqa: E402
 from arena.ui.page_cache import PageCache, PageStore  # noqa: E402
 from arena.ui.proof import proof_router  # noqa: E402
 from arena.ui.sessions import lean_sessions  # noqa: E402
@@ -97,6 +98,7 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
 
     api.include_router(api_router(arena))
     api.include_router(stream_router(arena))
+    api.include_router(battle_router(arena))
     api.include_router(proof_router(arena))
     api.include_router(share_router(arena))
     api.include_router(admin_router(arena))

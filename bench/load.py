@@ -8,15 +8,17 @@ not what breaks) streams ``--tokens`` tokens at ``--rate`` tokens/s after a firs
 token delay of ``--ttft`` seconds. The arena runs as users run it (``run_arena.py
 serve``, its own process or ``--replicas`` processes behind Debian's nginx with the
 configuration of ``deploy/``), with four models on the stand-in. Each simulated voter
-has its own browser session and cookie and does what the page does: send a prompt
-(Gradio's queue), read both answers and the finished turn from the turn's event
-stream, read for a uniform random 0..``--think`` seconds, vote, press New
-round, and go on until ``--battles`` battles are done at that level.
+has its own browser cookie and does what the page's script does: post a prompt to
+``/api/turn``, read the turn's start, both answers and the finished turn from its
+event stream, read for a uniform random 0..``--think`` seconds, vote (``/api/vote``),
+press New round (no request), and go on until ``--battles`` battles are done at that
+level.
 
 One row per level: battles/s, the time to first token the arena adds over the
 stand-in's own (p50/p95, per side, from pressing Send), the p95 gap between a side's
 screen updates, errors, votes acknowledged and votes found in the database after the
-level, and the CPU seconds of the arena, the stand-in and this client. The issue's
+level, and the CPU seconds of the arena, the stand-in, this client and the whole machine
+(kernel, nginx and database included: how close the machine is to its limit). The issue's
 target on a 2-core machine: 100 voters of the crowd workload with p95 added time to
 first token < 100 ms, p95 gap < 250 ms, no errors and every acknowledged vote stored.
 """
@@ -35,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+CORES = os.cpu_count() or 1
 sys.path.insert(0, str(ROOT))
 
 from arena.backends.supervisor import free_port  # noqa: E402
@@ -60,22 +62,20 @@ from bench.standin import standin  # noqa: E402
 class Battle:
     first: dict[str, float] = field(default_factory=dict)  # side -> seconds to first text
     updates: dict[str, list[float]] = field(default_factory=lambda: {"a": [], "b": []})
-    calls: dict[str, float] = field(default_factory=dict)  # Gradio event -> seconds
+    calls: dict[str, float] = field(default_factory=dict)  # request -> seconds
     voted: bool = False
     error: str | None = None
 
 
 class Voter:
-    """One browser: its own Gradio session and cookie and, behind nginx, its own route
-    cookie. The voters share one aiohttp session (its connections) but no cookie jar;
-    aiohttp, not httpx, so the client costs less than the arena it loads (reading an
-    event stream: ~100 against ~250 µs a chunk)."""
+    """One browser: its own cookie and, behind nginx, its own route cookie. The voters
+    share one aiohttp session (its connections) but no cookie jar; aiohttp, not httpx,
+    so the client costs less than the arena it loads (reading an event stream: ~100
+    against ~250 µs a chunk)."""
 
-    def __init__(self, url: str, http: aiohttp.ClientSession, fns: dict[str, Any]) -> None:
+    def __init__(self, url: str, http: aiohttp.ClientSession) -> None:
         self.url = url
         self.http = http
-        self.fns = fns
-        self.session = uuid.uuid4().hex[:11]
         self.cookies: dict[str, str] = {}
 
     async def open_page(self) -> None:
@@ -91,77 +91,57 @@ class Voter:
     def _headers(self) -> dict[str, str]:
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
 
-    async def call(self, api: str, data: list[Any], into: Battle | None = None) -> dict[str, Any]:
-        """One Gradio event through the queue (join, then read its event stream)."""
-        started = time.monotonic()
-        try:
-            return await self._call(api, data)
-        finally:
-            if into is not None:
-                into.calls[api] = time.monotonic() - started
-
-    async def _call(self, api: str, data: list[Any]) -> dict[str, Any]:
-        fn_index, trigger = self.fns[api]
-        join = {
-            "data": data,
-            "fn_index": fn_index,
-            "trigger_id": trigger,
-            "session_hash": self.session,
-            "event_data": None,
-        }
-        headers = self._headers()
-        async with self.http.post(
-            self.url + "/gradio_api/queue/join", json=join, headers=headers
-        ) as joined:
-            joined.raise_for_status()
-            await joined.read()
-        async with self.http.get(
-            f"{self.url}/gradio_api/queue/data",
-            params={"session_hash": self.session},
-            headers=headers,
-        ) as stream:
-            async for line in sse_lines(stream):
-                if line.startswith("data:"):
-                    message = json.loads(line[5:])
-                    if message.get("msg") == "process_completed":
-                        if not message.get("success", False):
-                            error = (message.get("output") or {}).get("error")
-                            raise RuntimeError(f"{api}: {error}")
-                        return message
-        raise RuntimeError(f"{api}: the event stream ended before the result")
-
     async def battle(self, prompt: str, think: float, rng: random.Random) -> Battle:
-        """Send, read both answers (and the finished turn) from the turn's stream, read,
-        vote, New round: the Gradio events and the stream the page makes."""
+        """What the page's script does (static/arena.js): post the prompt, read the
+        turn's events (its start, both answers, the finished turn), read, vote. New
+        round needs no request."""
         result = Battle()
         start = time.monotonic()
         try:
-            sent = await self.call("send", [prompt, None], result)
-            outputs = sent["output"]["data"]
-            url = next(o for o in outputs if isinstance(o, str) and o.startswith("/api/stream/"))
             final: dict[str, Any] = {}
-            async with self.http.get(self.url + url, headers=self._headers()) as events:
+            battle_id = None
+            turn = {"battle": None, "prompt": prompt}
+            async with self.http.post(
+                self.url + "/api/turn", json=turn, headers=self._headers()
+            ) as events:
                 events.raise_for_status()
-                done = False
+                event = "message"
                 async for line in sse_lines(events):
-                    if line.startswith("event: done"):
-                        done = True
-                    elif line.startswith("data:") and done:
-                        final = json.loads(line[5:])
+                    if line.startswith("event:"):
+                        event = line[6:].strip()
+                        continue
+                    if not line.startswith("data:"):
+                        event = "message" if not line else event  # a blank line ends one
+                        continue
+                    data = json.loads(line[5:])
+                    if event == "refused":
+                        raise RuntimeError(f"refused: {data['message']}")
+                    if event == "start":
+                        battle_id = data["battle"]
+                        result.calls["start"] = time.monotonic() - start
+                    elif event == "done":
+                        final = data
                         break
-                    elif line.startswith("data:"):
+                    elif event == "message":
                         now = time.monotonic() - start
-                        for side in json.loads(line[5:]):
+                        for side in data:
                             result.first.setdefault(side, now)
                             result.updates[side].append(now)
-            if final.get("can_vote") != "yes":  # the page would ask the server (finish)
+            if final.get("can_vote") != "yes":  # the page would ask for the stored turn
                 raise RuntimeError(f"the turn ended unvotable: {final.get('status')}")
             if len(result.first) < 2:
                 raise RuntimeError("an answer never arrived")
             await asyncio.sleep(rng.uniform(0, think))
-            await self.call("model_a", [None], result)
+            asked = time.monotonic()
+            vote = {"battle": battle_id, "vote": "model_a"}
+            async with self.http.post(
+                self.url + "/api/vote", json=vote, headers=self._headers()
+            ) as voted:
+                if voted.status != 200:
+                    raise RuntimeError(f"vote: HTTP {voted.status} {await voted.text()}")
+                await voted.read()
+            result.calls["vote"] = time.monotonic() - asked
             result.voted = True
-            await self.call("new_round", [], result)
         except Exception as exc:  # counted and reported, never hidden
             result.error = f"{type(exc).__name__}: {exc}"
         return result
@@ -208,6 +188,17 @@ def client_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has been busy (every process and the kernel;
+    /proc/stat), 0 where there is no /proc."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def count_votes(db: str) -> int:
     from sqlalchemy import create_engine, text
 
@@ -230,7 +221,6 @@ class Processes:
 async def level(
     url: str,
     http: aiohttp.ClientSession,
-    fns: dict[str, Any],
     voters: int,
     args: argparse.Namespace,
     procs: Processes,
@@ -243,10 +233,15 @@ async def level(
     results: list[Battle] = []
     rng = random.Random(voters)
     votes_before = count_votes(db)
-    cpu_before = (cpu_seconds(procs.arena), cpu_seconds([procs.standin]), client_cpu())
+    cpu_before = (
+        cpu_seconds(procs.arena),
+        cpu_seconds([procs.standin]),
+        client_cpu(),
+        machine_cpu(),
+    )
 
     async def voter() -> None:
-        v = Voter(url, http, fns)
+        v = Voter(url, http)
         await asyncio.sleep(rng.uniform(0, args.think))  # arrivals spread out
         await v.open_page()
         for i in numbers:
@@ -257,7 +252,12 @@ async def level(
     started = time.monotonic()
     await asyncio.gather(*(voter() for _ in range(voters)))
     wall = time.monotonic() - started
-    cpu_after = (cpu_seconds(procs.arena), cpu_seconds([procs.standin]), client_cpu())
+    cpu_after = (
+        cpu_seconds(procs.arena),
+        cpu_seconds([procs.standin]),
+        client_cpu(),
+        machine_cpu(),
+    )
     ok = [r for r in results if r.error is None]
     added = [(t - args.ttft) * 1000 for r in ok for t in r.first.values()]
     gaps = [
@@ -269,7 +269,7 @@ async def level(
     errors = [r.error for r in results if r.error]
     calls = {
         f"{api}_p95_ms": percentile([r.calls[api] * 1000 for r in ok if api in r.calls], 0.95)
-        for api in ("send", "model_a", "new_round")
+        for api in ("start", "vote")
     }
     return {
         "voters": voters,
@@ -286,6 +286,7 @@ async def level(
         "arena_cpu_s": cpu_after[0] - cpu_before[0],
         "standin_cpu_s": cpu_after[1] - cpu_before[1],
         "client_cpu_s": cpu_after[2] - cpu_before[2],
+        "machine_cpu_s": cpu_after[3] - cpu_before[3],
         "wall_s": wall,
         **calls,
     }
@@ -327,17 +328,6 @@ async def wait_healthy(
         await asyncio.sleep(0.3)
 
 
-async def functions(http: httpx.AsyncClient, url: str) -> dict[str, Any]:
-    config = (await http.get(url + "/config")).json()
-    fns = {}
-    for dep in config["dependencies"]:
-        name = dep.get("api_name")
-        if name:
-            targets = dep.get("targets") or [[None]]
-            fns[name] = (dep["id"], targets[0][0] if targets else None)
-    return fns
-
-
 async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     backend_port = free_port()
     backend = multiprocessing.Process(
@@ -377,19 +367,18 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         async with httpx.AsyncClient(timeout=30) as setup:
             for port in ports:
                 await wait_healthy(setup, f"http://127.0.0.1:{port}", servers, log)
-            fns = await functions(setup, url)
         async with aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0),  # as many connections as voters
             cookie_jar=aiohttp.DummyCookieJar(),  # each voter sends its own cookies
             timeout=aiohttp.ClientTimeout(total=300),
         ) as http:
-            warm = Voter(url, http, fns)
+            warm = Voter(url, http)
             await warm.open_page()
             await warm.battle("warm-up", 0, random.Random(0))
             procs = Processes([s.pid for s in servers], backend.pid or 0)
             rows = []
             for voters in args.voters:
-                row = await level(url, http, fns, voters, args, procs, db)
+                row = await level(url, http, voters, args, procs, db)
                 rows.append(row)
                 print(
                     f"{voters:>5} voters: {row['completed']}/{row['battles']} battles, "
@@ -398,9 +387,9 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     f"errors {row['errors']}, votes {row['votes_stored']}/"
                     f"{row['votes_acknowledged']} stored, CPU s arena {row['arena_cpu_s']:.0f} "
                     f"stand-in {row['standin_cpu_s']:.0f} client {row['client_cpu_s']:.0f} "
-                    f"(wall {row['wall_s']:.0f}); p95 ms of send {row['send_p95_ms']:.0f}, "
-                    f"vote {row['model_a_p95_ms']:.0f}, "
-                    f"new round {row['new_round_p95_ms']:.0f}"
+                    f"machine {row['machine_cpu_s']:.0f} of {row['wall_s'] * CORES:.0f} "
+                    f"(wall {row['wall_s']:.0f}); p95 ms to start a turn "
+                    f"{row['start_p95_ms']:.0f}, to vote {row['vote_p95_ms']:.0f}"
                     + (f" [{row['first_error']}]" if row["first_error"] else ""),
                     flush=True,
                 )

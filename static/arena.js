@@ -19,13 +19,129 @@
   });
 })();
 
-// arena: the answers of a running turn, read from the arena's own event stream
-// (/api/stream/TOKEN: each side's new text, then "done" with the stored turn) and shown
-// in the last answer bubble of each pane as plain text. arenaStream resolves with what
-// the panel shows next (both panes, the status, whether the votes wake), which Gradio
-// then draws (markdown, code) with no server event; arenaStreamDone takes the live text
-// away. A stream that breaks asks the server instead (the hidden Finish button).
+// arena: a battle on the page, through the panel's own endpoints (arena/ui/battle_api.py)
+// rather than Gradio's queue. Each function resolves with what the panel shows next,
+// which Gradio draws (markdown, code): arenaTurn posts a prompt (or, for Regenerate,
+// none) and resolves once the turn started, was refused or waits in line; arenaWait
+// waits out the line; arenaFollow reads both answers into the last answer bubble of
+// each pane as plain text and resolves with the stored turn the stream ends with;
+// arenaStreamDone takes the live text away. The battle's id stays in this page.
 (() => {
+  const battles = {}; // panel -> the battle it shows
+  const waiting = {}; // panel -> a turn in line
+  const turns = {}; // panel -> the turn whose answers are being read
+  const rounds = {}; // panel -> how many times New round was pressed
+  const LOST = "The connection to the arena was lost, so this battle cannot go on. Press **New round** to start another.";
+  const NEW_ROUND = "New round. Write a prompt below to start the battle.";
+  const warn = (message) => `⚠ ${message.charAt(0).toUpperCase()}${message.slice(1)}`;
+  const post = (path, body) =>
+    fetch(path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const reason = async (response) => {
+    try {
+      const { detail } = await response.json();
+      return typeof detail === "string" ? detail : JSON.stringify(detail);
+    } catch (e) {
+      return `the arena answered HTTP ${response.status}; please try again`;
+    }
+  };
+  // A response's server-sent events, one {event, data} at a time (null at the end).
+  const events = (response) => {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    return {
+      reader,
+      async next() {
+        for (;;) {
+          const end = buffer.indexOf("\n\n");
+          if (end >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            let event = "message", data = "";
+            for (const line of block.split("\n")) {
+              if (line.startsWith("event:")) event = line.slice(6).trim();
+              else if (line.startsWith("data:")) data += line.slice(5).trim();
+            }
+            if (data) return { event, data: JSON.parse(data) };
+            continue;
+          }
+          const { done, value } = await reader.read();
+          if (done) return null;
+          buffer += decoder.decode(value, { stream: true });
+        }
+      },
+    };
+  };
+  // While in line, the place as it moves, beside the status Gradio drew.
+  const linePlace = (prefix, text) => {
+    const status = document.getElementById(`${prefix}-status`);
+    if (!status) return;
+    let line = status.querySelector(":scope > .arena-line");
+    if (!line && text) {
+      line = document.createElement("div");
+      line.className = "arena-line";
+      status.appendChild(line);
+    }
+    if (line && text) line.textContent = text;
+    else if (line) line.remove();
+  };
+  // What a turn's first events mean for the panel: [box, a, b, status, can_vote].
+  const begun = (prefix, turn, event, kept) => {
+    const [box, a, b, status, canVote] = kept;
+    if (!event) return [box || turn.text, a, b, warn(LOST), canVote];
+    if (event.event === "refused") return [box || turn.text, a, b, warn(event.data.message), canVote];
+    if (event.event === "line") {
+      waiting[prefix] = turn;
+      return [box === turn.text ? "" : box, a, b, event.data.status, "no"];
+    }
+    battles[prefix] = turn.battle = event.data.battle;
+    turns[prefix] = turn;
+    return [box === turn.text ? "" : box, event.data.a, event.data.b, event.data.status, "no"];
+  };
+  window.arenaTurn = async (prefix, box, sending, rest) => {
+    const [a, b, status, canVote, ...picked] = rest;
+    const body = { battle: battles[prefix] ?? null, prompt: sending ? box : null };
+    if (picked.length === 5 && !body.battle) {
+      body.models = [picked[0], picked[1]];
+      body.params = { temperature: picked[2], top_p: picked[3], max_tokens: picked[4] };
+    }
+    const kept = [box, a, b, status, canVote];
+    let response;
+    try {
+      response = await post("/api/turn", body);
+    } catch (e) {
+      return [box, a, b, warn("the arena cannot be reached; check your connection and try again"), canVote];
+    }
+    if (!response.ok) return [box, a, b, warn(await reason(response)), canVote];
+    const turn = events(response);
+    turn.text = sending ? box : "";
+    turn.canVote = canVote;
+    turn.round = rounds[prefix];
+    let first = null;
+    try { first = await turn.next(); } catch (e) {}
+    return begun(prefix, turn, first, kept);
+  };
+  window.arenaWait = async (prefix, now) => {
+    const turn = waiting[prefix];
+    if (!turn) return now;
+    delete waiting[prefix];
+    for (;;) {
+      let event = null;
+      try { event = await turn.next(); } catch (e) {}
+      if (event && event.event === "line") {
+        linePlace(prefix, `Now number ${event.data.place} in line.`);
+        continue;
+      }
+      linePlace(prefix, null);
+      const [box, a, b] = now;
+      return begun(prefix, turn, event, [box, a, b, now[3], turn.canVote]);
+    }
+  };
   const pane = (prefix, side) => {
     const bubbles = document.querySelectorAll(`#${prefix}-chat-${side} .message.bot .message-content`);
     const content = bubbles[bubbles.length - 1];
@@ -39,52 +155,84 @@
     }
     return live;
   };
-  window.arenaStream = (prefix, url, now) =>
-    new Promise((resolve) => {
-      if (!url) return resolve(now);
-      const source = new EventSource(url);
-      let ended = false;
-      // Until a side's first words arrive, its pane counts the seconds (from 2 s on), so a
-      // slow model never looks like a page that stopped working.
-      const started = Date.now();
-      const waiting = new Set(["a", "b"]);
-      const clock = setInterval(() => {
-        const seconds = Math.floor((Date.now() - started) / 1000);
-        if (seconds < 2) return;
-        for (const side of waiting) {
-          const live = pane(prefix, side);
-          if (live) live.dataset.wait = `Waiting for the first words… ${seconds} s`;
+  window.arenaFollow = async (prefix, now) => {
+    const turn = turns[prefix];
+    if (!turn) return now;
+    delete turns[prefix];
+    // Until a side's first words arrive, its pane counts the seconds (from 2 s on), so a
+    // slow model never looks like a page that stopped working.
+    const started = Date.now();
+    const quiet = new Set(["a", "b"]);
+    const clock = setInterval(() => {
+      const seconds = Math.floor((Date.now() - started) / 1000);
+      if (seconds < 2) return;
+      for (const side of quiet) {
+        const live = pane(prefix, side);
+        if (live) live.dataset.wait = `Waiting for the first words… ${seconds} s`;
+      }
+    }, 1000);
+    let view = null;
+    try {
+      for (let event = await turn.next(); event; event = await turn.next()) {
+        if (turn.round !== rounds[prefix]) break; // New round was pressed meanwhile
+        if (event.event === "done") {
+          view = event.data;
+          break;
         }
-      }, 1000);
-      const end = (view) => {
-        if (ended) return;
-        ended = true;
-        clearInterval(clock);
-        source.close();
-        if (view && view.status !== undefined) return resolve([view.a, view.b, view.status, view.can_vote]);
-        document.getElementById(`${prefix}-finish`)?.click(); // ask the server
-        resolve(now);
-      };
-      source.onmessage = (event) => {
-        const delta = JSON.parse(event.data);
         for (const side of ["a", "b"]) {
-          if (!delta[side]) continue;
+          if (!event.data[side]) continue;
           const live = pane(prefix, side);
           if (!live) continue;
-          waiting.delete(side);
+          quiet.delete(side);
           delete live.dataset.wait;
-          live.textContent += delta[side]; // text, never HTML
+          live.textContent += event.data[side]; // text, never HTML
           const log = live.closest(".bubble-wrap");
           if (log && log.scrollHeight - log.scrollTop - log.clientHeight < 80) log.scrollTop = log.scrollHeight;
         }
-      };
-      source.addEventListener("done", (event) => end(JSON.parse(event.data)));
-      source.onerror = () => end(null);
-    });
+      }
+    } catch (e) {
+      // the stream broke: the stored turn is asked for below
+    } finally {
+      clearInterval(clock);
+      turn.reader.cancel().catch(() => {});
+    }
+    if (turn.round !== rounds[prefix]) return [[], [], NEW_ROUND, "no"];
+    if (!view || view.status === undefined) {
+      try {
+        const asked = await fetch(`/api/turn/${turn.battle}`, { credentials: "same-origin" });
+        if (asked.ok) view = await asked.json();
+      } catch (e) {}
+    }
+    if (!view || view.status === undefined) return [now[0], now[1], warn(LOST), "no"];
+    return [view.a, view.b, view.status, view.can_vote];
+  };
   window.arenaStreamDone = (prefix) => {
     for (const el of document.querySelectorAll(`#${prefix}-chat-a .arena-live, #${prefix}-chat-b .arena-live`)) el.remove();
     for (const el of document.querySelectorAll(".arena-streaming")) el.classList.remove("arena-streaming");
     return [];
+  };
+  window.arenaStop = (prefix) => {
+    // The turn's stream then ends with what both models wrote, marked stopped.
+    if (battles[prefix]) post("/api/stop", { battle: battles[prefix] }).catch(() => {});
+    return [];
+  };
+  window.arenaVote = async (prefix, vote, now) => {
+    const [status, canVote] = now;
+    if (!battles[prefix]) return [warn("send a prompt first; there is nothing to vote on yet"), canVote];
+    try {
+      const response = await post("/api/vote", { battle: battles[prefix], vote });
+      if (!response.ok) return [warn(await reason(response)), canVote];
+      window.arenaProof(); // renewed when it has run out
+      return [(await response.json()).status, "no"];
+    } catch (e) {
+      return [warn("the arena cannot be reached, so your vote was not counted; please vote again"), canVote];
+    }
+  };
+  window.arenaNewRound = (prefix) => {
+    delete battles[prefix];
+    delete waiting[prefix];
+    rounds[prefix] = (rounds[prefix] ?? 0) + 1;
+    return [[], [], NEW_ROUND, "no"];
   };
 })();
 

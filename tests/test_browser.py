@@ -274,6 +274,23 @@ def test_html_and_scripts_in_prompts_and_answers_show_as_text(page: Page) -> Non
     assert page.locator("#battle-chat-a img[src='x']").count() == 0
 
 
+def test_a_refused_prompt_says_why_and_stays_in_the_box(page: Page) -> None:
+    too_long = "x" * 2_001  # the test config allows 2,000
+    box = page.locator("#battle-prompt textarea")
+    box.fill(too_long)
+    box.press("Enter")
+    expect(page.locator("#battle-status")).to_contain_text("the limit is 2,000")
+    assert box.input_value() == too_long  # nothing lost
+    box.fill("Name one animal.")
+    box.press("Enter")
+    expect(box).to_have_value("")  # taken: the voter can type the next one meanwhile
+    wait_for_answers(page)
+    page.locator("#battle-new").click()
+    expect(page.locator("#battle-status")).to_contain_text("New round")
+    expect(page.locator("#battle-vote-a")).to_be_disabled()
+    assert bubbles(page, "a") == []
+
+
 def test_direct_chat_with_feedback(page: Page, live_server: dict[str, str]) -> None:
     page.get_by_role("tab", name="Direct chat").click()
     send(page, "chat", "Hello!")

@@ -192,7 +192,7 @@ def test_export_without_public_says_what_it_does(tmp_path: Path) -> None:
 
 def test_a_battle_can_be_shared_after_the_vote_and_never_before(tmp_path: Path) -> None:
     from arena.battles import Reveal
-    from arena.ui.battle import _reveal
+    from arena.ui.view import reveal_text
 
     db = db_url(tmp_path)
     store = Store(db)
@@ -227,5 +227,5 @@ def test_a_battle_can_be_shared_after_the_vote_and_never_before(tmp_path: Path) 
         with serve(off, db, tmp_path, log_name="off.log") as (_, url):
             assert httpx.get(f"{url}share/{voted}").status_code == 404
     reveal = Reveal(voted, "model_b", {"name": "m-a"}, {"name": "m-b"})
-    assert f"(/share/{voted})" in _reveal(reveal, share=True)
-    assert "/share/" not in _reveal(reveal, share=False)
+    assert f"(/share/{voted})" in reveal_text(reveal, share=True)
+    assert "/share/" not in reveal_text(reveal, share=False)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -349,3 +350,20 @@ def test_past_capacity_the_page_tells_a_new_battle_its_place_in_line(tmp_path: P
             told = json.dumps(job.outputs(), default=str)
             assert "you are number 1 in line" in told
             assert any(str(o).startswith("/api/stream/") for o in started)
+            # The page's own endpoint says the same, then starts the turn.
+            with httpx.Client(base_url=url, timeout=30) as one, httpx.Client(base_url=url) as two:
+                one.get("/"), two.get("/")  # each browser's cookie
+                with one.stream("POST", "/api/turn", json={"prompt": "third"}) as running:
+                    started_events = running.iter_lines()  # "second" may still hold the place
+                    while first_event(started_events) != "start":
+                        pass
+                    with two.stream("POST", "/api/turn", json={"prompt": "fourth"}) as waiting:
+                        lines = waiting.iter_lines()
+                        assert first_event(lines) == "line"
+                        assert "you are number 1 in line" in next(lines)
+                        assert first_event(lines) == "start"  # once the third has ended
+
+
+def first_event(lines: Iterator[str]) -> str:
+    """The name of the next named event in a stream of server-sent-event lines."""
+    return next(line[6:].strip() for line in lines if line.startswith("event:"))

@@ -3,23 +3,27 @@
 Anonymous (Battle): the arena draws the pair; names appear only after the vote.
 Named (Side-by-side): the voter picks both models and the sampling parameters; the
 vote is stored as named and left out of the default leaderboard.
+
+The page plays a battle through the panel's own endpoints (arena/ui/battle_api.py)
+from its script (static/arena.js); the panel's events here run in the browser. The
+same actions are also Gradio API events (``/send``, ``/model_a``, ``/new_round``, ...)
+for scripts that use gradio_client.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import gradio as gr
 
 from arena.app import Arena
-from arena.battles import Reveal
 from arena.errors import ArenaError
-from arena.gate import Voter, check_prompt
+from arena.gate import Voter
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
-from arena.ui.render import chat_of, placeholder_chat, safe_markdown
-from arena.ui.share import share_path
-from arena.ui.view import turn_view
+from arena.ui.render import chat_of, placeholder_chat
+from arena.ui.view import ANSWERING, reveal_text, turn_view, waiting_text
 
 __all__ = ["VOTE_BUTTONS", "battle_panel"]
 
@@ -30,64 +34,6 @@ VOTE_BUTTONS: dict[str, tuple[str, str, str]] = {
     "Tie": ("tie", "tie", "3"),
     "Both are bad": ("tie (bothbad)", "bad", "4"),
 }
-
-
-ANSWERING = "Both models are answering… (press **Stop** to cut them short)"
-
-
-def _waiting(place: int) -> str:
-    return (
-        f"The arena is busy right now: you are number {place} in line. Your battle "
-        "starts as soon as a place is free; please keep this page open."
-    )
-
-
-def _reveal(reveal: Reveal, share: bool = False) -> str:
-    def who(side: dict[str, Any]) -> str:
-        org = f" ({side['organization']})" if side.get("organization") else ""
-        return f"**{side['name']}**{org}"
-
-    return (
-        f"Thanks for voting! Model A was {who(reveal.model_a)}; "
-        f"Model B was {who(reveal.model_b)}. Press **New round** for another battle."
-        + (f" [Share this battle]({share_path(reveal.battle_id)})" if share else "")
-        + reveal_cards(reveal.model_a, reveal.model_b)
-    )
-
-
-def _cell(text: str | None) -> str:
-    return safe_markdown(text or "").replace("|", "\\|")
-
-
-def reveal_cards(a: dict[str, Any], b: dict[str, Any]) -> str:
-    """A short card of each model, side by side: what arena.toml says about it."""
-
-    def price(side: dict[str, Any]) -> str:
-        if not side.get("price_in") and not side.get("price_out"):
-            return ""
-        shown = [f"${side[k]:g}" if side.get(k) else "?" for k in ("price_in", "price_out")]
-        return " / ".join(shown) + " per M tokens (in / out)"
-
-    def link(side: dict[str, Any]) -> str:
-        return f"[model page]({side['url']})" if side.get("url") else ""
-
-    lines = [
-        ("Organization", lambda s: _cell(s.get("organization"))),
-        ("Licence", lambda s: _cell(s.get("license"))),
-        ("Price", price),
-        ("Link", link),
-    ]
-    shown = [(label, get(a), get(b)) for label, get in lines if get(a) or get(b)]
-    if not shown:
-        return ""
-    table = [
-        "",
-        "",
-        f"| | Model A: {_cell(a['name'])} | Model B: {_cell(b['name'])} |",
-        "|---|---|---|",
-    ]
-    table += [f"| {label} | {x} | {y} |" for label, x, y in shown]
-    return "\n".join(table)
 
 
 def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
@@ -148,7 +94,7 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
                 voter, text, current, models=models, params=params
             ):
                 if isinstance(step, int):
-                    yield (gr.skip(), gr.skip(), gr.skip(), _waiting(step), gr.skip(), "")
+                    yield (gr.skip(), gr.skip(), gr.skip(), waiting_text(step), gr.skip(), "")
                     continue
                 base_a, base_b = chat_of(step.history, "a"), chat_of(step.history, "b")
                 yield (
@@ -188,8 +134,8 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
             yield out
 
     async def on_finished(_url: str, current: str | None) -> tuple[Any, ...]:
-        """The finished turn as stored (for API clients, and for the page when its
-        stream broke): the panes, the status, and whether the vote buttons wake."""
+        """The finished turn as stored, after its stream: the panes, the status, and
+        whether the vote buttons wake."""
         if not current:
             message = (
                 "The connection to the arena was lost, so this battle cannot go on. "
@@ -220,87 +166,64 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
                 raise refuse(exc) from None
             # The names go in the status line, not the panes' labels: relabelling a
             # Chatbot makes Gradio rebuild its schema (milliseconds per vote under load).
-            return _reveal(reveal, arena.config.settings.share_battles)
+            return reveal_text(reveal, arena.config.settings.share_battles)
 
         return cast
 
-    def take(text: str) -> tuple[str, str]:
-        """Move an acceptable prompt out of the box (so the voter can type the next one
-        while the answers stream); a refused one stays where it is."""
-        try:
-            check_prompt(text, arena.config.settings.max_prompt_chars)
-        except ArenaError as exc:
-            raise refuse(exc) from None
-        return "", text
+    # The page plays a battle through the panel's own endpoints (arena/ui/battle_api.py),
+    # called by its script (static/arena.js): each event below runs in the browser
+    # ("js", no server function) and Gradio draws what it returns. Below them, the same
+    # actions as Gradio API events for gradio_client, on a trigger nobody clicks.
+    page = f"'{prefix}'"
+    panes = [chat_a, chat_b, status, can_vote]
+    # Sending: the script posts the prompt and resolves once the turn has started (the
+    # box is emptied, the panes show the prompt) or was refused (the prompt stays, the
+    # status says why), or with the place in line; then it waits out the line, then
+    # reads the answers into the panes, and ends with the stored turn.
+    box_and_panes = [prompt, *panes]
+    starts = ((send.click, "true"), (prompt.submit, "true"), (regenerate.click, "false"))
+    for trigger, sending in starts:
+        trigger(
+            None,
+            [*box_and_panes, *choices],
+            box_and_panes,
+            js=f"(box, ...rest) => window.arenaTurn({page}, box, {sending}, rest)",
+        ).then(
+            None, box_and_panes, box_and_panes, js=f"(...now) => window.arenaWait({page}, now)"
+        ).then(None, panes, panes, js=f"(...now) => window.arenaFollow({page}, now)").then(
+            None, js=f"() => window.arenaStreamDone({page})"
+        )
+    stop.click(None, js=f"() => window.arenaStop({page})")
+    for button, (value, _, _) in zip(votes, VOTE_BUTTONS.values(), strict=True):
+        # After a vote the page also renews its proof of work when it has run out.
+        button.click(
+            None,
+            [status, can_vote],
+            [status, can_vote],
+            js=f"(...now) => window.arenaVote({page}, {json.dumps(value)}, now)",
+        )
+    new_round.click(None, None, panes, js=f"() => window.arenaNewRound({page})")
 
-    # The prompt being answered; the starting event reads it from here, so it never
-    # touches the prompt box (any update to it costs a component rebuild).
+    # The Gradio API: the prompt to send comes in ``sent``; the running turn's stream
+    # URL goes out in ``stream_url``, the battle stays in the session (``battle_id``).
     sent = gr.Textbox(visible=False, elem_id=f"{prefix}-sent")
-    # The running turn's stream URL, for the page's script (static/arena.js).
     stream_url = gr.Textbox(visible=False, elem_id=f"{prefix}-stream")
     outputs = [chat_a, chat_b, battle_id, status, can_vote, stream_url]
-    finished = [chat_a, chat_b, status, can_vote]
     api = "sbs_" if named else ""
-    sender = on_send_named if named else on_send
+    calls = gr.Button("API", visible=False, elem_id=f"{prefix}-api")
 
-    # The finished turn for API clients, and for the page when its stream broke (the
-    # script presses this hidden button then).
-    finish = gr.Button("Finish", elem_id=f"{prefix}-finish", elem_classes="arena-hidden")
-    finish.click(
-        on_finished,
-        [stream_url, battle_id],
-        finished,
-        api_name=f"{api}finish",
-        concurrency_limit=None,
-    )
+    def call(fn: Callable[..., Any], inputs: list[Any], out: list[Any], name: str) -> None:
+        # concurrency_limit: Gradio's default of 1 would make all callers queue.
+        calls.click(fn, inputs, out, api_name=f"{api}{name}", concurrency_limit=None)
 
-    def then_follow(event: Any) -> Any:
-        """After a turn starts, the page's script reads its stream into the panes and,
-        at its end, shows the stored answers the stream carries: no Gradio event."""
-        return event.success(
-            None,
-            [stream_url, *finished],
-            finished,
-            js=f"(url, ...now) => window.arenaStream('{prefix}', url, now)",
-        ).then(None, js=f"() => window.arenaStreamDone('{prefix}')")
-
-    def on_prompt(trigger: Callable[..., Any], public: bool) -> Any:
-        moved = trigger(take, [prompt], [prompt, sent], queue=False, api_visibility="private")
-        started = moved.success(
-            sender,
-            [sent, battle_id, *choices],
-            outputs,
-            api_name=f"{api}send" if public else None,
-            api_visibility="public" if public else "private",
-            concurrency_limit=None,
-        )
-        return then_follow(started)
-
-    on_prompt(send.click, public=True)
-    on_prompt(prompt.submit, public=False)
-    regenerated = regenerate.click(
-        on_regenerate, [battle_id], outputs, api_name=f"{api}regenerate", concurrency_limit=None
-    )
-    then_follow(regenerated)
-    stop.click(on_stop, [battle_id], [status], api_name=f"{api}stop", concurrency_limit=None)
-    asleep = "() => 'no'"  # the buttons sleep after a vote or a new round (page only)
-    # After a vote the page also renews its proof of work when it has run out.
-    voted = "() => { window.arenaProof(); return 'no'; }"
-    for button, (label, (value, _, _)) in zip(votes, VOTE_BUTTONS.items(), strict=True):
-        button.click(
-            on_vote(label),
-            [battle_id],
-            [status],
-            api_name=f"{api}{value.replace(' (bothbad)', '_bothbad')}",
-            concurrency_limit=None,  # Gradio's default of 1 would make all voters queue
-        ).success(None, None, [can_vote], js=voted)
-    new_round.click(
-        on_new_round,
-        None,
-        [chat_a, chat_b, battle_id, status],
-        api_name=f"{api}new_round",
-        concurrency_limit=None,
-    ).then(None, None, [can_vote], js=asleep)
+    call(on_send_named if named else on_send, [sent, battle_id, *choices], outputs, "send")
+    call(on_regenerate, [battle_id], outputs, "regenerate")
+    # The finished turn (after its stream).
+    call(on_finished, [stream_url, battle_id], panes, "finish")
+    call(on_stop, [battle_id], [status], "stop")
+    for label, (value, _, _) in VOTE_BUTTONS.items():
+        call(on_vote(label), [battle_id], [status], value.replace(" (bothbad)", "_bothbad"))
+    call(on_new_round, None, [chat_a, chat_b, battle_id, status], "new_round")
     return [pick_a, pick_b] if named else []
 
 

@@ -1,4 +1,6 @@
-"""The page's answer stream: ``GET /api/stream/{token}``, server-sent events.
+"""A turn's answer stream as server-sent events: :func:`stream_events`, which the
+page's ``POST /api/turn`` (arena/ui/battle_api.py) sends after the turn's start, and
+``GET /api/stream/{token}``, the same stream for a turn started through the Gradio API.
 
 The hot path of the arena: per update it costs one JSON dump and one write, with no
 database session and no Gradio component. Events:
@@ -28,7 +30,10 @@ from arena.errors import ArenaError
 from arena.live import LiveTurn, follow
 from arena.ui.view import turn_view
 
-__all__ = ["stream_events", "stream_router"]
+__all__ = ["SSE_HEADERS", "stream_events", "stream_router"]
+
+# Proxies (nginx) must pass each event on at once, not buffer the stream.
+SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
 def stream_router(arena: Arena) -> APIRouter:
@@ -43,8 +48,7 @@ def stream_router(arena: Arena) -> APIRouter:
         return StreamingResponse(
             stream_events(arena, live),
             media_type="text/event-stream",
-            # Proxies (nginx) must pass each event on at once, not buffer the stream.
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            headers=SSE_HEADERS,
         )
 
     return router

@@ -7,12 +7,23 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from arena.battles import Reveal
 from arena.store import BattleRecord, TurnRecord
 from arena.store.tables import SIDES
 from arena.ui.common import chatbot
-from arena.ui.render import chat_of
+from arena.ui.render import chat_of, safe_markdown
+from arena.ui.share import share_path
 
-__all__ = ["can_vote", "turn_status", "turn_view"]
+__all__ = [
+    "ANSWERING",
+    "can_vote",
+    "reveal_cards",
+    "reveal_text",
+    "turn_status",
+    "turn_view",
+    "waiting_text",
+    "wire_chat",
+]
 
 
 def turn_status(battle: BattleRecord, turns: list[TurnRecord]) -> str:
@@ -43,9 +54,9 @@ def turn_view(
 ) -> dict[str, Any]:
     """The panes, the status line and ``can_vote`` ("yes"/"no") after a turn. With
     ``wire``, the panes as the page's Chatbot takes them (JSON), for the stream."""
-    panes = {side: chat_of(turns, side) for side in SIDES}
+    panes: dict[str, Any] = {side: chat_of(turns, side) for side in SIDES}
     if wire:
-        panes = {side: _chatbot().postprocess(msgs).model_dump() for side, msgs in panes.items()}
+        panes = {side: wire_chat(msgs) for side, msgs in panes.items()}
     return {
         **panes,
         "status": turn_status(battle, turns),
@@ -53,7 +64,70 @@ def turn_view(
     }
 
 
+def wire_chat(messages: list[dict[str, str]]) -> Any:
+    """A pane's messages as the page's Chatbot takes them (JSON), for the page's script."""
+    return _chatbot().postprocess(messages).model_dump()
+
+
 @cache
 def _chatbot() -> Any:
     """A Chatbot like the panes, only to convert messages the way Gradio would."""
     return chatbot("", "arena-wire")
+
+
+ANSWERING = "Both models are answering… (press **Stop** to cut them short)"
+
+
+def waiting_text(place: int) -> str:
+    return (
+        f"The arena is busy right now: you are number {place} in line. Your battle "
+        "starts as soon as a place is free; please keep this page open."
+    )
+
+
+def reveal_text(reveal: Reveal, share: bool = False) -> str:
+    def who(side: dict[str, Any]) -> str:
+        org = f" ({side['organization']})" if side.get("organization") else ""
+        return f"**{side['name']}**{org}"
+
+    return (
+        f"Thanks for voting! Model A was {who(reveal.model_a)}; "
+        f"Model B was {who(reveal.model_b)}. Press **New round** for another battle."
+        + (f" [Share this battle]({share_path(reveal.battle_id)})" if share else "")
+        + reveal_cards(reveal.model_a, reveal.model_b)
+    )
+
+
+def _cell(text: str | None) -> str:
+    return safe_markdown(text or "").replace("|", "\\|")
+
+
+def reveal_cards(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """A short card of each model, side by side: what arena.toml says about it."""
+
+    def price(side: dict[str, Any]) -> str:
+        if not side.get("price_in") and not side.get("price_out"):
+            return ""
+        shown = [f"${side[k]:g}" if side.get(k) else "?" for k in ("price_in", "price_out")]
+        return " / ".join(shown) + " per M tokens (in / out)"
+
+    def link(side: dict[str, Any]) -> str:
+        return f"[model page]({side['url']})" if side.get("url") else ""
+
+    lines = [
+        ("Organization", lambda s: _cell(s.get("organization"))),
+        ("Licence", lambda s: _cell(s.get("license"))),
+        ("Price", price),
+        ("Link", link),
+    ]
+    shown = [(label, get(a), get(b)) for label, get in lines if get(a) or get(b)]
+    if not shown:
+        return ""
+    table = [
+        "",
+        "",
+        f"| | Model A: {_cell(a['name'])} | Model B: {_cell(b['name'])} |",
+        "|---|---|---|",
+    ]
+    table += [f"| {label} | {x} | {y} |" for label, x, y in shown]
+    return "\n".join(table)
