@@ -419,6 +419,37 @@ def test_a_slow_model_shows_the_seconds_it_keeps_the_voter_waiting(
             context.close()
 
 
+def test_past_capacity_the_page_shows_its_place_in_line_then_plays_the_battle(
+    browser: Browser, tmp_path: Path
+) -> None:
+    from tests.conftest import db_url, serve
+    from tests.test_faults import NO_LIMITS
+    from tests.wire import WireServer, write_config
+
+    with WireServer() as wire:
+        config = tmp_path / "arena.toml"
+        slow = {"first_token_timeout": 4}
+        models = {"m-a": slow, "m-b": slow}
+        write_config(config, wire, ["m-a", "m-b"], models, max_live_turns=1, **NO_LIMITS)
+        with serve(config, db_url(tmp_path), tmp_path) as (_, url):
+            first, second = browser.new_context(), browser.new_context()
+            holder, waiter = first.new_page(), second.new_page()
+            holder.goto(url)
+            waiter.goto(url)
+            send(holder, "battle", "HANG")  # holds the one place for 4 s, then fails
+            expect(holder.locator("#battle-status")).to_contain_text("answering")
+            send(waiter, "battle", "Hello there")
+            status = waiter.locator("#battle-status")
+            expect(status).to_contain_text("you are number 1 in line")
+            expect(waiter.locator("#battle-prompt textarea")).to_have_value("")
+            wait_for_answers(waiter)  # once the place came free
+            expect(waiter.locator("#battle-chat-a")).to_contain_text("You said: Hello there")
+            expect(status).not_to_contain_text("in line")
+            expect(holder.locator("#battle-status")).to_contain_text("Both answers failed")
+            first.close()
+            second.close()
+
+
 def test_the_page_solves_its_proof_of_work_and_a_script_that_skips_it_is_flagged(
     browser: Browser, tmp_path: Path
 ) -> None:
