@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -395,33 +396,10 @@ def test_the_vote_buttons_keep_their_state_when_the_voter_switches_tabs(page: Pa
     expect(page.locator("#battle-vote-a")).to_be_disabled()
 
 
-def test_a_slow_model_shows_the_seconds_it_keeps_the_voter_waiting(
-    browser: Browser, tmp_path: Path
-) -> None:
-    from tests.conftest import db_url, serve
-    from tests.wire import WireServer, write_config
-
-    with WireServer() as wire:
-        config = tmp_path / "arena.toml"
-        slow = {"first_token_timeout": 4}
-        write_config(config, wire, ["m-a", "m-b"], {"m-a": slow, "m-b": slow})
-        with serve(config, db_url(tmp_path), tmp_path) as (_, url):
-            context = browser.new_context()
-            page = context.new_page()
-            page.goto(url)
-            send(page, "battle", "HANG")  # the wire models never answer this
-            waiting = page.locator("#battle-chat-a .arena-live[data-wait]")
-            expect(waiting).to_have_attribute("data-wait", re.compile(r"first words… [23] s"))
-            status = page.locator("#battle-status")
-            expect(status).to_contain_text("Both answers failed", timeout=15_000)
-            expect(page.locator("#battle-chat-b")).to_contain_text("took over 4 s")
-            expect(page.locator(".arena-live")).to_have_count(0)  # the counter is gone
-            context.close()
-
-
-def test_past_capacity_the_page_shows_its_place_in_line_then_plays_the_battle(
-    browser: Browser, tmp_path: Path
-) -> None:
+@contextmanager
+def slow_wire_arena(tmp_path: Path, **settings: object) -> Iterator[str]:
+    """The arena on two stand-in models (tests/wire.py) that give up after 4 s without a
+    first token (a prompt holding "HANG" gets none); its URL."""
     from tests.conftest import db_url, serve
     from tests.test_faults import NO_LIMITS
     from tests.wire import WireServer, write_config
@@ -430,24 +408,48 @@ def test_past_capacity_the_page_shows_its_place_in_line_then_plays_the_battle(
         config = tmp_path / "arena.toml"
         slow = {"first_token_timeout": 4}
         models = {"m-a": slow, "m-b": slow}
-        write_config(config, wire, ["m-a", "m-b"], models, max_live_turns=1, **NO_LIMITS)
+        write_config(config, wire, ["m-a", "m-b"], models, **{**NO_LIMITS, **settings})
         with serve(config, db_url(tmp_path), tmp_path) as (_, url):
-            first, second = browser.new_context(), browser.new_context()
-            holder, waiter = first.new_page(), second.new_page()
-            holder.goto(url)
-            waiter.goto(url)
-            send(holder, "battle", "HANG")  # holds the one place for 4 s, then fails
-            expect(holder.locator("#battle-status")).to_contain_text("answering")
-            send(waiter, "battle", "Hello there")
-            status = waiter.locator("#battle-status")
-            expect(status).to_contain_text("you are number 1 in line")
-            expect(waiter.locator("#battle-prompt textarea")).to_have_value("")
-            wait_for_answers(waiter)  # once the place came free
-            expect(waiter.locator("#battle-chat-a")).to_contain_text("You said: Hello there")
-            expect(status).not_to_contain_text("in line")
-            expect(holder.locator("#battle-status")).to_contain_text("Both answers failed")
-            first.close()
-            second.close()
+            yield url
+
+
+def test_a_slow_model_shows_the_seconds_it_keeps_the_voter_waiting(
+    browser: Browser, tmp_path: Path
+) -> None:
+    with slow_wire_arena(tmp_path) as url:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url)
+        send(page, "battle", "HANG")  # the wire models never answer this
+        waiting = page.locator("#battle-chat-a .arena-live[data-wait]")
+        expect(waiting).to_have_attribute("data-wait", re.compile(r"first words… [23] s"))
+        status = page.locator("#battle-status")
+        expect(status).to_contain_text("Both answers failed", timeout=15_000)
+        expect(page.locator("#battle-chat-b")).to_contain_text("took over 4 s")
+        expect(page.locator(".arena-live")).to_have_count(0)  # the counter is gone
+        context.close()
+
+
+def test_past_capacity_the_page_shows_its_place_in_line_then_plays_the_battle(
+    browser: Browser, tmp_path: Path
+) -> None:
+    with slow_wire_arena(tmp_path, max_live_turns=1) as url:
+        first, second = browser.new_context(), browser.new_context()
+        holder, waiter = first.new_page(), second.new_page()
+        holder.goto(url)
+        waiter.goto(url)
+        send(holder, "battle", "HANG")  # holds the one place for 4 s, then fails
+        expect(holder.locator("#battle-status")).to_contain_text("answering")
+        send(waiter, "battle", "Hello there")
+        status = waiter.locator("#battle-status")
+        expect(status).to_contain_text("you are number 1 in line")
+        expect(waiter.locator("#battle-prompt textarea")).to_have_value("")
+        wait_for_answers(waiter)  # once the place came free
+        expect(waiter.locator("#battle-chat-a")).to_contain_text("You said: Hello there")
+        expect(status).not_to_contain_text("in line")
+        expect(holder.locator("#battle-status")).to_contain_text("Both answers failed")
+        first.close()
+        second.close()
 
 
 def test_the_page_solves_its_proof_of_work_and_a_script_that_skips_it_is_flagged(

@@ -18,7 +18,8 @@ events (``/send``, ``/model_a``, ``/new_round``, ...) for scripts that use
   done``. A refused turn ends with ``event: refused`` ``{"message"}`` (nothing started;
   the page keeps the prompt in its box).
 - ``POST /api/vote`` ``{"battle", "vote"}`` (``model_a``, ``model_b``, ``tie``, ``tie
-  (bothbad)``): ``{"status"}``, the reveal; 409 with ``detail`` when it cannot count.
+  (bothbad)``): ``{"status"}``, the reveal; when it cannot count, 409 (429 over a
+  voting limit, 503 while the database is away) with ``detail`` saying why.
 - ``POST /api/stop`` ``{"battle"}``: cut the running turn short; its stream then ends
   with the stored turn.
 - ``GET /api/turn/{battle}``: the finished turn as ``event: done`` carries it (for a
@@ -41,10 +42,11 @@ from pydantic import BaseModel
 
 from arena.app import Arena
 from arena.battles import TurnStart
-from arena.errors import ArenaError, BattleStateError, BusyError, LimitError
+from arena.errors import ArenaError, BattleStateError, BusyError, LimitError, StoreError
 from arena.gate import Voter
 from arena.identity import BROWSER_HEADER
 from arena.integrity.proof import PROOF_HEADER
+from arena.store.tables import SIDES
 from arena.ui.proof import NO_COOKIES
 from arena.ui.render import chat_of, placeholder_chat
 from arena.ui.stream import SSE_HEADERS, stream_events
@@ -88,12 +90,12 @@ def _event(name: str, data: dict[str, Any]) -> str:
     return f"event: {name}\ndata: {json.dumps(data)}\n\n"
 
 
+# A refusal's HTTP status; any other of the arena's errors is a 400.
+STATUS = {BattleStateError: 409, LimitError: 429, BusyError: 503, StoreError: 503}
+
+
 def _status_code(exc: ArenaError) -> int:
-    if isinstance(exc, LimitError):
-        return 429
-    if isinstance(exc, BusyError):
-        return 503
-    return 409 if isinstance(exc, BattleStateError) else 400
+    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
 
 
 def battle_router(arena: Arena) -> APIRouter:
@@ -164,7 +166,7 @@ async def _turn_events(
     assert isinstance(start, TurnStart)
     panes = {
         side: wire_chat(placeholder_chat(chat_of(start.history, side), start.prompt))
-        for side in ("a", "b")
+        for side in SIDES
     }
     yield _event("start", {"battle": start.battle_id, **panes, "status": ANSWERING})
     async for event in stream_events(arena, arena.battles.live_turn(start.token)):

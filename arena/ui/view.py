@@ -1,6 +1,7 @@
-"""What the battle panel shows once a turn is over, from what was stored: both panes,
-the status line, and whether the vote buttons wake. The page gets it at the end of
-the answer stream (:mod:`arena.ui.stream`) or from the panel's finish event."""
+"""What the battle panel shows, as text and chats: once a turn is over (both panes,
+the status line, whether the vote buttons wake, all from what was stored), while a
+turn waits or streams, and the reveal after the vote. The page gets these from the
+panel's endpoints (:mod:`arena.ui.battle_api`) or from its Gradio API events."""
 
 from __future__ import annotations
 
