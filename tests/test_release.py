@@ -141,7 +141,8 @@ def test_a_public_release_round_trips_through_verify(tmp_path: Path) -> None:
         == "My email is [email] and my card [card], call [phone]"
     )
     assert scrubbed["conversation_a"][1]["content"] == "Noted: [email], see [url]"
-    assert "jane@example.org" not in text and "4111" not in text
+    # The whole card number: its first digits alone can turn up inside a random battle id.
+    assert "jane@example.org" not in text and "4111 1111 1111 1111" not in text
     assert by_id[coding]["categories"] == ["coding", "multi_turn"]
     assert len(by_id[coding]["conversation_a"]) == 4
     poems = [r for r in rows if "poem about the sea" in r["conversation_a"][0]["content"]]
