@@ -6,7 +6,12 @@ real local HTTP server (tests/wire.py), so each test takes a second, not a minut
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -18,11 +23,13 @@ import pytest_asyncio
 
 from arena.app import Arena
 from arena.backends import Usage
+from arena.backends.packaged import resolve_packaged
+from arena.backends.supervisor import free_port
 from arena.config import load_config
 from arena.errors import BackendTimeout, NoModelsError
 from arena.gate import Voter
 from arena.store.board import votes_per_model
-from tests.conftest import db_url, serve
+from tests.conftest import ROOT, db_url, serve
 from tests.wire import WireServer, model_toml, write_config
 
 VOTER = Voter("session-1", "10.0.0.1")
@@ -358,3 +365,47 @@ async def test_side_by_side_parameters_a_provider_refuses_are_refused_before_sen
         VOTER, models=("m-a", "m-b"), params={"temperature": 1.2, "top_p": 0.5}
     )
     assert running.store.battle(battle_id).params["a"]["temperature"] == 1.2
+
+
+def test_a_local_models_worker_stops_when_its_arena_is_killed(tmp_path: Path) -> None:
+    """An arena killed outright (SIGKILL: a test's or systemd's last resort) cannot stop
+    its model workers; they notice their parent is gone and stop themselves."""
+    model = resolve_packaged("smollm2-135m-instruct", tmp_path / "models")
+    port = free_port()
+    arena = (  # stands in for the arena: starts the worker as the supervisor does, waits
+        "import subprocess, sys, time\n"
+        "worker = subprocess.Popen([sys.executable, '-m', 'arena.backends.llama_worker',"
+        f" '--model', {str(model)!r}, '--port', '{port}'], start_new_session=True)\n"
+        "print(worker.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", arena], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    ) as parent:
+        assert parent.stdout is not None
+        worker = int(parent.stdout.readline())
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # serving
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.3)
+        else:
+            pytest.fail("the worker never became healthy")
+        parent.kill()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and process_runs(worker):
+        time.sleep(0.2)
+    alive = process_runs(worker)
+    if alive:
+        os.kill(worker, signal.SIGKILL)
+    assert not alive, "the orphaned worker kept running"
+
+
+def process_runs(pid: int) -> bool:
+    """Whether ``pid`` runs (an exited process not yet reaped, a zombie, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

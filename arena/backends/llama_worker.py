@@ -3,12 +3,14 @@
 Run by :class:`arena.backends.local.LocalBackend` through the supervisor, never in the
 web process: ``python -m arena.backends.llama_worker --model FILE --port N``. It
 serves OpenAI-compatible ``/v1/chat/completions``, ``/health`` and ``/v1/models`` on
-127.0.0.1 until it is terminated.
+127.0.0.1 until it is terminated, or until the process that started it is gone (an
+arena killed outright cannot stop its workers; they notice within a second).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import threading
 
@@ -40,7 +42,10 @@ def main() -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    parent = os.getppid()
+    while not stop.wait(1.0):
+        if os.getppid() != parent:  # orphaned: the arena died without stopping us
+            break
     del server
 
 
