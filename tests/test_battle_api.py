@@ -107,12 +107,13 @@ def test_regenerate_and_stop(
     again = turn(http, {"battle": battle, "prompt": None})  # Regenerate
     assert again[0][0] == "start" and len(again[-1][1]["a"]) == 2  # still one turn
     assert query(live_server["db"], f"select turns from battles where id = '{battle}'") == [(1,)]
-    # A side-by-side battle with room for a long answer, stopped after two updates.
+    # A side-by-side battle with room for a long answer, stopped after two updates
+    # (greedy, and a prompt both models answer at length: neither ends before Stop).
     named = {
         "battle": None,
-        "prompt": "Count from one to five hundred in words, one number per line.",
+        "prompt": "Write a long story about a lighthouse keeper, at least a thousand words.",
         "models": list(NAMES),
-        "params": {"temperature": 0.7, "top_p": 0.9, "max_tokens": 2048},
+        "params": {"temperature": 0.0, "top_p": 0.9, "max_tokens": 2048},
     }
     stopped = turn(http, named, stop_after=2)
     assert "Stopped" in stopped[-1][1]["status"]
