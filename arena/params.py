@@ -91,8 +91,15 @@ class ParamRules:
         return out
 
     def request(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """``params`` as they may be sent: of each exclusive group only the first given."""
-        out = dict(params)
+        """``params`` as they may be sent: of each exclusive group only the first given,
+        whole numbers as integers (a slider or a JSON number may send ``2048.0``, which
+        some servers refuse for ``max_tokens``)."""
+        out = {
+            name: int(value)
+            if isinstance(value, float) and (rule := self.known.get(name)) and rule.integer
+            else value
+            for name, value in params.items()
+        }
         for group in self.exclusive:
             given = [name for name in group if name in out]
             for name in given[1:]:

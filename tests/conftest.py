@@ -258,10 +258,13 @@ class PlayedTurn:
     seen: str  # everything the client received, for anonymity checks
 
 
-def play_turn(client: Client, prompt: str | None, api: str = "send") -> PlayedTurn:
-    """Send ``prompt`` through ``/{api}`` (``regenerate`` with ``prompt`` None), read the
-    turn's event stream to its end, then ask for the finished turn, as the page does."""
-    job = client.submit(*(() if prompt is None else (prompt,)), api_name=f"/{api}")
+def play_turn(
+    client: Client, prompt: str | None, api: str = "send", choices: tuple[Any, ...] = ()
+) -> PlayedTurn:
+    """Send ``prompt`` through ``/{api}`` (``regenerate`` with ``prompt`` None; the
+    side-by-side ``choices`` after it), read the turn's event stream to its end, then ask
+    for the finished turn, as the page does."""
+    job = client.submit(*(() if prompt is None else (prompt,)), *choices, api_name=f"/{api}")
     outputs = job.result()  # raises if the arena refused
     url = next(o for o in outputs if isinstance(o, str) and o.startswith("/api/stream/"))
     events: list[dict[str, str]] = []

@@ -195,8 +195,9 @@ async def test_live_provider_answers(kind: str) -> None:
     assert usage.completion_tokens and usage.completion_tokens > 0
 
 
-# What Side-by-side sends every model: both sampling knobs and a length.
-SIDE_BY_SIDE = {"temperature": 0.7, "top_p": 0.9, "max_tokens": 40}
+# What Side-by-side sends every model: both sampling knobs and a length (as the page's
+# slider and JSON send it: a float).
+SIDE_BY_SIDE = {"temperature": 0.7, "top_p": 0.9, "max_tokens": 40.0}
 
 
 @pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
@@ -217,6 +218,9 @@ async def test_side_by_side_parameters_reach_each_provider_as_it_takes_them(
         assert sent["temperature"] == 0.7 and "top_p" not in sent
     elif kind == "openai":
         assert sent["temperature"] == 0.7 and sent["top_p"] == 0.9
+    # Whole numbers go as integers (servers refuse max_tokens=40.0).
+    length = sent["generationConfig"]["maxOutputTokens"] if kind == "gemini" else sent["max_tokens"]
+    assert length == 40 and isinstance(length, int)
 
 
 async def test_the_stand_in_refuses_what_the_anthropic_api_refuses(wire: WireServer) -> None:

@@ -85,6 +85,32 @@ def test_new_round_draws_a_new_battle(live_server: dict[str, str]) -> None:
     assert "tie" in winners and "tie (bothbad)" in winners
 
 
+def test_a_side_by_side_battle_through_the_gradio_api(live_server: dict[str, str]) -> None:
+    """Scripts pick both models and the sampling in one call, as the tab's controls do."""
+    client = connect(live_server)
+    # Slider values as Gradio passes them: max tokens arrives as a float.
+    choices = (NAMES[1], NAMES[0], 0.0, 0.5, 32.0)
+    turn = play_turn(client, "Name a fruit.", "sbs_send", choices)
+    assert turn.chat_a[-1]["content"] and turn.chat_b[-1]["content"]
+    reveal = client.predict(api_name="/sbs_model_b")
+    assert f"Model B was **{NAMES[0]}**" in reveal, reveal
+    battle_id, mode, anony, winner, a, b, params = rows(
+        live_server,
+        "select id, mode, anony, winner, model_a, model_b, params from battles "
+        "where mode = 'named' and state = 'voted' order by voted_at desc limit 1",
+    )[0]
+    assert (mode, anony, winner, a, b) == ("named", 0, "model_b", NAMES[1], NAMES[0])
+    sent = json.loads(params) if isinstance(params, str) else params
+    for side in "ab":  # the voter's choices over each model's own, whole numbers as such
+        assert sent[side]["temperature"] == 0.0 and sent[side]["top_p"] == 0.5
+        assert sent[side]["max_tokens"] == 32 and isinstance(sent[side]["max_tokens"], int)
+    tokens = rows(
+        live_server, f"select completion_tokens from turns where battle_id = '{battle_id}'"
+    )
+    assert all(0 < t <= 32 for (t,) in tokens), tokens
+    client.close()
+
+
 def test_empty_prompt_is_refused_through_the_app(live_server: dict[str, str]) -> None:
     client = connect(live_server)
     battles_before = rows(live_server, "select count(*) from battles")[0][0]

@@ -22,7 +22,7 @@ from arena.app import Arena
 from arena.errors import ArenaError
 from arena.gate import Voter
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
-from arena.ui.render import chat_of, placeholder_chat
+from arena.ui.render import placeholder_chat
 from arena.ui.view import ANSWERING, reveal_text, turn_view, waiting_text
 
 __all__ = ["VOTE_BUTTONS", "battle_panel"]
@@ -96,10 +96,9 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
                 if isinstance(step, int):
                     yield (gr.skip(), gr.skip(), gr.skip(), waiting_text(step), gr.skip(), "")
                     continue
-                base_a, base_b = chat_of(step.history, "a"), chat_of(step.history, "b")
                 yield (
-                    placeholder_chat(base_a, step.prompt),
-                    placeholder_chat(base_b, step.prompt),
+                    placeholder_chat(step, "a"),
+                    placeholder_chat(step, "b"),
                     step.battle_id,
                     ANSWERING,
                     "no",
@@ -230,5 +229,5 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
 def _picked(picked: tuple[Any, ...]) -> tuple[tuple[str, str], dict[str, Any]]:
     """The side-by-side choices as models and sampling parameters."""
     a, b, temp, top, tokens = picked
-    params = {"temperature": float(temp), "top_p": float(top), "max_tokens": int(tokens)}
+    params = {"temperature": temp, "top_p": top, "max_tokens": tokens}  # checked, then sent
     return (a, b), params

@@ -48,7 +48,7 @@ from arena.identity import BROWSER_HEADER
 from arena.integrity.proof import PROOF_HEADER
 from arena.store.tables import SIDES
 from arena.ui.proof import NO_COOKIES
-from arena.ui.render import chat_of, placeholder_chat
+from arena.ui.render import placeholder_chat
 from arena.ui.stream import SSE_HEADERS, stream_events
 from arena.ui.view import ANSWERING, reveal_text, turn_view, waiting_text, wire_chat
 
@@ -106,8 +106,6 @@ def battle_router(arena: Arena) -> APIRouter:
     async def turn(ask: TurnAsk, request: Request) -> StreamingResponse:
         voter = page_voter(request)
         models, params = (ask.models, ask.params) if ask.battle is None else (None, None)
-        if params and "max_tokens" in params:
-            params = {**params, "max_tokens": int(params["max_tokens"])}
         return StreamingResponse(
             _turn_events(arena, voter, ask.prompt, ask.battle, models, params),
             media_type="text/event-stream",
@@ -164,10 +162,7 @@ async def _turn_events(
         yield _event("refused", {"message": str(exc)})
         return
     assert isinstance(start, TurnStart)
-    panes = {
-        side: wire_chat(placeholder_chat(chat_of(start.history, side), start.prompt))
-        for side in SIDES
-    }
+    panes = {side: wire_chat(placeholder_chat(start, side)) for side in SIDES}
     yield _event("start", {"battle": start.battle_id, **panes, "status": ANSWERING})
     async for event in stream_events(arena, arena.battles.live_turn(start.token)):
         yield event

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 
-from arena.battles import SideState
+from arena.battles import SideState, TurnStart
 from arena.store import TurnRecord
 
 __all__ = ["answer_text", "chat_of", "live_chat", "placeholder_chat", "safe_markdown"]
@@ -61,11 +61,11 @@ def live_chat(chat: list[dict[str, str]], prompt: str, side: SideState) -> list[
     ]
 
 
-def placeholder_chat(chat: list[dict[str, str]], prompt: str) -> list[dict[str, str]]:
-    """Finished turns, the new prompt and an empty answer that the page's script fills
-    from the turn's stream (static/arena.js)."""
+def placeholder_chat(start: TurnStart, side: str) -> list[dict[str, str]]:
+    """A side's pane as a turn starts: its finished turns, the new prompt and an empty
+    answer that the page's script fills from the turn's stream (static/arena.js)."""
     return [
-        *chat,
-        {"role": "user", "content": safe_markdown(prompt)},
+        *chat_of(start.history, side),
+        {"role": "user", "content": safe_markdown(start.prompt)},
         {"role": "assistant", "content": "…"},
     ]
