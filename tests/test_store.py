@@ -125,7 +125,7 @@ def test_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> No
     from arena.store.migrate import current_revision, head_revision
 
     store = Store(db_url(tmp_path))
-    assert current_revision(store.engine) == head_revision() == "0008"
+    assert current_revision(store.engine) == head_revision() == "0009"
     with store.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
 
@@ -151,12 +151,12 @@ def test_an_older_database_is_upgraded_and_keeps_its_votes(tmp_path: Path) -> No
         connection.execute(text("insert into meta (key, value) values ('voter_salt', 'abc')"))
     engine.dispose()
     store = Store(url)
-    assert current_revision(store.engine) == "0008"
+    assert current_revision(store.engine) == "0009"
     assert store.battle("old").winner == "model_b" and store.vote_count() == 1
     with store.engine.connect() as connection:  # the old salt is gone from the database
         assert connection.execute(text("select count(*) from meta")).scalar() == 0
     indexes = {i["name"] for i in inspect(store.engine).get_indexes("battles")}
-    assert "ix_battles_ip_hash" in indexes
+    assert {"ix_battles_ip_hash", "ix_battles_ip_hash_voted_at"} <= indexes
 
 
 def test_a_database_made_before_migrations_is_recognised(tmp_path: Path) -> None:
@@ -173,13 +173,18 @@ def test_a_database_made_before_migrations_is_recognised(tmp_path: Path) -> None
             continue
         table.create(engine)
         for index in list(table.indexes):
-            if index.name in ("ix_battles_ip_hash", "ix_battles_language"):
+            if index.name in (
+                "ix_battles_ip_hash",  # 0002
+                "ix_battles_language",  # 0006
+                "ix_battles_voter_hash_voted_at",  # 0009
+                "ix_battles_ip_hash_voted_at",  # 0009
+            ):
                 index.drop(engine)
     with engine.begin() as connection:  # battles.language: added by migration 0006
         connection.exec_driver_sql("ALTER TABLE battles DROP COLUMN language")
     engine.dispose()
     store = Store(url)
-    assert current_revision(store.engine) == "0008"
+    assert current_revision(store.engine) == "0009"
     store.add_battle(BattleRecord(id="new", model_a="A", model_b="B", voter_hash="v"))
     assert store.battle("new").state == "open"
 
@@ -217,3 +222,34 @@ def test_the_export_is_the_whole_record_and_the_board_reads_only_its_votes(
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     table = read_battles(path)
     assert len(table) == 1 and list(table.models) == ["A", "B"]
+
+
+@sqlite_only
+def test_the_daily_vote_caps_count_by_the_address_and_day_index(tmp_path: Path) -> None:
+    """A vote's cap check reads that day's votes of one address, not every battle the
+    address ever had (a busy network address gathers hundreds of thousands)."""
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from arena.store.tables import utcnow
+
+    store = Store(db_url(tmp_path))
+    sent: list[tuple[str, object]] = []
+    event.listen(
+        store.engine, "before_cursor_execute", lambda *a: sent.append((a[2], a[3])), retval=False
+    )
+    since = utcnow() - timedelta(days=1)
+    assert store.votes_since("ip_hash", "nat", since) == 0
+    assert store.votes_since("voter_hash", "v1", since) == 0
+    counts = [(sql, args) for sql, args in sent if "count(" in sql]
+    with store.engine.connect() as connection:
+        plans = [
+            " ".join(
+                row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", args)
+            )
+            for sql, args in counts
+        ]
+    assert len(plans) == 2, sent
+    assert "ix_battles_ip_hash_voted_at (ip_hash=? AND voted_at>?)" in plans[0], plans[0]
+    assert "ix_battles_voter_hash_voted_at (voter_hash=? AND voted_at>?)" in plans[1], plans[1]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -60,6 +60,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class BattleRecord(SQLModel, table=True):
     __tablename__ = "battles"
+    # The daily vote caps count one browser's or address's votes of the last 24 hours:
+    # by these, a count reads that day's votes, not every battle the address ever had.
+    __table_args__ = (
+        Index("ix_battles_voter_hash_voted_at", "voter_hash", "voted_at"),
+        Index("ix_battles_ip_hash_voted_at", "ip_hash", "voted_at"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
