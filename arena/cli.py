@@ -290,6 +290,9 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="warning",
         timeout_keep_alive=KEEP_ALIVE_S,
+        # The voter's address: the client's own, or what a trusted proxy says it is.
+        proxy_headers=bool(settings.trusted_proxies.strip()),
+        forwarded_allow_ips=settings.trusted_proxies.strip() or None,
     )
     return 0
 

@@ -170,3 +170,35 @@ def test_a_browser_is_known_by_its_signed_cookie_and_hashed_with_a_key_outside_t
     secret = secret if secret.exists() else tmp_path / "arena.secret"
     assert secret.stat().st_mode & 0o777 == 0o600
     assert secret.read_text().strip().encode() not in database_text(db)
+
+
+def test_the_voters_address_is_what_a_trusted_proxy_says_and_nothing_else(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    """Behind a proxy every voter connects from the proxy: the per-address limits count
+    by the address it forwards, which only a trusted proxy may name."""
+
+    def turn(url: str, address: str) -> str:
+        with httpx.Client(base_url=url, headers={"X-Forwarded-For": address}) as browser:
+            browser.get("/")  # the page's cookie
+            answer = browser.post("/api/turn", json={"prompt": "hello"})
+        return answer.text.partition("\n")[0]  # the first event's name
+
+    for trusted, second in (("", "refused"), ("127.0.0.1", "start")):
+        config = tmp_path / f"arena-{trusted}.toml"
+        write_config(
+            config,
+            wire,
+            ["m-a", "m-b"],
+            prompts_per_minute=0,
+            ip_prompts_per_minute=1,
+            trusted_proxies=f'"{trusted}"',
+        )
+        db = db_url(tmp_path, f"proxy{len(trusted)}")
+        with serve(config, db, tmp_path) as (_, url):
+            assert turn(url, "203.0.113.1") == "event: start"
+            # Another address (the test's requests all come from 127.0.0.1).
+            assert turn(url, "203.0.113.2") == f"event: {second}", trusted
+            assert turn(url, "203.0.113.1") == "event: refused"  # one prompt a minute
+        addresses = {ip for (ip,) in query(db, "select ip_hash from battles")}
+        assert len(addresses) == (2 if trusted else 1)

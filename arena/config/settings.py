@@ -46,6 +46,13 @@ class ArenaSettings:
     )
     host: str = _setting("127.0.0.1", "Address the web server binds to.")
     port: int = _setting(7860, "Port the web server listens on.")
+    trusted_proxies: str = _setting(
+        "127.0.0.1,::1",
+        "Reverse proxies whose X-Forwarded-For header names the voter's address "
+        "(comma-separated addresses, or * for any; empty: none). The per-address limits "
+        "count by that address: behind a proxy on another machine, name it here, or "
+        "every voter is counted as the proxy.",
+    )
     max_prompt_chars: int = _setting(
         12000, "Longest prompt accepted, in characters; longer ones are refused, never cut."
     )
