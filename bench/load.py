@@ -12,7 +12,10 @@ has its own browser cookie and does what the page's script does: post a prompt t
 ``/api/turn``, read the turn's start, both answers and the finished turn from its
 event stream, read for a uniform random 0..``--think`` seconds, vote (``/api/vote``),
 press New round (no request), and go on until ``--battles`` battles are done at that
-level.
+level. The arena keeps its default limits (prompts per minute, votes per day, per
+browser and per address: the store work an organizer's arena does); each voter comes
+from an address of its own (198.18.0.0/15, forwarded in ``X-Forwarded-For`` as a proxy on
+this machine would). ``--no-limits`` lifts the limits.
 
 One row per level: battles/s, the time to first token the arena adds over the
 stand-in's own (p50/p95, per side, from pressing Send), the p95 gap between a side's
@@ -73,15 +76,18 @@ class Voter:
     so the client costs less than the arena it loads (reading an event stream: ~100
     against ~250 µs a chunk)."""
 
-    def __init__(self, url: str, http: aiohttp.ClientSession) -> None:
+    def __init__(self, url: str, http: aiohttp.ClientSession, number: int = 0) -> None:
         self.url = url
         self.http = http
         self.cookies: dict[str, str] = {}
+        # Its own network address, as a proxy on this machine forwards it (the arena
+        # trusts 127.0.0.1's X-Forwarded-For: trusted_proxies).
+        self.address = f"198.{18 + number // 65536 % 2}.{number // 256 % 256}.{number % 256}"
 
     async def open_page(self) -> None:
         """Load the page as a browser does: the arena sets the browser's cookie here,
         and the balancer its route cookie."""
-        async with self.http.get(self.url + "/") as page:
+        async with self.http.get(self.url + "/", headers=self._headers()) as page:
             await page.read()
             for name in (ROUTE_COOKIE, BROWSER_COOKIE):
                 morsel = page.cookies.get(name)
@@ -89,7 +95,8 @@ class Voter:
                     self.cookies[name] = morsel.value
 
     def _headers(self) -> dict[str, str]:
-        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        cookies = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return {"X-Forwarded-For": self.address, **({"Cookie": cookies} if cookies else {})}
 
     async def battle(self, prompt: str, think: float, rng: random.Random) -> Battle:
         """What the page's script does (static/arena.js): post the prompt, read the
@@ -240,8 +247,8 @@ async def level(
         machine_cpu(),
     )
 
-    async def voter() -> None:
-        v = Voter(url, http)
+    async def voter(number: int) -> None:
+        v = Voter(url, http, number)
         await asyncio.sleep(rng.uniform(0, args.think))  # arrivals spread out
         await v.open_page()
         for i in numbers:
@@ -250,7 +257,7 @@ async def level(
             )
 
     started = time.monotonic()
-    await asyncio.gather(*(voter() for _ in range(voters)))
+    await asyncio.gather(*(voter(n) for n in range(voters)))
     wall = time.monotonic() - started
     cpu_after = (
         cpu_seconds(procs.arena),
@@ -295,13 +302,15 @@ async def level(
 CONFIG = """\
 [arena]
 terms = ""
-# Every simulated voter comes from 127.0.0.1: lift the per-IP and per-session limits.
+{limits}
+{max_live}
+{models}
+"""
+NO_LIMITS = """\
 prompts_per_minute = 0
 ip_prompts_per_minute = 0
 votes_per_day = 0
 ip_votes_per_day = 0
-{max_live}
-{models}
 """
 
 MODEL = """
@@ -340,7 +349,8 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         MODEL.format(i=i, port=backend_port, tokens=args.tokens + 10) for i in range(4)
     )
     max_live = "" if args.max_live is None else f"max_live_turns = {args.max_live}"
-    config.write_text(CONFIG.format(models=models, max_live=max_live))
+    limits = NO_LIMITS if args.no_limits else ""
+    config.write_text(CONFIG.format(models=models, max_live=max_live, limits=limits))
     db = args.db or f"sqlite:///{folder / 'load.db'}"
     log = folder / "serve.log"
     ports = [free_port() for _ in range(args.replicas)]
@@ -422,6 +432,11 @@ def main() -> None:
         help="the arena's max_live_turns (default: the arena's own; 0: no limit)",
     )
     parser.add_argument("--db", help="database URL for the arena (default: a new SQLite file)")
+    parser.add_argument(
+        "--no-limits",
+        action="store_true",
+        help="lift the arena's prompt and vote limits (default: its own)",
+    )
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
     print(
