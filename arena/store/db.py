@@ -100,9 +100,11 @@ class Store:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        """One transaction for the writes of a battle's life (its turns, its vote, the
-        prompt log), as plain statements: an ORM session's unit of work and its
-        synchronising of UPDATEs cost twice their CPU, on the store's one thread."""
+        """One transaction of plain statements, for the writes every battle makes (the
+        new battle, each answer, the turn's end, the prompt log; the claims run their
+        UPDATE on their session's connection the same way): an ORM session's unit of
+        work, and its synchronising of each UPDATE, doubled their CPU on the store's one
+        thread (bench/store.py)."""
         with self.engine.begin() as connection:
             yield connection
 
