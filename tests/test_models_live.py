@@ -393,7 +393,32 @@ def test_a_local_models_worker_stops_when_its_arena_is_killed(tmp_path: Path) ->
         else:
             pytest.fail("the worker never became healthy")
         parent.kill()
-    deadline = time.monotonic() + 15
+    assert_stops(worker, within_s=15)
+
+
+def test_a_local_models_worker_stops_when_its_arena_dies_while_it_loads(tmp_path: Path) -> None:
+    """The arena names itself (``--parent``): one that dies while its worker is still
+    loading the model (seconds, when the worker could not yet watch) is not mistaken
+    for the parent by then, init."""
+    model = resolve_packaged("smollm2-135m-instruct", tmp_path / "models")
+    log = tmp_path / "worker.log"
+    arena = (  # starts the worker as the supervisor does, and dies at once
+        "import os, subprocess, sys\n"
+        "worker = subprocess.Popen([sys.executable, '-m', 'arena.backends.llama_worker',"
+        f" '--model', {str(model)!r}, '--port', '{free_port()}', '--parent', str(os.getpid())],"
+        f" start_new_session=True, stdout=open({str(log)!r}, 'w'), stderr=subprocess.STDOUT)\n"
+        "print(worker.pid, flush=True)\n"
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", arena], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert_stops(int(started.stdout), within_s=120)
+    assert "listening on" in log.read_text()  # it did load and serve, then stopped
+
+
+def assert_stops(worker: int, within_s: float) -> None:
+    """The orphaned worker stops by itself (killed here if it does not)."""
+    deadline = time.monotonic() + within_s
     while time.monotonic() < deadline and process_runs(worker):
         time.sleep(0.2)
     alive = process_runs(worker)

@@ -24,6 +24,9 @@ def main() -> None:
     parser.add_argument("--ctx-size", type=int, default=8192)
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--alias", default="")
+    parser.add_argument(
+        "--parent", type=int, default=os.getppid(), help="the arena's pid (default: ours now)"
+    )
     args = parser.parse_args()
 
     import xllamacpp
@@ -42,10 +45,10 @@ def main() -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    parent = os.getppid()
-    while not stop.wait(1.0):
-        if os.getppid() != parent:  # orphaned: the arena died without stopping us
-            break
+    # The arena's pid comes from the arena itself: one that died while the model was
+    # loading (seconds) is noticed at the first check, not taken for the parent.
+    while os.getppid() == args.parent and not stop.wait(1.0):
+        pass
     del server
 
 

@@ -8,6 +8,7 @@ server: OpenAI-compatible streaming chat completions.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from arena.backends.openai_compat import OpenAIBackend
@@ -62,6 +63,8 @@ class LocalBackend(OpenAIBackend):
                 str(self.spec.ctx_size),
                 "--parallel",
                 str(self.spec.parallel),
+                "--parent",
+                str(os.getpid()),
             ),
             health_url=f"http://{self.bind_host}:{port}/health",
             log_file=log_path(self.settings.log_dir, self.spec.name),
