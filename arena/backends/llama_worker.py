@@ -25,7 +25,10 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--alias", default="")
     parser.add_argument(
-        "--parent", type=int, default=os.getppid(), help="the arena's pid (default: ours now)"
+        "--parent",
+        type=int,
+        default=os.getppid(),
+        help="the arena's pid (default: our parent's now)",
     )
     args = parser.parse_args()
 
