@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from arena.errors import BackendError
 from arena.store import Store, TurnRecord
 
 __all__ = ["SideState", "answer_side", "until_done"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -99,10 +102,29 @@ async def answer_side(
             await stored_after
         except BaseException:  # the battle was never stored: neither is its answer
             return
-    await store.run(store.add_turn, record)
+    await _store_answer(store, record, state)
     notify("done")
     if cancelled:
         raise asyncio.CancelledError
+
+
+async def _store_answer(store: Store, record: TurnRecord, state: SideState) -> None:
+    """Store the answer; if the write fails, for whatever reason, the side fails with
+    it (``state.error``), so the turn closes failed and the battle takes no vote,
+    instead of counting a turn whose answer was never kept."""
+    try:
+        await store.run(store.add_turn, record)
+    except Exception as exc:  # the write's own error, whatever the database said
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [repr(exc)]
+        shown = reason[0] if len(reason[0]) <= 200 else reason[0][:199] + "…"
+        state.error = f"its answer could not be stored ({type(exc).__name__}: {shown})"
+        log.error(
+            "battle %s turn %d side %s: the answer was not stored",
+            record.battle_id,
+            record.turn,
+            record.side,
+            exc_info=exc,
+        )
 
 
 async def until_done(

@@ -1,5 +1,6 @@
 """Opening a database by URL: SQLite files in WAL mode with full sync (an acknowledged
-vote survives a crash), PostgreSQL with connections checked before use."""
+vote survives a crash), PostgreSQL with connections checked before use; on both, every
+string a statement sends is made storable first (arena/store/clean.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,20 @@ from sqlalchemy.engine import make_url
 from sqlmodel import create_engine
 
 from arena.errors import ConfigError
+from arena.store.clean import clean_parameters, json_serializer
 
 __all__ = ["make_engine"]
 
 
 def make_engine(url: str, busy_timeout_s: float = 30.0) -> Engine:
-    """An engine for ``url``; SQLite files get WAL mode, a busy timeout and full sync."""
+    """An engine for ``url``; SQLite files get WAL mode, a busy timeout and full sync.
+    Lone surrogates and NUL in any text it writes are cleaned (:mod:`arena.store.clean`)."""
+    engine = _open(url, busy_timeout_s)
+    event.listen(engine, "before_cursor_execute", clean_parameters, retval=True)
+    return engine
+
+
+def _open(url: str, busy_timeout_s: float) -> Engine:
     try:
         parsed = make_url(url)
     except Exception:
@@ -25,7 +34,9 @@ def make_engine(url: str, busy_timeout_s: float = 30.0) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": busy_timeout_s}
+            url,
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
+            json_serializer=json_serializer,
         )
 
         @event.listens_for(engine, "connect")
@@ -37,4 +48,4 @@ def make_engine(url: str, busy_timeout_s: float = 30.0) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=json_serializer)
