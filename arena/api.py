@@ -21,8 +21,10 @@ where TOKEN is the ``ARENA_ADMIN_TOKEN`` the arena was started with; without tha
 variable they are off (403). ``GET /admin`` is a page that shows them.
 
 - ``GET /api/admin/models``: every model's state (ok, out, down, starting, failed),
-  whether it is in the draw, answers in flight, failures, last error, restarts; and
-  the last reload of ``arena.toml``
+  whether it is in the draw, answers in flight, failures, last error, restarts; the
+  last reload of ``arena.toml``; and ``proof_of_work``: the last hour's votes, those
+  flagged "no proof of work" and their share, the hour before's, and whether the share
+  is at or above ``proof_alert_share`` (:mod:`arena.integrity.proof_watch`)
 - ``GET /api/admin/logs/{model}?lines=200``: the end of the log of a model server
   the arena runs itself (local and vllm models; the whole log is in ``log_dir``)
 - ``GET /api/admin/battles``: the whole record as JSON lines, each row's ``record``
@@ -123,6 +125,7 @@ def admin_router(arena: Arena, token: str | None = None) -> APIRouter:
                 for row in arena.pool.status()
             ],
             "config": {"source": arena.config.source, **asdict(arena.reload)},
+            "proof_of_work": arena.proof_watch.health().to_dict(),
         }
 
     @router.get("/api/admin/logs/{name}", dependencies=[Depends(authorised)])

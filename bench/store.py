@@ -20,6 +20,11 @@ with ``--battles`` voted battles over 180 days from one address (500 browsers); 
 vote then counts that address's and that browser's votes of the last 24 hours, on the
 store's one thread (SQLite), as arena/integrity/limits.py does. Printed per size: the
 milliseconds per check by the address index and by the day index, and their ratio.
+
+**The admin view's proof-of-work share** on the same databases: the last hour's votes
+and those flagged "no proof of work", and the hour before's
+(arena/integrity/proof_watch.py, every refresh of /admin and every 5 minutes), read by
+the ``voted_at`` index against the same database with that index dropped.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ DAY_INDEXES = {
     "ix_battles_ip_hash_voted_at": "battles (ip_hash, voted_at)",
     "ix_battles_voter_hash_voted_at": "battles (voter_hash, voted_at)",
 }
+TIME_INDEX = ("ix_battles_voted_at", "battles (voted_at)")
 
 
 def fill(store: Store, battles: int, seed: int = 0) -> None:
@@ -88,6 +94,28 @@ def check_ms(store: Store, repeats: int) -> float:
         store.votes_since("ip_hash", "one-address", since)
         store.votes_since("voter_hash", f"browser-{i % 500}", since)
     return 1000 * (time.perf_counter() - started) / repeats
+
+
+def share_ms(store: Store, repeats: int) -> float:
+    """Milliseconds per look at the proof of work's health: the last hour's and the
+    hour before's counts, as ProofWatch.health makes them."""
+    from arena.integrity.proof_watch import WINDOW, proof_share
+
+    now = utcnow()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        proof_share(store, now - WINDOW, now)
+        proof_share(store, now - 2 * WINDOW, now - WINDOW)
+    return 1000 * (time.perf_counter() - started) / repeats
+
+
+def set_time_index(store: Store, present: bool) -> None:
+    name, on = TIME_INDEX
+    with store.engine.begin() as connection:
+        create, drop = f"CREATE INDEX IF NOT EXISTS {name} ON {on}", f"DROP INDEX IF EXISTS {name}"
+        connection.execute(text(create if present else drop))
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("ANALYZE battles")
 
 
 def set_day_indexes(store: Store, present: bool) -> None:
@@ -234,7 +262,10 @@ def main() -> int:
             f"through sqlite3 ({store_ms / sqlite_ms:.1f}×)\n",
             flush=True,
         )
-    print("battles  address index ms  day index ms  ratio")
+    print(
+        "battles  address index ms  day index ms  ratio  | proof share: no time index ms  "
+        "time index ms  ratio"
+    )
     for battles in (int(n) for n in args.battles.split(",")):
         with tempfile.TemporaryDirectory() as folder:
             url = args.db or f"sqlite:///{Path(folder) / 'arena.db'}"
@@ -245,12 +276,19 @@ def main() -> int:
                 before = check_ms(store, args.repeats)
                 set_day_indexes(store, present=True)
                 after = check_ms(store, args.repeats)
+                set_time_index(store, present=False)
+                scan = share_ms(store, args.repeats)
+                set_time_index(store, present=True)
+                ranged = share_ms(store, args.repeats)
             finally:
                 with store.engine.begin() as connection:
                     connection.execute(text("DELETE FROM battles"))
                 store.close()
-        ratio = before / after
-        print(f"{battles:>7,}  {before:>16.2f}  {after:>12.2f}  {ratio:>5.1f}×", flush=True)
+        print(
+            f"{battles:>7,}  {before:>16.2f}  {after:>12.2f}  {before / after:>5.1f}×  | "
+            f"{scan:>29.2f}  {ranged:>13.2f}  {scan / ranged:>5.1f}×",
+            flush=True,
+        )
     return 0
 
 

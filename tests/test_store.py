@@ -125,7 +125,7 @@ def test_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> No
     from arena.store.migrate import current_revision, head_revision
 
     store = Store(db_url(tmp_path))
-    assert current_revision(store.engine) == head_revision() == "0009"
+    assert current_revision(store.engine) == head_revision() == "0010"
     with store.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
 
@@ -151,7 +151,7 @@ def test_an_older_database_is_upgraded_and_keeps_its_votes(tmp_path: Path) -> No
         connection.execute(text("insert into meta (key, value) values ('voter_salt', 'abc')"))
     engine.dispose()
     store = Store(url)
-    assert current_revision(store.engine) == "0009"
+    assert current_revision(store.engine) == "0010"
     assert store.battle("old").winner == "model_b" and store.vote_count() == 1
     with store.engine.connect() as connection:  # the old salt is gone from the database
         assert connection.execute(text("select count(*) from meta")).scalar() == 0
@@ -178,13 +178,14 @@ def test_a_database_made_before_migrations_is_recognised(tmp_path: Path) -> None
                 "ix_battles_language",  # 0006
                 "ix_battles_voter_hash_voted_at",  # 0009
                 "ix_battles_ip_hash_voted_at",  # 0009
+                "ix_battles_voted_at",  # 0010
             ):
                 index.drop(engine)
     with engine.begin() as connection:  # battles.language: added by migration 0006
         connection.exec_driver_sql("ALTER TABLE battles DROP COLUMN language")
     engine.dispose()
     store = Store(url)
-    assert current_revision(store.engine) == "0009"
+    assert current_revision(store.engine) == "0010"
     store.add_battle(BattleRecord(id="new", model_a="A", model_b="B", voter_hash="v"))
     assert store.battle("new").state == "open"
 

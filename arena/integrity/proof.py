@@ -26,7 +26,14 @@ import altcha
 
 from arena.config import ArenaSettings
 
-__all__ = ["PROOF_COOKIE", "PROOF_HEADER", "ProofError", "ProofOfWork", "proof_enabled"]
+__all__ = [
+    "NO_PROOF",
+    "PROOF_COOKIE",
+    "PROOF_HEADER",
+    "ProofError",
+    "ProofOfWork",
+    "proof_enabled",
+]
 
 PROOF_COOKIE = "arena_proof"
 # The verified proof's first counted vote travels to the handlers in this header.
@@ -34,6 +41,9 @@ PROOF_HEADER = "x-arena-proof"
 ALGORITHM = "SHA-256"  # one SHA-256 per try: a page solves it in plain script anywhere
 CHALLENGE_S = 600  # a challenge must be solved within ten minutes
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# How a flagged vote's reason starts (after any other flag and "; "): the admin view
+# counts the share of such votes (arena/integrity/proof_watch.py).
+NO_PROOF = "no proof of work"
 
 
 class ProofError(ValueError):
@@ -116,7 +126,7 @@ class ProofOfWork:
         """Why the next vote of a browser that has cast ``votes`` is not covered by its
         proof (made at vote count ``proof``, good for ``every`` votes), or None."""
         if proof is None:
-            return "no proof of work: the vote came from a client that never solved one"
+            return f"{NO_PROOF}: the vote came from a client that never solved one"
         if votes - proof >= every:
-            return f"no proof of work: the last one covered {every} votes"
+            return f"{NO_PROOF}: the last one covered {every} votes"
         return None

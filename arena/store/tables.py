@@ -62,9 +62,11 @@ class BattleRecord(SQLModel, table=True):
     __tablename__ = "battles"
     # The daily vote caps count one browser's or address's votes of the last 24 hours:
     # by these, a count reads that day's votes, not every battle the address ever had.
+    # The admin view's proof-of-work share reads the last two hours' votes by voted_at.
     __table_args__ = (
         Index("ix_battles_voter_hash_voted_at", "voter_hash", "voted_at"),
         Index("ix_battles_ip_hash_voted_at", "ip_hash", "voted_at"),
+        Index("ix_battles_voted_at", "voted_at"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
