@@ -5,6 +5,8 @@ are drawn from known distributions (the audit of real endpoints is in bench/audi
 from __future__ import annotations
 
 import json
+import os
+import platform
 import random
 import subprocess
 import sys
@@ -91,6 +93,60 @@ def test_tiny_samples_give_a_valid_p_value(per_side: tuple[int, int]) -> None:
     assert 0 < result.p_value <= 1 and result.samples == per_side
 
 
+# Identical answers to each prompt (temperature 0) on both sides, and a second model
+# that answers each prompt otherwise, as 20 prompts x 14 answers of the audit.
+TIES = """
+import json, random
+from arena.audit.mmd import mmd_test
+rng = random.Random(1)
+words = ["alpha", "beta", "gamma", "delta", "epsilon"]
+said = {p: " ".join(rng.choice(words) for _ in range(30)) for p in range(20)}
+other = {p: " ".join(rng.choice(words) for _ in range(30)) for p in range(20)}
+same = [(p, said[p]) for p in range(20) for _ in range(14)]
+changed = [(p, other[p]) for p in range(20) for _ in range(14)]
+runs = {
+    "ngram": mmd_test(same, list(same), permutations=1200, ngram=3),
+    "hamming": mmd_test(same, list(same), permutations=1200),
+    "changed": mmd_test(changed, same, permutations=1200, ngram=3),
+}
+print(json.dumps({k: [r.statistic, r.p_value] for k, r in runs.items()}))
+"""
+
+# OpenBLAS kernels and the CPU flag each needs (one it lacks would crash, not test).
+CORETYPES = {"Prescott": "pni", "Sandybridge": "avx", "Haswell": "avx2", "SkylakeX": "avx512f"}
+
+
+def blas_settings() -> list[dict[str, str]]:
+    """The BLAS settings this CPU can run: the default, one thread, each kernel."""
+    settings: list[dict[str, str]] = [{}, {"OPENBLAS_NUM_THREADS": "1"}]
+    cpuinfo = Path("/proc/cpuinfo")
+    if platform.machine() in ("x86_64", "AMD64") and cpuinfo.exists():
+        flags = set(cpuinfo.read_text().split())
+        settings += [{"OPENBLAS_CORETYPE": k} for k, f in CORETYPES.items() if f in flags]
+    return settings
+
+
+def test_identical_answers_are_consistent_under_every_blas_kernel() -> None:
+    # Every draw of the permutation null equals the observed value here; sums that
+    # depend on the kernel broke those ties and called the same model different.
+    seen = {}
+    for setting in blas_settings():
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBLAS_")}
+        run = subprocess.run(
+            [sys.executable, "-c", TIES],
+            env=env | setting,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert run.returncode == 0, f"{setting}: {run.stderr}"
+        seen[json.dumps(setting)] = result = json.loads(run.stdout)
+        assert result["ngram"][1] == 1.0 and result["hamming"][1] == 1.0, (setting, result)
+        assert result["changed"][1] == 1 / 1201, (setting, result)
+    assert len({json.dumps(r) for r in seen.values()}) == 1, seen  # the same numbers
+
+
 # -- the command, against endpoints on a real local server (tests/wire.py) -----------
 
 
@@ -147,6 +203,18 @@ def test_the_same_model_behind_another_name_is_consistent(tmp_path: Path, wire: 
     # The saved reference serves later audits, with no query to the reference.
     again = audit_cli(config, "m-twin", "--reference-samples", str(saved))
     assert again.returncode == 0 and "CONSISTENT" in again.stdout
+
+
+def test_an_alpha_that_would_never_or_always_flag_is_refused(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    # alpha 0 would call every endpoint consistent (no p-value is 0), 1 every one
+    # different: refused as the monitor_alpha setting is, before a query is sent.
+    config = config_of(tmp_path, wire)
+    for alpha in ("0", "1"):
+        out = audit_cli(config, "m-twin", "--reference", "m-ref", "--alpha", alpha)
+        assert out.returncode == 2, out.stdout
+        assert f"--alpha {float(alpha)} should be strictly between 0 and 1" in out.stderr
 
 
 def test_a_model_that_names_another_maker_fails_at_the_cheap_gates(

@@ -14,6 +14,13 @@ found by permutation: under equal distributions the pooled pairs of each prompt 
 exchangeable, so shuffling them between the two sides within each prompt gives draws
 of the statistic with the same law. The p-value, (1 + #{draws ≥ observed}) /
 (1 + draws), is exact for any number of samples: the false-positive rate is at most α.
+
+Ties are exact. Two samples whose answers are the same to each prompt (temperature 0, a
+deterministic server) make every draw equal to the observed value, and only then is
+p = 1. Floating-point sums in another order would break those ties by a few ulps, by
+an amount that depends on the BLAS kernel (``OPENBLAS_CORETYPE``), and call identical
+models different; so the kernel is held as integers (agreeing positions; the cosine on
+a grid of 2⁻²⁰), whose sums are exact in any order, and is scaled back only at the end.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import numpy as np
 __all__ = ["MMDResult", "encode", "mmd_test"]
 
 PAD = -1  # the code of a position past a completion's end
+GRID = 2**20  # the n-gram cosine is held as an integer multiple of 1 / GRID
 
 
 @dataclass(frozen=True)
@@ -49,23 +57,25 @@ def encode(
 
 
 def _gram(codes: np.ndarray, prompts: np.ndarray) -> np.ndarray:
-    """The kernel matrix of all pooled samples: mean agreement over positions, zero
-    across prompts (padding agrees with padding: two completions that both ended agree
-    there)."""
+    """The kernel matrix of all pooled samples times ``length``: the number of positions
+    where two completions agree, zero across prompts (padding agrees with padding: two
+    completions that both ended agree there)."""
     n, length = codes.shape
     gram = np.zeros((n, n))
     for position in range(length):
         column = codes[:, position]
         gram += column[:, None] == column[None, :]
-    gram /= max(1, length)
     gram *= prompts[:, None] == prompts[None, :]
     return gram
 
 
 def _ngram_gram(texts: Sequence[str], prompts: np.ndarray, n: int) -> np.ndarray:
     """Cosine similarity of the sets of character ``n``-grams of two answers to the same
-    prompt (zero across prompts): unlike the Hamming kernel it sees shared wording
-    wherever it sits, which one answer per prompt needs."""
+    prompt (zero across prompts), times :data:`GRID` and rounded: unlike the Hamming
+    kernel it sees shared wording wherever it sits, which one answer per prompt needs.
+
+    The shared n-grams are counted exactly (a product of 0/1 float64 matrices sums small
+    integers), so two identical answers have cosine exactly 1 whatever the BLAS kernel."""
     vocabulary: dict[str, int] = {}
     rows, cols = [], []
     for i, text in enumerate(texts):
@@ -74,18 +84,24 @@ def _ngram_gram(texts: Sequence[str], prompts: np.ndarray, n: int) -> np.ndarray
         for gram in grams:
             rows.append(i)
             cols.append(vocabulary.setdefault(gram, len(vocabulary)))
-    matrix = np.zeros((len(texts), max(1, len(vocabulary))), dtype=np.float32)
+    matrix = np.zeros((len(texts), max(1, len(vocabulary))))
     matrix[rows, cols] = 1.0
-    norms = np.sqrt(matrix.sum(axis=1))
-    matrix /= np.maximum(norms, 1.0)[:, None]
-    gram = (matrix @ matrix.T).astype(float)
+    shared = matrix @ matrix.T
+    sizes = np.maximum(matrix.sum(axis=1), 1.0)
+    gram = np.rint(GRID * shared / np.sqrt(sizes[:, None] * sizes[None, :]))
     gram *= prompts[:, None] == prompts[None, :]
     return gram
 
 
 def _mmd2(gram: np.ndarray, sides: np.ndarray) -> np.ndarray:
     """Unbiased MMD² between the samples with side False (X) and True (Y), for each
-    column of ``sides`` (n, draws) at once; ``gram`` has a zero diagonal."""
+    column of ``sides`` (n, draws) at once, in the units of ``gram`` (integers with a
+    zero diagonal: every sum below is an exact integer, so equal draws are equal)."""
+    if gram.size and gram.max() * sides.shape[0] ** 2 >= 2**53:
+        raise ValueError(
+            f"{sides.shape[0]} samples are too many for an exact MMD test; "
+            "audit with fewer queries (--queries)"
+        )
     y = sides.astype(float)
     x = 1.0 - y
     m, n = x.sum(axis=0), y.sum(axis=0)
@@ -116,8 +132,10 @@ def mmd_test(
     side[len(audited) :] = True
     if ngram > 0:
         gram = _ngram_gram(["".join(map(str, c)) for _, c in pairs], prompts, ngram)
+        scale = float(GRID)
     else:
         gram = _gram(encode([c for _, c in pairs], length, {}), prompts)
+        scale = float(max(1, length))
     np.fill_diagonal(gram, 0.0)
     observed = float(_mmd2(gram, side[:, None])[0])
     rng = np.random.default_rng(seed)
@@ -127,9 +145,9 @@ def mmd_test(
         for group in groups:
             draws[group, b] = rng.permutation(side[group])
     null = _mmd2(gram, draws)
-    exceed = int((null >= observed - 1e-12).sum())
+    exceed = int((null >= observed).sum())  # exact: see the module docstring
     return MMDResult(
-        statistic=observed,
+        statistic=observed / scale,
         p_value=(1 + exceed) / (1 + permutations),
         permutations=permutations,
         samples=(len(audited), len(reference)),
