@@ -16,7 +16,8 @@ from typing import Any
 from arena.audit.run import AuditReport
 from arena.backends.pool import ModelPool, running
 from arena.config import Config
-from arena.errors import ArenaError
+from arena.config.values import problem, short
+from arena.errors import ArenaError, ConfigError
 from arena.store import Store
 from arena.store.audits import save_audit
 
@@ -29,6 +30,7 @@ def audit_command(config: Config, args: argparse.Namespace) -> int:
 
     name = _name(config, args)
     reference = "" if args.reference_samples else _reference(config, args, name)
+    alpha = _alpha(args, 0.01)
 
     async def run(pool: ModelPool) -> AuditReport:
         against: Any = (
@@ -42,7 +44,7 @@ def audit_command(config: Config, args: argparse.Namespace) -> int:
             against,
             reference,
             queries=args.queries,
-            alpha=0.01 if args.alpha is None else args.alpha,
+            alpha=alpha,
             seed=args.seed,
         )
 
@@ -59,10 +61,10 @@ def monitor_command(config: Config, args: argparse.Namespace) -> int:
 
     name = _name(config, args)
     reference = _reference(config, args, name)
+    alpha = _alpha(args, config.settings.monitor_alpha)
     store = _store(config, args)
 
     async def run(pool: ModelPool) -> AuditReport:
-        alpha = config.settings.monitor_alpha if args.alpha is None else args.alpha
         chosen = replace(config, settings=replace(config.settings, monitor_alpha=alpha))
         return await Monitor(lambda: chosen, store, pool).check(name, reference)
 
@@ -79,6 +81,17 @@ def _name(config: Config, args: argparse.Namespace) -> str:
         raise ArenaError(f"models {args.action} needs NAME, a configured model")
     config.model(args.name)  # an unknown name is an error that lists the known ones
     return str(args.name)
+
+
+def _alpha(args: argparse.Namespace, default: float) -> float:
+    """``--alpha``, judged as the ``monitor_alpha`` setting is: 0 would never call a
+    model different, 1 always."""
+    if args.alpha is None:
+        return default
+    wrong = problem("monitor_alpha", args.alpha)
+    if wrong:
+        raise ConfigError(f"command-line --alpha {short(args.alpha)} {wrong}")
+    return float(args.alpha)
 
 
 def _reference(config: Config, args: argparse.Namespace, name: str) -> str:

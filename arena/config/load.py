@@ -1,20 +1,21 @@
 """Reading the configuration: ``arena.toml`` (every key checked against its type and,
 for a model, its kind; mistakes name the file and line), ``ARENA_<SETTING>`` variables,
-then command-line overrides."""
+then command-line overrides. Every ``[arena]`` value, whatever its source, is judged by
+:func:`arena.config.values.problem`, and refused in the same words with its source
+named in front."""
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import tomllib
-import typing
 from collections.abc import Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 from arena.config.settings import DEFAULT_MODELS, KINDS, ArenaSettings, Config, ModelSpec
+from arena.config.values import from_text, problem, short, type_of, type_problem
 from arena.errors import ConfigError
 from arena.params import rules_for
 
@@ -58,7 +59,7 @@ def load_config(
         settings, models = _read_file(Path(path))
         source = str(path)
     settings = _apply_env(settings, env)
-    settings = replace(settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
+    settings = _apply_overrides(settings, overrides or {})
     return Config(settings, models, source)
 
 
@@ -78,19 +79,6 @@ def _read_file(path: Path) -> tuple[ArenaSettings, tuple[ModelSpec, ...]]:
             "expected [arena] and [[models]]"
         )
     settings = _build(ArenaSettings, data.get("arena", {}), path, text, "[arena]")
-    if settings.proof_of_work not in ("auto", "on", "off"):
-        raise ConfigError(
-            f"{path}, line {_line_of(text, 'proof_of_work')}: proof_of_work = "
-            f"{settings.proof_of_work!r}; expected auto, on or off"
-        )
-    for name, pattern in settings.tags.items():
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(
-                f"{path}, line {_line_of(text, name)}: tag {name!r}: {pattern!r} is not a "
-                f"regular expression ({exc})"
-            ) from None
     raw_models = data.get("models", [])
     if not isinstance(raw_models, list) or not raw_models:
         raise ConfigError(f"{path}: no [[models]] entries; the arena needs at least two models")
@@ -158,45 +146,21 @@ def _build(cls: type, raw: Any, path: Path, text: str, where: str, occurrence: i
                 f"{path}, line {line}: unknown key {key!r} in {where}; "
                 f"expected one of {', '.join(known)}"
             )
-        expected = _type_of(cls, key)
-        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-            raise ConfigError(
-                f"{path}, line {line}: {key} = {value!r} in {where} should be "
-                f"{_type_name(expected)}"
-            )
+        if cls is ArenaSettings:
+            wrong = problem(key, value)
+        else:
+            wrong = type_problem(type_of(cls, key), value)
+        if wrong:
+            raise ConfigError(f"{path}, line {line}: {key} = {short(value)} in {where} {wrong}")
     return cls(**raw)
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _type_of(cls: type, key: str) -> type | tuple[type, ...]:
-    """What a TOML value of the setting ``key`` of ``cls`` must be, from its annotation
-    (an integer is a number too)."""
-    hint = _hints(cls)[key]
-    origin = typing.get_origin(hint) or hint
-    return (int, float) if origin is float else origin
-
-
-def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        dict: "a table",
-        bool: "true or false",
-        list: "a list",
-    }
-    if isinstance(expected, tuple):
-        return "a number"
-    return names.get(expected, expected.__name__)
 
 
 def _line_of(text: str, key: str, occurrence: int = 0) -> int:
     """Line of ``key = ...`` (or a table header) in the ``occurrence``-th models entry."""
     lines = text.splitlines()
-    pattern = re.compile(rf"^\s*(\[\[models\]\]|{re.escape(key)}\s*=|\[{re.escape(key)}\])")
+    pattern = re.compile(
+        rf"^\s*(\[\[models\]\]|{re.escape(key)}\s*=|\[(arena\.)?{re.escape(key)}\])"
+    )
     header_seen = -1
     for number, line in enumerate(lines, start=1):
         if line.strip() == "[[models]]":
@@ -211,32 +175,30 @@ def _line_of(text: str, key: str, occurrence: int = 0) -> int:
     return 1
 
 
-def _parse(raw: str, kind: type | tuple[type, ...]) -> Any:
-    """An environment variable's text as the setting's type."""
-    if kind is bool:
-        truth = {"1": True, "true": True, "yes": True, "on": True}
-        falsity = {"0": False, "false": False, "no": False, "off": False}
-        value = {**truth, **falsity}.get(raw.strip().lower())
-        if value is None:
-            raise ValueError(raw)
-        return value
-    if isinstance(kind, tuple):
-        return float(raw)
-    return kind(raw)
-
-
 def _apply_env(settings: ArenaSettings, env: Mapping[str, str]) -> ArenaSettings:
+    """``settings`` with each ``ARENA_<SETTING>`` variable of ``env`` applied, read as
+    its setting's type and judged as the file's value would be."""
     changes: dict[str, Any] = {}
     for f in fields(ArenaSettings):
         name = f"ARENA_{f.name.upper()}"
         if name not in env:
             continue
         raw = env[name]
-        kind = _type_of(ArenaSettings, f.name)
-        try:
-            changes[f.name] = _parse(raw, kind)
-        except ValueError:
-            raise ConfigError(
-                f"environment variable {name}={raw!r} should be {_type_name(kind)}"
-            ) from None
+        value = from_text(f.name, raw)
+        wrong = problem(f.name, value)
+        if wrong:
+            raise ConfigError(f"environment variable {name}={short(raw)} {wrong}")
+        changes[f.name] = value
+    return replace(settings, **changes)
+
+
+def _apply_overrides(settings: ArenaSettings, overrides: Mapping[str, Any]) -> ArenaSettings:
+    """``settings`` with the command-line values applied (``None``: not given), judged
+    as the file's value would be."""
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    for key, value in changes.items():
+        wrong = problem(key, value)
+        if wrong:
+            flag = "--" + key.replace("_", "-")
+            raise ConfigError(f"command-line {flag} {short(value)} {wrong}")
     return replace(settings, **changes)
