@@ -21,6 +21,14 @@ from tests.conftest import db_url, serve
 from tests.records import WORDS, add, run
 from tests.wire import WireServer, write_config
 
+# Letters and digits in no order, cut to each provider's token length (written out here,
+# a real-shaped key in the source would trip secret scanners).
+R = "q7Wm2Xk9Lp4Rz8Nv3Tb6Yc1Hd5Fg0JsA9eU2iO4aQ7wE3rT6yU1iP8oL5kJ2hG9fD4sA0zX7cV3bN6mM1"
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ." + R[:43]
+)
+PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\n" + R[:64] + "\n" + R[8:72] + "\n-----END RSA "
+
 CASES = [
     # (text, scrubbed, kinds found)
     ("mail me at jane.doe+arena@example.co.uk please", "mail me at [email] please", {"email": 1}),
@@ -50,6 +58,77 @@ CASES = [
         "ratio 16:9 and time 12:30:45 and ::1 is loopback",
         {},
     ),
+    # A number ends at a sentence's period, a comma, a parenthesis or the end of the text;
+    # a period followed by a digit (a decimal, a version) does not end it.
+    ("card 4111 1111 1111 1111.", "card [card].", {"card": 1}),
+    ("card 4111111111111111, ok", "card [card], ok", {"card": 1}),
+    ("from 203.0.113.7.", "from [ip].", {"ip": 1}),
+    ("(203.0.113.7), 198.51.100.23 and 2001:db8::1.", "([ip]), [ip] and [ip].", {"ip": 3}),
+    ("hosts 203.0.113.7.5 and 1.2.3.4.5 and 4111111111111111.5", None, {}),
+    ("see https://x.io/r?token=abc123.", "see [url].", {"url": 1}),
+    ("(see https://x.io/r?token=abc123)", "(see [url])", {"url": 1}),
+    # US social security numbers: a valid area (not 000, 666, 9xx), group and serial.
+    ("SSN 536-90-4399.", "SSN [ssn].", {"ssn": 1}),
+    ("(536-90-4399), 536-90-4398", "([ssn]), [ssn]", {"ssn": 2}),
+    ("not 666-12-3456, 000-12-3456, 536-00-4399 or ISBN 978-3-16-148410-0", None, {}),
+    # IBANs: the country's length and the mod-97 check digits.
+    ("IBAN DE89 3704 0044 0532 0130 00.", "IBAN [iban].", {"iban": 1}),
+    (
+        "to GB82WEST12345698765432, or (FR1420041010050500013M02606)",
+        "to [iban], or ([iban])",
+        {"iban": 2},
+    ),
+    ("IBAN DE89 3704 0044 0532 0130 01 is mistyped", None, {}),
+    # API keys and tokens of known shapes, at the end of a sentence, in quotes, alone.
+    (f"my key is sk-proj-{R[:48]}.", "my key is [secret].", {"secret": 1}),
+    (f'ANTHROPIC_API_KEY="sk-ant-api03-{R[:80]}"', 'ANTHROPIC_API_KEY="[secret]"', {"secret": 1}),
+    (f"sk-{R[:32]}", "[secret]", {"secret": 1}),
+    (
+        f"stripe sk_live_{R[:24]}, aws AKIAIOSFODNN7EXAMPLE.",
+        "stripe [secret], aws [secret].",
+        {"secret": 2},
+    ),
+    (f"(ghp_{R[:36]}) github_pat_{R[:22]}_{R[22:81]}", "([secret]) [secret]", {"secret": 2}),
+    (
+        f"gitlab glpat-{R[:20]}; slack xoxb-123456789012-1234567890123-{R[:24]}",
+        "gitlab [secret]; slack [secret]",
+        {"secret": 2},
+    ),
+    (
+        f"google AIza{R[:35]}, hugging face hf_{R[:34]}.",
+        "google [secret], hugging face [secret].",
+        {"secret": 2},
+    ),
+    (f"token {JWT}.", "token [secret].", {"secret": 1}),
+    (f"Bearer {JWT}", "Bearer [secret]", {"secret": 1}),  # found once, not twice
+    (f"https://maps.example/js?key=AIza{R[:35]}.", "[url].", {"url": 1}),
+    (f"https://hooks.slack.com/services/T0123ABCD/B0123ABCD/{R[:24]}", "[url]", {"url": 1}),
+    (f"Authorization: Bearer {R[:40]}", "Authorization: Bearer [secret]", {"secret": 1}),
+    (
+        "Authorization: Basic YWRtaW46czNjcjN0LXBhc3M=",
+        "Authorization: Basic [secret]",
+        {"secret": 1},
+    ),
+    (f'{{"api_key": "{R[:32]}", "n": 2}}', '{"api_key": "[secret]", "n": 2}', {"secret": 1}),
+    (f"aws_secret_access_key = {R[:40]}", "aws_secret_access_key = [secret]", {"secret": 1}),
+    (f"key:\n{PRIVATE_KEY}PRIVATE KEY-----\nthanks", "key:\n[secret]\nthanks", {"secret": 1}),
+    # Not secrets: placeholders, variables, hashes, ids, public keys, prose.
+    ("Replace sk-your-api-key-here and ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", None, {}),
+    ("export OPENAI_API_KEY=sk-... ; Authorization: Bearer <YOUR_ACCESS_TOKEN>", None, {}),
+    (
+        "api_key = os.environ['OPENAI_API_KEY']; headers = {'Authorization': f'Bearer {t}'}",
+        None,
+        {},
+    ),
+    ("tokenizer = AutoTokenizer.from_pretrained('gpt2'); max_tokens=2048", None, {}),
+    (
+        "commit 3f786850e387550fdab836ed7e6dc881de23001b, id 550e8400-e29b-41d4-a716-446655440000",
+        None,
+        {},
+    ),
+    ("sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", None, {}),
+    ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl", None, {}),
+    ("The bearer of this letter is my friend. Basic understanding helps; sk-learn too.", None, {}),
 ]
 
 
@@ -153,7 +232,8 @@ def test_a_public_release_round_trips_through_verify(tmp_path: Path) -> None:
 
     card = (folder / "README.md").read_text()
     assert "125 battles" in card and "CC-BY-4.0" in card
-    assert "1 url, 3 email, 2 card, 0 ip, 2 phone" in card  # the prompt is in both sides
+    # The prompt is in both sides.
+    assert "1 url, 0 secret, 3 email, 0 iban, 2 card, 0 ssn, 0 ip, 2 phone" in card
     board = json.loads((folder / "leaderboard.json").read_text())
     assert board["manifest"]["battles_sha256"] in card
     assert [r["model"] for r in board["rows"]][0] == "m-a"

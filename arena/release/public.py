@@ -256,10 +256,14 @@ Only anonymous battles (models unknown to the voter until the vote) that the are
 integrity checks kept valid, and only votes at least {delay_days:g} day(s) old. No voter
 identifier, IP address or hash of either is included. Times are rounded down to the hour.
 
-Personal data was scrubbed from prompts and answers by pattern: {scrubbed} replaced by
-`[url]`, `[email]`, `[card]`, `[ip]`, `[phone]` (URLs only when they carry credentials or
-tokens; card numbers only when they pass the Luhn check). Names, addresses and anything
-written in free words are not detected: do not use this data to identify anyone.
+Personal data and secrets were scrubbed from prompts and answers by pattern: {scrubbed}
+replaced by `[url]`, `[secret]`, `[email]`, `[iban]`, `[card]`, `[ssn]`, `[ip]`, `[phone]`
+(URLs only when they carry credentials or tokens; secrets: API keys and tokens of known
+providers' shapes, JWTs, `Bearer`/`Basic` credentials, private keys, random-looking values
+given to a key, token or password; IBANs only when their check digits hold, card numbers
+only when they pass the Luhn check, US social security numbers as `123-45-6789`). Names,
+postal addresses, passwords people chose, other national id numbers and anything written
+in free words are not detected: do not use this data to identify anyone.
 
 ## Licence
 
