@@ -25,6 +25,7 @@ from arena.chat import ChatService
 from arena.config import Config, load_config
 from arena.errors import ArenaError
 from arena.gate import Gate
+from arena.integrity.proof_watch import ProofWatch
 from arena.leaderboard import compute_leaderboard
 from arena.store import Store
 from ratings import Leaderboard
@@ -34,7 +35,15 @@ __all__ = ["Arena"]
 log = logging.getLogger(__name__)
 
 # Settings a running arena cannot change: they need a restart.
-RESTART_ONLY = ("db", "host", "port", "secret", "secret_file")
+RESTART_ONLY = (
+    "db",
+    "host",
+    "port",
+    "secret",
+    "secret_file",
+    "trusted_proxies",
+    "max_header_bytes",
+)
 
 
 @dataclass
@@ -66,6 +75,7 @@ class Arena:
         self.gate: Gate = self.battles.gate
         self.chats = ChatService(self.battles, self.gate)
         self.monitor = Monitor(lambda: self.config, store, pool)
+        self.proof_watch = ProofWatch(lambda: self.config, store)  # votes without a proof
         self.boards = Boards(lambda: self.config, store)  # the leaderboard's snapshots
         self.reload = Reload()
         self._overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
@@ -89,6 +99,7 @@ class Arena:
             self._tasks.append(asyncio.create_task(self._watch_config(), name="watch arena.toml"))
         # Always running: a reload may add a model with an audit_reference.
         self._tasks.append(asyncio.create_task(self.monitor.run_forever(), name="monitor"))
+        self._tasks.append(asyncio.create_task(self.proof_watch.run_forever(), name="proof"))
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -23,11 +23,12 @@ from arena.answers import SideState, answer_side
 from arena.backends.pool import ModelPool
 from arena.config import Config
 from arena.draw import Draw
-from arena.errors import BattleStateError, NoModelsError, PromptError
+from arena.errors import BattleStateError, NoModelsError, PromptError, excerpt
 from arena.gate import Gate, Voter, pick_first
 from arena.integrity import find_leaks
 from arena.integrity.proof import ProofOfWork, proof_enabled
 from arena.live import LiveTurn, LiveTurns, follow
+from arena.params import CHOSEN_MAX_TOKENS
 from arena.store import BattleRecord, Store, TurnRecord
 from arena.store.tables import SIDES
 
@@ -116,7 +117,12 @@ class BattleService:
         self.draw = Draw(lambda: self.config, store, pool, rng or random.Random())
         self.gate = gate or Gate(lambda: self.config, store)
         self.live = LiveTurns(
-            lambda: self.config.settings.max_live_turns, lambda: self.config.settings.max_wait_s
+            lambda: self.config.settings.max_live_turns,
+            lambda: self.config.settings.max_wait_s,
+            lambda: (
+                self.config.settings.max_live_turns_per_browser,
+                self.config.settings.max_live_turns_per_address,
+            ),
         )
 
     async def start_battle(
@@ -136,8 +142,9 @@ class BattleService:
         Raises:
             BattleStateError: the terms of use were not accepted, or both chosen
                 models are the same.
-            NoModelsError: fewer than two ready models (or a chosen one not ready).
-            ConfigError: an unknown model name.
+            NoModelsError: fewer than two ready models, or a chosen one not offered
+                by name or not ready (see :meth:`named`).
+            PromptError: a chosen parameter refused (see :meth:`params_for`).
         """
         battle = await self._new_battle(voter, models, params)
         await self.store.run(self.store.add_battle, battle)
@@ -158,13 +165,10 @@ class BattleService:
             model_a, model_b = models
             if not model_a or not model_b:
                 raise NoModelsError(pick_first(self.config))
+            for name in models:
+                self.named(name, "Side-by-side")
             if model_a == model_b:
                 raise BattleStateError(f"pick two different models (both are {model_a})")
-            for name in models:
-                if self.config.model(name).anonymous_only:  # raises for an unknown name
-                    raise NoModelsError(f"{name} can only be met in anonymous battles")
-                if name not in self.pool.ready():
-                    raise NoModelsError(f"{name} is not ready to answer right now")
         voter_hash, ip_hash = self.gate.hashes(voter)
         battle = BattleRecord(
             id=str(uuid.uuid4()),
@@ -178,19 +182,41 @@ class BattleService:
         )
         return battle
 
-    def params_for(self, model: str, chosen: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The sampling parameters ``model`` is sent: its own, then those the voter
-        chose, as its provider takes them.
+    def named(self, name: Any, mode: str) -> str:
+        """``name``, a model a voter picked by name in ``mode`` (Side-by-side, Direct
+        chat), when it may be picked and is ready.
 
         Raises:
-            PromptError: a chosen value its provider refuses (the model is named: only
+            NoModelsError: it is not offered by name, in the same words whether it is
+                unknown, anonymous-only or retired (a refusal must not confirm that an
+                unreleased model exists), or it is not ready.
+        """
+        offered = self.config.public_names
+        if not isinstance(name, str) or name not in offered:
+            raise NoModelsError(
+                f"unknown model {excerpt(name)}; {mode} offers: {', '.join(offered) or 'none'}"
+            )
+        if name not in self.pool.ready():
+            raise NoModelsError(f"{name} is not ready to answer right now")
+        return name
+
+    def params_for(self, model: str, chosen: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The sampling parameters ``model`` is sent: its own, then those the voter
+        chose (see :meth:`arena.params.ParamRules.chosen`: temperature, top_p and
+        max_tokens, the last no more than the model's own max_tokens), as its provider
+        takes them.
+
+        Raises:
+            PromptError: a chosen parameter or value refused (the model is named: only
                 the named modes choose parameters).
         """
         backend = self.pool.backend(model)
-        problems = backend.rules.problems(chosen or {}, exclusive=False)
+        own = backend.spec.params
+        ceiling = int(own.get("max_tokens") or CHOSEN_MAX_TOKENS)
+        picked, problems = backend.rules.chosen(chosen or {}, ceiling)
         if problems:
             raise PromptError(f"{model}: " + "; ".join(problems))
-        return backend.rules.request({**backend.spec.params, **(chosen or {})})
+        return backend.rules.request({**own, **picked})
 
     async def start_turn(
         self,
@@ -213,14 +239,22 @@ class BattleService:
         finishes and the battle is stored as failed (it takes no vote).
 
         Raises:
-            PromptError, LimitError: see :meth:`admit`.
+            PromptError, LimitError: see :meth:`admit`; LimitError also when this
+                browser or address already has its most live turns
+                (:meth:`arena.live.LiveTurns.claim`).
             BusyError: the arena stayed full for ``max_wait_s``.
             BattleStateError: the battle cannot take a turn now.
         """
-        if prompt is not None:
-            await self.gate.admit(prompt, voter)  # before waiting in line for nothing
-        async for place in self.live.enter():
-            yield place
+        owner = self.gate.hashes(voter)
+        self.live.claim(*owner)  # held until the turn ends (LiveTurns.leave)
+        try:
+            if prompt is not None:
+                await self.gate.admit(prompt, voter)  # before waiting in line for nothing
+            async for place in self.live.enter():
+                yield place
+        except BaseException:
+            self.live.release(*owner)
+            raise
         try:
             if prompt is None:
                 if battle_id is None:
@@ -236,7 +270,7 @@ class BattleService:
                 labels = await self._labels(prompt)  # kept if this is its first turn
                 start = await self._launch(battle_id, prompt, voter, labels=labels)
         except BaseException:
-            self.live.leave()
+            self.live.leave(owner)
             raise
         yield start
 
@@ -277,7 +311,7 @@ class BattleService:
             )
         turn = battle.turns + 1
         update = TurnUpdate(battle_id, turn)
-        live = LiveTurn(battle_id, update, voter_hash)
+        live = LiveTurn(battle_id, update, voter_hash, self.gate.hashes(voter)[1])
         models = {"a": battle.model_a, "b": battle.model_b}
         tasks = [
             asyncio.create_task(
@@ -373,7 +407,7 @@ class BattleService:
             finally:
                 live.closed = True
                 live.touch()
-                self.live.leave()
+                self.live.leave((live.voter_hash, live.ip_hash))
                 self.live.forget(live)
 
     def live_turn(self, token: str) -> LiveTurn:

@@ -14,7 +14,7 @@ from typing import Any
 
 from arena.answers import SideState, answer_side, until_done
 from arena.battles import BattleService
-from arena.errors import BattleStateError, NoModelsError
+from arena.errors import BattleStateError, NoModelsError, excerpt
 from arena.gate import Gate, Voter, pick_first
 from arena.store import BattleRecord, FeedbackRecord, TurnRecord
 
@@ -32,15 +32,17 @@ class ChatService:
         self.store = battles.store
 
     async def start(self, voter: Voter, model: str, params: Mapping[str, Any] | None = None) -> str:
-        """A new chat with ``model``; returns its id."""
+        """A new chat with ``model``; returns its id.
+
+        Raises:
+            NoModelsError: no model picked, or one not offered by name or not ready
+                (:meth:`BattleService.named`).
+            PromptError: a chosen parameter refused (:meth:`BattleService.params_for`).
+        """
         await self.store.run(self.gate.check_terms, voter)
         if not model:
             raise NoModelsError(pick_first(self.battles.config))
-        spec = self.battles.config.model(model)
-        if spec.anonymous_only:
-            raise NoModelsError(f"{model} can only be met in anonymous battles")
-        if model not in self.battles.pool.ready():
-            raise NoModelsError(f"{model} is not ready to answer right now")
+        self.battles.named(model, "Direct chat")
         chat = BattleRecord(
             id=str(uuid.uuid4()),
             anony=False,
@@ -60,7 +62,26 @@ class ChatService:
     async def stream(
         self, chat_id: str, prompt: str, voter: Voter
     ) -> AsyncGenerator[SideState, None]:
-        """Send ``prompt`` and yield the answer as it grows."""
+        """Send ``prompt`` and yield the answer as it grows. The turn counts among the
+        voter's live turns while it streams (:meth:`arena.live.LiveTurns.claim`).
+
+        Raises:
+            LimitError: this browser or address already has its most live turns, or
+                see :meth:`arena.gate.Gate.admit`.
+        """
+        owner = self.gate.hashes(voter)
+        live = self.battles.live
+        live.claim(*owner)
+        try:
+            async with contextlib.aclosing(self._stream(chat_id, prompt, voter)) as states:
+                async for state in states:
+                    yield state
+        finally:
+            live.release(*owner)
+
+    async def _stream(
+        self, chat_id: str, prompt: str, voter: Voter
+    ) -> AsyncGenerator[SideState, None]:
         settings = self.battles.config.settings
         await self.gate.admit(prompt, voter)
         if (await self.store.run(self.store.battle, chat_id)).mode != "direct":
@@ -99,7 +120,9 @@ class ChatService:
     async def feedback(self, chat_id: str, kind: str, voter: Voter) -> None:
         """Record an upvote, downvote or flag on the chat's latest answer."""
         if kind not in FEEDBACK:
-            raise BattleStateError(f"unknown feedback {kind!r}; expected upvote, downvote or flag")
+            raise BattleStateError(
+                f"unknown feedback {excerpt(kind)}; expected upvote, downvote or flag"
+            )
         chat = await self.store.run(self.store.battle, chat_id)
         voter_hash = self.gate.hash(voter.session)
         if chat.voter_hash != voter_hash:

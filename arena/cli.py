@@ -265,6 +265,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from arena.app import Arena
+    from arena.bounds import head_limit, trust_proxies
     from arena.server import create_server
 
     settings = config.settings
@@ -285,14 +286,14 @@ def _serve(args: argparse.Namespace) -> int:
     # longer than uvicorn's default 5 s): a request sent on a connection the server is
     # closing that moment fails, which a crowd turned into errors (bench/load.py).
     uvicorn.run(
-        server,
+        # The voter's address: the client's own, or what a trusted proxy says it is.
+        trust_proxies(server, settings.trusted_proxies),
         host=settings.host,
         port=settings.port,
         log_level="warning",
         timeout_keep_alive=KEEP_ALIVE_S,
-        # The voter's address: the client's own, or what a trusted proxy says it is.
-        proxy_headers=bool(settings.trusted_proxies.strip()),
-        forwarded_allow_ips=settings.trusted_proxies.strip() or None,
+        proxy_headers=False,  # trust_proxies does it ("*": the nearest hop only)
+        **head_limit(settings.max_header_bytes),
     )
     return 0
 

@@ -30,7 +30,21 @@ __all__ = [
     "PrerequisiteError",
     "PromptError",
     "StoreError",
+    "excerpt",
 ]
+
+# The most of a client's input an error quotes back (``excerpt``).
+EXCERPT_CHARS = 40
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """``repr(value)`` cut to about ``limit`` characters: an error names what it was
+    given, but never echoes all of a long input back (a 10 MB battle id came back
+    whole in a 409)."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 class ArenaError(Exception):

@@ -10,7 +10,10 @@ still listening, unless it is stopped.
 :class:`LiveTurns` also keeps the arena's capacity: past ``max_live_turns`` a new turn
 waits in a first-come line (its place is reported while it waits), and past
 ``max_wait_s`` in line it is refused politely. Those already streaming never slow
-down for those waiting.
+down for those waiting. No one voter may take much of it: a browser holds at most
+``max_live_turns_per_browser`` live turns (waiting or streaming: battles,
+side-by-side and direct chats together), an address ``max_live_turns_per_address``;
+one more is refused at once.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from arena.errors import BusyError
+from arena.errors import BusyError, LimitError
 
 if TYPE_CHECKING:  # battles imports this module
     from arena.battles import TurnUpdate
@@ -39,6 +42,7 @@ class LiveTurn:
     battle_id: str
     update: TurnUpdate
     voter_hash: str = ""  # whose turn it is: only they may stop it
+    ip_hash: str = ""  # and the address it came from (its live turns are counted)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     version: int = 0  # grows with every chunk, side finished or close
     firsts: int = 0  # sides whose first text has arrived
@@ -104,15 +108,64 @@ async def follow(live: LiveTurn, interval: float = 0.0) -> AsyncGenerator[LiveTu
 
 
 class LiveTurns:
-    """This process's live turns by token and by battle, and the line to start one."""
+    """This process's live turns by token and by battle, the line to start one, and
+    how many each browser and each address holds.
 
-    def __init__(self, capacity: Callable[[], int], max_wait: Callable[[], float]) -> None:
-        self._capacity = capacity  # read on every use: a reload can change it
+    Args:
+        capacity: ``max_live_turns``; read on every use, as a reload can change it.
+        max_wait: ``max_wait_s``.
+        per_voter: ``max_live_turns_per_browser`` and ``max_live_turns_per_address``
+            (0: no limit).
+    """
+
+    def __init__(
+        self,
+        capacity: Callable[[], int],
+        max_wait: Callable[[], float],
+        per_voter: Callable[[], tuple[int, int]] = lambda: (0, 0),
+    ) -> None:
+        self._capacity = capacity
         self._max_wait = max_wait
+        self._per_voter = per_voter
         self.by_token: dict[str, LiveTurn] = {}
         self.by_battle: dict[str, LiveTurn] = {}
         self.running = 0  # turns holding a place (streaming or closing)
         self._line: deque[asyncio.Future[None]] = deque()
+        self.browsers: Counter[str] = Counter()  # live turns by browser hash
+        self.addresses: Counter[str] = Counter()  # and by address hash
+
+    def claim(self, browser: str, address: str) -> None:
+        """Count one more live turn for ``browser`` and ``address`` (their hashes; ""
+        is not counted) until :meth:`release` (or :meth:`leave`).
+
+        Raises:
+            LimitError: either already holds its most (nothing was counted).
+        """
+        most_browser, most_address = self._per_voter()
+        if browser and 0 < most_browser <= self.browsers[browser]:
+            raise LimitError(
+                f"this browser already has {self.browsers[browser]} prompts being answered, "
+                "the most one browser may have at once: wait for one to finish (or stop "
+                "it), then send again"
+            )
+        if address and 0 < most_address <= self.addresses[address]:
+            raise LimitError(
+                f"your network address already has {self.addresses[address]} prompts being "
+                "answered, the most one address may have at once: wait for one to finish, "
+                "then send again"
+            )
+        if browser:
+            self.browsers[browser] += 1
+        if address:
+            self.addresses[address] += 1
+
+    def release(self, browser: str, address: str) -> None:
+        """Hand back what :meth:`claim` counted."""
+        for counts, key in ((self.browsers, browser), (self.addresses, address)):
+            if key:
+                counts[key] -= 1
+                if counts[key] <= 0:
+                    del counts[key]
 
     @property
     def waiting(self) -> int:
@@ -158,8 +211,10 @@ class LiveTurns:
                 self._line.remove(ticket)
             raise
 
-    def leave(self) -> None:
-        """Hand back a place taken by :meth:`enter`; the first in line gets it."""
+    def leave(self, owner: tuple[str, str] = ("", "")) -> None:
+        """Hand back a place taken by :meth:`enter`, and the turn ``owner`` (browser,
+        address) claimed; the first in line gets the place."""
+        self.release(*owner)
         self.running -= 1
         while self._line and self._room():
             ticket = self._line.popleft()

@@ -2,19 +2,32 @@
 exclude each other.
 
 A model's ``params`` in ``arena.toml`` are checked against its kind's rules when the
-model is loaded (a mistake is a :class:`~arena.errors.ConfigError` naming it), the
-parameters a voter picks in Side-by-side when the battle starts, and every request is
-shaped by :meth:`ParamRules.request` so that it never carries a combination the
-provider refuses (Claude 4.5 models answer HTTP 400 to ``temperature`` with ``top_p``).
+model is loaded (a mistake is a :class:`~arena.errors.ConfigError` naming it), and every
+request is shaped by :meth:`ParamRules.request` so that it never carries a combination
+the provider refuses (Claude 4.5 models answer HTTP 400 to ``temperature`` with
+``top_p``). What a voter picks in Side-by-side is narrower (:meth:`ParamRules.chosen`):
+only the page's three parameters, never an extra an organizer could set (``n``,
+``best_of``, ``min_tokens`` reached the backend), and ``max_tokens`` no more than the
+model's own.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RULES", "Param", "ParamRules", "rules_for"]
+from arena.errors import excerpt
+
+__all__ = ["CHOSEN", "CHOSEN_MAX_TOKENS", "RULES", "Param", "ParamRules", "rules_for"]
+
+# What a voter may choose for a side-by-side battle (the page's sliders); an
+# organizer's arena.toml may set any parameter its kind takes.
+CHOSEN = ("temperature", "top_p", "max_tokens")
+# The most max_tokens a voter may ask of a model whose params set none (the top of
+# the page's slider); a model's own max_tokens is the most for it.
+CHOSEN_MAX_TOKENS = 2048
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,8 @@ class Param:
             return "takes a string or a list of strings"
         if isinstance(value, bool) or not isinstance(value, int | float):
             return "takes a number"
+        if not math.isfinite(value):  # NaN passes every comparison below
+            return "takes a finite number"
         if self.integer and not float(value).is_integer():
             return "takes a whole number"
         if (self.low is not None and value < self.low) or (
@@ -87,8 +102,35 @@ class ParamRules:
                 continue
             problem = rule.problem(value)
             if problem:
-                out.append(f"{name} {problem} on {self.provider} (got {value!r})")
+                out.append(f"{name} {problem} on {self.provider} (got {excerpt(value)})")
         return out
+
+    def chosen(
+        self, params: Mapping[str, Any], max_tokens: int
+    ) -> tuple[dict[str, Any], list[str]]:
+        """A voter's choice (Side-by-side) as it may be sent, and what is wrong with it
+        (one sentence each): only :data:`CHOSEN` parameters this provider takes, each a
+        finite number in its range; ``max_tokens`` cut to ``max_tokens`` (the model's
+        own, or :data:`CHOSEN_MAX_TOKENS`), which a voter may lower, never raise."""
+        takes = [name for name in CHOSEN if name in self.known]
+        out: dict[str, Any] = {}
+        problems = []
+        others = [name for name in params if name not in takes]
+        if others:
+            named = ", ".join(excerpt(name) for name in others[:4])
+            more = f" and {len(others) - 4:,} more" if len(others) > 4 else ""
+            problems.append(
+                f"{named}{more} cannot be chosen (Side-by-side takes {', '.join(takes)})"
+            )
+        for name, value in params.items():
+            problem = self.known[name].problem(value) if name in takes else None
+            if problem:
+                problems.append(f"{name} {problem} on {self.provider} (got {excerpt(value)})")
+            elif name in takes:
+                out[name] = value
+        if "max_tokens" in out:
+            out["max_tokens"] = min(int(out["max_tokens"]), max_tokens)
+        return out, problems
 
     def request(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """``params`` as they may be sent: of each exclusive group only the first given,

@@ -107,8 +107,9 @@ def test_regenerate_and_stop(
     again = turn(http, {"battle": battle, "prompt": None})  # Regenerate
     assert again[0][0] == "start" and len(again[-1][1]["a"]) == 2  # still one turn
     assert query(live_server["db"], f"select turns from battles where id = '{battle}'") == [(1,)]
-    # A side-by-side battle with room for a long answer, stopped after two updates
-    # (greedy, and a prompt both models answer at length: neither ends before Stop).
+    # A side-by-side battle stopped after two updates (greedy, and a prompt both models
+    # answer at length: neither ends before Stop). The 2048 max_tokens chosen is cut to
+    # the models' own 48 (a voter may lower a model's max_tokens, never raise it).
     named = {
         "battle": None,
         "prompt": "Write a long story about a lighthouse keeper, at least a thousand words.",

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, select
 
-from arena.errors import BattleStateError, ConfigError, StoreError
+from arena.errors import BattleStateError, ConfigError, StoreError, excerpt
 from arena.store.engine import make_engine
 from arena.store.migrate import upgrade
 from arena.store.tables import (
@@ -130,7 +130,7 @@ class Store:
         with self.session() as s:
             found = s.get(BattleRecord, battle_id)
         if found is None:
-            raise BattleStateError(f"no battle {battle_id!r}; start a new round")
+            raise BattleStateError(f"no battle {excerpt(battle_id)}; start a new round")
         return found
 
     def turns(self, battle_id: str) -> list[TurnRecord]:
@@ -306,7 +306,7 @@ class Store:
         """
         if winner not in VOTE_LABELS:
             raise BattleStateError(
-                f"unknown vote {winner!r}; expected model_a, model_b, tie or tie (bothbad)"
+                f"unknown vote {excerpt(winner)}; expected model_a, model_b, tie or tie (bothbad)"
             )
         values: dict[str, Any] = {"state": "voted", "winner": winner, "voted_at": utcnow()}
         if invalid_reason:

@@ -21,6 +21,7 @@ import gradio as gr
 from arena.app import Arena
 from arena.errors import ArenaError
 from arena.gate import Voter
+from arena.params import CHOSEN_MAX_TOKENS
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
 from arena.ui.render import placeholder_chat
 from arena.ui.view import ANSWERING, reveal_text, turn_view, waiting_text
@@ -50,7 +51,8 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
         with gr.Accordion("Parameters", open=False):
             temperature = gr.Slider(0, 2, value=0.7, step=0.05, label="Temperature")
             top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, label="Top-p")
-            max_tokens = gr.Slider(16, 2048, value=512, step=16, label="Max tokens")
+            # At most each model's own max_tokens is sent (BattleService.params_for).
+            max_tokens = gr.Slider(16, CHOSEN_MAX_TOKENS, value=512, step=16, label="Max tokens")
         choices = [pick_a, pick_b, temperature, top_p, max_tokens]
     else:
         choices = []

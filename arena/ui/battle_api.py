@@ -11,7 +11,9 @@ events (``/send``, ``/model_a``, ``/new_round``, ...) for scripts that use
 - ``POST /api/turn`` ``{"battle": id | null, "prompt": text | null, "models": [a, b] |
   null, "params": {...} | null}``: a turn (a new battle when ``battle`` is null; the
   last turn again when ``prompt`` is null: regenerate; ``models``/``params`` only for a
-  new side-by-side battle). Answered with server-sent events: ``event: line``
+  new side-by-side battle: two of the models Side-by-side offers, and any of
+  ``temperature``, ``top_p``, ``max_tokens``, in the model's range, ``max_tokens`` cut
+  to the model's own). Answered with server-sent events: ``event: line``
   ``{"place", "status"}`` while the arena is full; then ``event: start`` ``{"battle",
   "a", "b", "status"}`` (both panes with the prompt and an empty answer); then the
   turn's answers exactly as ``/api/stream/{token}`` sends them, ending with ``event:
@@ -26,7 +28,9 @@ events (``/send``, ``/model_a``, ``/new_round``, ...) for scripts that use
   page whose stream broke).
 
 Each needs the browser's cookie (the page's first response sets it) and acts only on
-that browser's battles. No model name is sent before the vote.
+that browser's battles. No model name is sent before the vote. A body over
+``max_body_bytes`` is refused (413) before it is read, and a refusal quotes at most an
+excerpt of what it was sent (arena/bounds.py).
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ class TurnAsk(BaseModel):
     battle: str | None = None
     prompt: str | None = None
     models: tuple[str, str] | None = None
-    params: dict[str, float] | None = None
+    params: dict[str, Any] | None = None  # checked by BattleService.params_for
 
 
 class VoteAsk(BaseModel):
