@@ -33,6 +33,8 @@ from fastapi import FastAPI, HTTPException  # noqa: E402
 from arena import language  # noqa: E402
 from arena.api import admin_router, api_router  # noqa: E402
 from arena.app import Arena  # noqa: E402
+from arena.bounds import bound_requests  # noqa: E402
+from arena.guard import SameOrigin, SecurityHeaders  # noqa: E402
 from arena.identity import BrowserCookies  # noqa: E402
 from arena.ui import STATIC, build_ui  # noqa: E402
 from arena.ui.battle_api import battle_router  # noqa: E402
@@ -45,6 +47,7 @@ from arena.ui.stream import stream_router  # noqa: E402
 __all__ = ["create_server"]
 
 GRADIO_JOBS = 1000
+ARENA_JS = (STATIC / "arena.js").read_text()  # the page's own script (static/arena.js)
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +96,12 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
     # Inside the cookies (added last, so outermost): a page from the cache still gives
     # a new browser its own cookie.
     api.state.pages = PageStore()
+    # Inside the page cache, so a cached page's scripts are hashed once (arena/guard.py).
+    api.add_middleware(SecurityHeaders, scripts=[ARENA_JS])
     api.add_middleware(PageCache, store=api.state.pages, version=lambda: arena.config)
     api.add_middleware(BrowserCookies, identity=arena.gate.identity)
+    # Outermost: another site's request is refused before anything reads it.
+    api.add_middleware(SameOrigin, allowed=lambda: arena.config.settings.allowed_origins)
 
     api.include_router(api_router(arena))
     api.include_router(stream_router(arena))
@@ -128,11 +135,12 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
             font=[gr.themes.Font("system-ui"), gr.themes.Font("sans-serif")],
             font_mono=[gr.themes.Font("ui-monospace"), gr.themes.Font("monospace")],
         ),
-        head=f"<script>{(STATIC / 'arena.js').read_text()}</script>",
+        head=f"<script>{ARENA_JS}</script>",
         allowed_paths=[str(STATIC)],
         favicon_path=str(STATIC / "logo.svg"),
         footer_links=[],
     )
     lean_sessions(blocks)
+    bound_requests(mounted, lambda: arena.config.settings.max_body_bytes)  # 413, short 422s
     mounted.state.blocks = blocks
     return mounted

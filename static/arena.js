@@ -19,6 +19,19 @@
   });
 })();
 
+// arena: a message's own copy button copies what the voter reads. The panes hold
+// sanitised HTML (arena/ui/render.py), which Gradio's button would copy as markup.
+// (Gradio names the button "Copy message"; its row is the element before its buttons.)
+document.addEventListener("click", (event) => {
+  const button = event.target.closest?.('.message-buttons button[aria-label="Copy message"]');
+  const content = button?.closest(".message-buttons")?.previousElementSibling
+    ?.querySelector(".message-content");
+  if (!content) return;
+  event.stopImmediatePropagation();
+  event.preventDefault();
+  navigator.clipboard?.writeText(content.innerText.trim()).catch(() => {});
+}, true);
+
 // arena: a battle on the page, through the panel's own endpoints (arena/ui/battle_api.py)
 // rather than Gradio's queue. Each function resolves with what the panel shows next,
 // which Gradio draws (markdown, code): arenaTurn posts a prompt (or, for Regenerate,

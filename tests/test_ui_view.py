@@ -50,5 +50,5 @@ def test_a_stopped_turn_can_still_be_judged() -> None:
 def test_the_stream_carries_the_panes_as_the_chatbot_takes_them() -> None:
     view = turn_view(battle(), [turn("a"), turn("b")], wire=True)
     assert view["a"][1]["role"] == "assistant"
-    assert view["a"][1]["content"] == [{"text": "hello", "type": "text"}]
+    assert view["a"][1]["content"] == [{"text": "<p>hello</p>", "type": "text"}]
     assert "Secret-Model" not in str(view)  # no names travel in the stream

@@ -49,9 +49,29 @@ class ArenaSettings:
     trusted_proxies: str = _setting(
         "127.0.0.1,::1",
         "Reverse proxies whose X-Forwarded-For header names the voter's address "
-        "(comma-separated addresses, or * for any; empty: none). The per-address limits "
+        "(comma-separated addresses or networks; empty: none). The per-address limits "
         "count by that address: behind a proxy on another machine, name it here, or "
-        "every voter is counted as the proxy.",
+        "every voter is counted as the proxy. * trusts whatever connects, and takes only "
+        "the last X-Forwarded-For entry (the address the nearest proxy saw): right only "
+        "where nothing but your proxy can reach the arena. Needs a restart.",
+    )
+    allowed_origins: str = _setting(
+        "",
+        "Origins besides the arena's own address whose pages may post to it "
+        "(comma-separated, e.g. https://arena.example.org), for a proxy that rewrites the "
+        "Host header. A prompt, vote or stop from any other web site is refused (403), "
+        "and no other site may read the arena's answers with a voter's cookies.",
+    )
+    max_body_bytes: int = _setting(
+        1048576,
+        "Largest request body accepted, in bytes; a larger one is refused (413) before "
+        "it is read. A prompt of max_prompt_chars takes at most 12 bytes a character as "
+        "JSON: raise this with it (0: no limit).",
+    )
+    max_header_bytes: int = _setting(
+        65536,
+        "Largest request line and headers accepted, in bytes; larger ones are refused "
+        "(431) while they arrive. Needs a restart.",
     )
     max_prompt_chars: int = _setting(
         12000, "Longest prompt accepted, in characters; longer ones are refused, never cut."
@@ -82,6 +102,18 @@ class ArenaSettings:
         60.0,
         "Longest a new battle waits in line for a free place before it is refused with "
         "a polite 'the arena is full, try again in a minute'.",
+    )
+    max_live_turns_per_browser: int = _setting(
+        4,
+        "Most turns one browser may have waiting or streaming at once (battles, "
+        "side-by-side and direct chats together); one more is refused with a message "
+        "(0: no limit).",
+    )
+    max_live_turns_per_address: int = _setting(
+        30,
+        "Most turns one IP address may have waiting or streaming at once, in this "
+        "process (offices share addresses: keep it well above one voter's); one more is "
+        "refused with a message (0: no limit).",
     )
     new_model_votes: int = _setting(
         300, "A model with fewer votes than this counts as new and is drawn more often."
@@ -211,6 +243,15 @@ class ArenaSettings:
         200000,
         "Most SHA-256 hashes a challenge takes to solve (half as many at least): about "
         "0.2 s in a browser at the default.",
+    )
+    proof_alert_share: float = _setting(
+        0.5,
+        "Log a warning when at least this share of the last hour's votes was flagged "
+        "'no proof of work' (a broken challenge flags every vote; 0: never); the admin "
+        "view shows the share.",
+    )
+    proof_alert_votes: int = _setting(
+        20, "Fewest votes in the last hour for proof_alert_share to apply."
     )
     moderation: str = _setting(
         "",

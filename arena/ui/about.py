@@ -45,8 +45,11 @@ Cookies: `arena_voter` (the random id above, signed so that no one can pass as y
 browser; HttpOnly, kept one year; clearing it makes you a new voter) and, where the
 arena runs on several servers, `arena_route` (which server answers you). The page also
 keeps, in your browser's local storage, that you accepted the terms. No analytics,
-no third-party requests. Do not put private or sensitive information in your prompts:
-they may be published, with the votes, for research.
+and the page loads nothing from any other address: not a font, not a script, and not
+an image a prompt or an answer names (it is shown as a link with its address, which
+opens only if you click it), so a model's owner cannot learn from its answers who
+reads them. Do not put private or sensitive information in your prompts: they may be
+published, with the votes, for research.
 
 ## What is published, and when
 

@@ -37,12 +37,15 @@ def refuse(exc: ArenaError | str) -> gr.Error:
 
 
 def chatbot(label: str, elem_id: str, **kw: Any) -> gr.Chatbot:
+    """A pane of messages given as sanitised HTML (:mod:`arena.ui.render`): the page
+    does not interpret them as markdown again."""
     return gr.Chatbot(
         label=label,
         elem_id=elem_id,
         height=kw.pop("height", 460),
         buttons=["copy"],
         group_consecutive_messages=False,
+        render_markdown=False,
         sanitize_html=True,
         allow_tags=False,
         **kw,
