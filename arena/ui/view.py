@@ -5,6 +5,7 @@ panel's endpoints (:mod:`arena.ui.battle_api`) or from its Gradio API events."""
 
 from __future__ import annotations
 
+import html
 from functools import cache
 from typing import Any
 
@@ -12,7 +13,7 @@ from arena.battles import Reveal
 from arena.store import BattleRecord, TurnRecord
 from arena.store.tables import SIDES
 from arena.ui.common import chatbot
-from arena.ui.render import chat_of, safe_markdown
+from arena.ui.render import chat_of
 from arena.ui.share import share_path
 
 __all__ = [
@@ -100,7 +101,9 @@ def reveal_text(reveal: Reveal, share: bool = False) -> str:
 
 
 def _cell(text: str | None) -> str:
-    return safe_markdown(text or "").replace("|", "\\|")
+    """An organizer's words (arena.toml) as one markdown table cell: any HTML shown as
+    text, a ``|`` kept inside the cell."""
+    return html.escape(text or "", quote=False).replace("|", "\\|")
 
 
 def reveal_cards(a: dict[str, Any], b: dict[str, Any]) -> str:
