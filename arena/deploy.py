@@ -54,7 +54,7 @@ server {{
         proxy_pass http://arena;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
-        proxy_set_header Host $host;
+        proxy_set_header Host $http_host;  # with its port: the arena checks Origin against it
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
         # Answers stream as server-sent events: pass each one on at once.

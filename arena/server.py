@@ -92,7 +92,9 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
             await asyncio.gather(task, return_exceptions=True)
             await arena.stop()
 
-    api = FastAPI(title="arena", lifespan=lifespan)
+    # No /docs or /redoc: FastAPI's pages load Swagger from a CDN, which the page's policy
+    # (and a LAN without internet) refuses; README documents the API.
+    api = FastAPI(title="arena", lifespan=lifespan, docs_url=None, redoc_url=None)
     # Inside the cookies (added last, so outermost): a page from the cache still gives
     # a new browser its own cookie.
     api.state.pages = PageStore()

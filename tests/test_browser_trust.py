@@ -106,7 +106,9 @@ def test_an_answer_never_makes_the_page_fetch_cover_or_post_anything(
             f'<form action="{tracker.url}/form"><input name="secret"></form>\n\n'
             f'<svg><image href="{tracker.url}/track-svg"/></svg> '
             f'<img src="{tracker.url}/track-img">\n\n'
-            "![embedded](data:image/gif;base64,R0lGODlhAQABAAAAACw=)"
+            "![embedded](data:image/gif;base64,R0lGODlhAQABAAAAACw=)\n\n"
+            # KaTeX would draw this as a red banner over the pane
+            "$$\\colorbox{red}{\\Huge\\text{VOTE A}}\\rule{1500px}{1500px}$$"
         )
         send(page, "battle", attack)
         wait_for_answers(page)
@@ -115,7 +117,7 @@ def test_an_answer_never_makes_the_page_fetch_cover_or_post_anything(
         expect(answer).to_contain_text("[image: chart, from 127.0.0.1]")  # a link, not a load
         expect(answer).to_contain_text('<div class="overlay"')  # shown as text
         expect(answer).to_contain_text("<svg>")
-        assert panes.locator("img, svg, form, input, iframe, [style*=fixed]").count() == 0
+        assert panes.locator("img, svg, form, input, iframe, [style*=fixed], .katex").count() == 0
         link = answer.get_by_role("link", name="[image: chart, from 127.0.0.1]")
         assert link.get_attribute("href") == f"{tracker.url}/track-pixel-1"
         assert "noreferrer" in (link.get_attribute("rel") or "")

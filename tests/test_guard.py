@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
+from arena.backends.supervisor import free_port
+from arena.deploy import run_nginx
 from arena.guard import SameOrigin, SecurityHeaders, inline_script_hashes
 
 EVIL = "http://evil.example"
@@ -141,3 +145,23 @@ def test_the_served_page_and_share_page_carry_the_policy(live_server: dict[str, 
     page = httpx.get(live_server["url"], headers={"accept-encoding": "identity"})
     for digest in inline_script_hashes(page.content):
         assert digest in page.headers["content-security-policy"]
+
+
+def test_the_arenas_own_page_behind_nginx_on_another_port_may_post(
+    live_server: dict[str, str], tmp_path: Path
+) -> None:
+    """nginx passes the Host with its port (``$http_host``): with ``$host`` a page served
+    on port 8080 sent ``Origin: http://host:8080`` to an arena told ``Host: host``, and
+    every prompt, vote and proof of work was refused as from another site."""
+    if not Path(shutil.which("nginx") or "/usr/sbin/nginx").exists():
+        pytest.skip("needs Debian's nginx (apt-get install nginx; make test does it)")
+    port = free_port()
+    replica = live_server["url"].split("/")[2]
+    with run_nginx(tmp_path / "nginx", port, [replica]):
+        origin = f"http://127.0.0.1:{port}"
+        own = httpx.post(f"{origin}/api/stop", json={"battle": "x"}, headers={"origin": origin})
+        other = httpx.post(
+            f"{origin}/api/stop", json={"battle": "x"}, headers={"origin": "http://127.0.0.1:1"}
+        )
+    assert own.status_code != 403 or "another web site" not in own.text, own.text
+    assert other.status_code == 403 and "another web site" in other.text

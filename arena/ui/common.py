@@ -46,6 +46,7 @@ def chatbot(label: str, elem_id: str, **kw: Any) -> gr.Chatbot:
         buttons=["copy"],
         group_consecutive_messages=False,
         render_markdown=False,
+        latex_delimiters=[],  # KaTeX would draw an answer's $$...$$: colours, boxes of any size
         sanitize_html=True,
         allow_tags=False,
         **kw,

@@ -21,6 +21,8 @@ whatever reaches it.
 
 from __future__ import annotations
 
+import importlib
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -31,7 +33,7 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
-from pygments import highlight
+from pygments import format as format_tokens
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
@@ -43,8 +45,27 @@ from arena.store import TurnRecord
 
 __all__ = ["answer_text", "chat_of", "live_chat", "placeholder_chat", "safe_markdown"]
 
-# Longer code is shown unhighlighted: Pygments' lexers are regular expressions in Python.
+# Code is highlighted only in these languages (Pygments' names and aliases), only up to
+# this length, and only while a text's CPU budget for it lasts (see _highlighted).
+HIGHLIGHTED = frozenset(
+    "python py python3 javascript js typescript ts json bash sh shell zsh console c cpp "
+    "c++ csharp cs java go golang rust rs sql html xml css scss yaml yml toml ini diff "
+    "ruby rb php kotlin swift r lua perl haskell scala dart julia matlab latex tex "
+    "markdown md dockerfile makefile".split()
+)
 HIGHLIGHT_MAX_CHARS = 8_000
+HIGHLIGHT_BUDGET_S = 0.02
+# Text longer than this is shown plain (an answer has no length limit of its own).
+RENDER_MAX_CHARS = 100_000
+# Invisible controls that reverse or isolate the text after them: they can make a link
+# read as another address ("\u202egro.elpmaxe.knab//:sptth"). Dropped before rendering.
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+# markdown-it pads every short table row to the header's width, up to 65,536 cells a
+# table: a 2 KB table of 256 columns and empty rows rendered to 0.7 MB of HTML in 1.5 s.
+# Short rows are padded up to 100 cells a table in all; past that the rest is not a
+# table (a table a model writes pads few cells, if any).
+importlib.import_module("markdown_it.rules_block.table").MAX_AUTOCOMPLETED_CELLS = 100
 
 # Gradio's own copy button for code blocks (its markdown renderer's), so its click
 # handler copies the block (the text of the button's parent, so the button holds no
@@ -71,7 +92,7 @@ _SANITISER = nh3.Cleaner(
     allowed_classes={
         "div": {"code_wrap", "arena-plain"},
         "button": {"copy_code_button"},
-        "span": {"copy-text", "check", "arena-image", *_CODE_CLASSES},
+        "span": {"copy-text", "check", "arena-image", "arena-host", *_CODE_CLASSES},
     },
     filter_style_properties={"text-align"},
     url_schemes={"http", "https", "mailto"},
@@ -97,21 +118,38 @@ def _code(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, en
     """A code block, highlighted when its language is named, with a copy button."""
     token = tokens[idx]
     language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
-    code = _highlighted(token.content, language)
+    code = _highlighted(token.content, language, env)
     return f'<div class="code_wrap">{COPY_BUTTON}<pre><code>{code}</code></pre></div>'
 
 
-def _highlighted(code: str, language: str) -> str:
-    """``code`` as HTML, highlighted when its language is known and it is short enough
-    (lexing costs about 3 ms of CPU a kilobyte, on the event loop)."""
-    lexer = _lexer(language.lower()) if language and len(code) <= HIGHLIGHT_MAX_CHARS else None
-    if lexer is None:
+def _highlighted(code: str, language: str, env: EnvType) -> str:
+    """``code`` as HTML, highlighted when its language is one of :data:`HIGHLIGHTED`
+    and the text's CPU budget for highlighting (``env["budget_s"]``) lasts.
+
+    Pygments' lexers are regular expressions, some slower than linear on hostile input
+    (a block of tabs named ``easytrieve``: 28 s for 2,000 characters; ``csharp`` on
+    ``"a\n "`` repeated: 8 s for 8,000), and a render runs on the server's event loop.
+    So the lexer is stopped at the budget, checked at every token, and the block shown
+    plain."""
+    lexer = _lexer(language.lower()) if len(code) <= HIGHLIGHT_MAX_CHARS else None
+    if lexer is None or env.get("budget_s", 0) <= 0:
         return escapeHtml(code)
-    return str(highlight(code, lexer, _FORMATTER))
+    started = time.thread_time()
+    deadline = started + env["budget_s"]
+    tokens = []
+    for token in lexer.get_tokens(code):
+        tokens.append(token)
+        if time.thread_time() > deadline:
+            env["budget_s"] = 0
+            return escapeHtml(code)
+    env["budget_s"] -= time.thread_time() - started
+    return str(format_tokens(tokens, _FORMATTER))
 
 
 @lru_cache(maxsize=64)
 def _lexer(language: str) -> Lexer | None:
+    if language not in HIGHLIGHTED:
+        return None
     try:
         return get_lexer_by_name(language)
     except ClassNotFound:
@@ -121,12 +159,39 @@ def _lexer(language: str) -> Lexer | None:
 _FORMATTER = HtmlFormatter(nowrap=True)
 
 
+def _link_close(
+    self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """The end of a link, followed by the host it goes to unless its text says so
+    already (``[https://bank.example](https://evil.example)`` reads "... (evil.example)")."""
+    depth, start, words = 0, idx - 1, []
+    while start >= 0:
+        token = tokens[start]
+        if token.type == "link_close":
+            depth += 1
+        elif token.type == "link_open":
+            if depth == 0:
+                break
+            depth -= 1
+        elif token.type in ("text", "code_inline"):
+            words.append(token.content)
+        start -= 1
+    closed = str(self.renderToken(tokens, idx, options, env))
+    href = str(tokens[start].attrGet("href") or "") if start >= 0 else ""
+    host = urlsplit(href).hostname if href.lower().startswith(("http://", "https://")) else None
+    label = "".join(reversed(words)).strip()
+    if not host or label in (href, host) or label.startswith("[image: "):
+        return closed
+    return f'{closed} <span class="arena-host">({escapeHtml(host)})</span>'
+
+
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
     md.enable(["table", "strikethrough"])
     md.add_render_rule("image", _image)
     md.add_render_rule("fence", _code)
     md.add_render_rule("code_block", _code)
+    md.add_render_rule("link_close", _link_close)
     return md
 
 
@@ -136,10 +201,15 @@ _MARKDOWN = _parser()
 @lru_cache(maxsize=4096)
 def safe_markdown(text: str) -> str:
     """``text`` (markdown from a voter or a model) as sanitised HTML: HTML in it shown
-    as text, images as links, nothing that runs, loads or restyles the page.
+    as text, images as links naming their host, every link followed by its host,
+    nothing that runs, loads or restyles the page.
 
     Cached: a pane shows every earlier turn again after each turn."""
-    return _SANITISER.clean(_MARKDOWN.render(text)).strip()
+    text = text.translate(BIDI_CONTROLS)
+    if len(text) > RENDER_MAX_CHARS:
+        return _plain(text)
+    html = _MARKDOWN.render(text, {"budget_s": HIGHLIGHT_BUDGET_S})
+    return _SANITISER.clean(html).strip()
 
 
 def answer_text(text: str, error: str | None, stopped: bool = False) -> str:
