@@ -25,6 +25,9 @@ variable they are off (403). ``GET /admin`` is a page that shows them.
   last reload of ``arena.toml``; and ``proof_of_work``: the last hour's votes, those
   flagged "no proof of work" and their share, the hour before's, and whether the share
   is at or above ``proof_alert_share`` (:mod:`arena.integrity.proof_watch`)
+- ``GET /api/admin/campaigns``: suspected rigging campaigns: browsers and addresses
+  (keyed hashes) whose votes lift one model beyond the ratings, the model, their
+  votes, the rating shift they cause, and whether the board leaves them out
 - ``GET /api/admin/logs/{model}?lines=200``: the end of the log of a model server
   the arena runs itself (local and vllm models; the whole log is in ``log_dir``)
 - ``GET /api/admin/battles``: the whole record as JSON lines, each row's ``record``
@@ -45,7 +48,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from arena.app import Arena
-from arena.leaderboard import OVERALL
+from arena.leaderboard import OVERALL, campaign_report
 from arena.store.audits import audit_mark, last_audits
 from arena.store.export import RECORDS, export_records
 from arena.ui import STATIC
@@ -127,6 +130,11 @@ def admin_router(arena: Arena, token: str | None = None) -> APIRouter:
             "config": {"source": arena.config.source, **asdict(arena.reload)},
             "proof_of_work": arena.proof_watch.health().to_dict(),
         }
+
+    @router.get("/api/admin/campaigns", dependencies=[Depends(authorised)])
+    def campaigns() -> dict[str, Any]:
+        """Suspected rigging campaigns (arena.leaderboard.campaign_report)."""
+        return campaign_report(arena.store, arena.config)
 
     @router.get("/api/admin/logs/{name}", dependencies=[Depends(authorised)])
     def server_log(name: str, lines: int = 200) -> dict[str, Any]:

@@ -141,7 +141,9 @@ def _parser() -> argparse.ArgumentParser:
         help="report voters whose votes are improbable under the ratings",
         description="Test every voter's decisive votes against the current ratings "
         "(Fisher's method and an upset count; see docs/ratings.md) and list them, most "
-        "anomalous first. Voters are shown by the first 12 characters of their keyed hash.",
+        "anomalous first; then suspected campaigns: browsers and addresses whose votes lift "
+        "one model over its neighbours far beyond the ratings (docs/ratings.md). Voters are "
+        "shown by the first 12 characters of their keyed hash.",
     )
     voters.add_argument("--db", help="arena database URL (default: the configured one)")
     voters.add_argument("--config", help="arena.toml, for the database URL")
@@ -149,6 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     voters.add_argument("--min-votes", type=int, default=10, help="test voters with this many")
     voters.add_argument(
         "--all", action="store_true", help="list every voter tested, not only flagged"
+    )
+    voters.add_argument(
+        "--campaign-alpha", type=float, help="campaign screen's level (the configured one)"
     )
     voters.add_argument("--format", choices=("table", "json"), default="table")
 
@@ -198,6 +203,12 @@ def _parser() -> argparse.ArgumentParser:
         "--exclude-anomalous",
         action="store_true",
         help="leave out the votes of voters the `voters` report flags",
+    )
+    board.add_argument(
+        "--exclude-campaigns",
+        action="store_true",
+        help="leave out the browsers and addresses the `voters` report lists as suspected "
+        "campaigns (on by default where the arena's exclude_campaigns is set)",
     )
     board.add_argument(
         "--repeat-quantile",

@@ -63,6 +63,7 @@ def leaderboard_command(args: argparse.Namespace) -> int:
         anony_only=not args.include_named,
         include_invalid=args.include_invalid,
         exclude_anomalous=args.exclude_anomalous,
+        exclude_campaigns=args.exclude_campaigns,
         repeat_quantile=0.999 if args.repeat_quantile is None else args.repeat_quantile,
         exclude=tuple(args.exclude),
         since=_time(args.since),
@@ -87,6 +88,8 @@ def leaderboard_command(args: argparse.Namespace) -> int:
             provisional_votes=config.settings.provisional_votes,
             provisional_width=config.settings.provisional_width,
             inverse_pair_weights=args.inverse_pair_weights or config.settings.inverse_pair_weights,
+            exclude_campaigns=args.exclude_campaigns or config.settings.exclude_campaigns,
+            campaign_alpha=config.settings.campaign_alpha,
         )
         table = _database_battles(config)
         source = "arena database"
@@ -128,21 +131,27 @@ def voters_command(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from ratings import Settings
+    from ratings.campaigns import suspected_campaigns
     from ratings.leaderboard import select_battles
     from ratings.voters import anomalous_voters
 
     config = load_config(args.config, overrides={"db": args.db})
     table = select_battles(_database_battles(config), Settings(repeat_quantile=1.0))
     scores = anomalous_voters(table, alpha=args.alpha, min_votes=args.min_votes)
+    alpha = config.settings.campaign_alpha if args.campaign_alpha is None else args.campaign_alpha
+    campaigns = suspected_campaigns(table, alpha=alpha, min_votes=args.min_votes)
     shown = [s for s in scores if s.flagged or args.all]
     flagged = sum(s.flagged for s in scores)
     if args.format == "json":
-        print(
-            json.dumps(
-                {"tested": len(scores), "flagged": flagged, "voters": [asdict(s) for s in shown]},
-                indent=2,
-            )
-        )
+        report = {
+            "tested": len(scores),
+            "flagged": flagged,
+            "voters": [asdict(s) for s in shown],
+            "campaigns": [asdict(c) for c in campaigns],
+            "campaign_alpha": alpha,
+            "campaigns_excluded_from_board": config.settings.exclude_campaigns,
+        }
+        print(json.dumps(report, indent=2))
         return 0
     print(
         f"{len(scores)} voters with at least {args.min_votes} decisive votes tested; "
@@ -157,7 +166,25 @@ def voters_command(args: argparse.Namespace) -> int:
                 f"{s.voter[:12]:12}  {s.votes:>5}  {s.upsets:>6}  {s.statistic:>9.1f}  "
                 f"{s.p_value:>9.2e}  {'yes' if s.flagged else ''}"
             )
+    print(_campaign_lines(campaigns, alpha, config.settings.exclude_campaigns))
     return 0
+
+
+def _campaign_lines(campaigns: list[Any], alpha: float, excluded: bool) -> str:
+    """The suspected campaigns as the ``voters`` command prints them."""
+    where = "left out of the board" if excluded else "counted on the board (exclude_campaigns off)"
+    if not campaigns:
+        return f"No suspected campaign at alpha {alpha:g}."
+    lines = [f"{len(campaigns)} suspected campaign(s) at alpha {alpha:g}; their votes are {where}:"]
+    lines.append(f"{'model':24}  {'browsers':>8}  {'addresses':>9}  {'votes':>6}  {'shift':>7}")
+    for c in campaigns:
+        lines.append(
+            f"{c.model[:24]:24}  {len(c.browsers):>8}  {len(c.addresses):>9}  {c.votes:>6}  "
+            f"{c.shift:>+7.1f}"
+        )
+        lines += [f"  browser {b[:12]}" for b in c.browsers]
+        lines += [f"  address {a[:12]}" for a in c.addresses]
+    return "\n".join(lines)
 
 
 def _columns_for(args: argparse.Namespace) -> set[str]:

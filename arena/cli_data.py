@@ -27,7 +27,13 @@ def export_command(args: argparse.Namespace) -> int:
     store = Store(config.settings.db)
     try:
         release = write_release(
-            store, args.public, delay_days=args.delay_days, licence=config.settings.release_licence
+            store,
+            args.public,
+            delay_days=args.delay_days,
+            licence=config.settings.release_licence,
+            campaign_alpha=config.settings.campaign_alpha
+            if config.settings.exclude_campaigns
+            else None,
         )
     finally:
         store.close()

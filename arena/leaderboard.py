@@ -22,6 +22,7 @@ __all__ = [
     "PERSONAL_MIN_VOTES",
     "personal_view",
     "board_settings",
+    "campaign_report",
     "compute_leaderboard",
     "hide_unreleased",
     "leaderboard_view",
@@ -67,12 +68,14 @@ def board_settings(config: Config | None, **changes: Any) -> Settings:
     """The ratings' settings with the arena's provisional thresholds (``changes`` on top)."""
     if config is None:
         return Settings(**changes)
-    return Settings(
-        provisional_votes=config.settings.provisional_votes,
-        provisional_width=config.settings.provisional_width,
-        inverse_pair_weights=config.settings.inverse_pair_weights,
-        **changes,
-    )
+    arena: dict[str, Any] = {
+        "provisional_votes": config.settings.provisional_votes,
+        "provisional_width": config.settings.provisional_width,
+        "inverse_pair_weights": config.settings.inverse_pair_weights,
+        "exclude_campaigns": config.settings.exclude_campaigns,
+        "campaign_alpha": config.settings.campaign_alpha,
+    }
+    return Settings(**(arena | changes))
 
 
 def compute_leaderboard(
@@ -87,6 +90,24 @@ def compute_leaderboard(
     board = build_leaderboard(battle_table(store), settings, metadata=_metadata(config, store))
     board.manifest["source"] = "arena database"
     return hide_unreleased(board, config)
+
+
+def campaign_report(store: Store, config: Config) -> dict[str, Any]:
+    """The suspected campaigns (:mod:`ratings.campaigns`) in the store's anonymous valid
+    votes, for ``/admin``: each with its browsers and addresses (keyed hashes), the model
+    they favour, their votes and the rating shift they cause; and whether the board
+    leaves them out (``exclude_campaigns``)."""
+    from ratings.campaigns import suspected_campaigns
+
+    table = select_battles(battle_table(store, details=False), Settings(repeat_quantile=1.0))
+    alpha = config.settings.campaign_alpha
+    found = suspected_campaigns(table, alpha=alpha) if len(table) else []
+    return {
+        "campaigns": [asdict(c) for c in found],
+        "votes": sum(c.votes for c in found),
+        "alpha": alpha,
+        "excluded_from_board": config.settings.exclude_campaigns,
+    }
 
 
 def hide_unreleased(board: Leaderboard, config: Config | None) -> Leaderboard:
@@ -244,7 +265,8 @@ def personal_view(store: Store, config: Config, voter_hash: str) -> LeaderboardV
     """The board one voter's own anonymous votes imply, and nothing of anyone else's:
     the same fit and intervals as the public board, on their battles alone."""
     mine = battle_table(store, voter_hash=voter_hash)  # their battles only, read alone
-    settings = board_settings(config, repeat_quantile=1.0)
+    # One voter's own board: the campaign screen (on everyone's votes) has no place here.
+    settings = board_settings(config, repeat_quantile=1.0, exclude_campaigns=False)
     votes = len(select_battles(mine, settings))
     if votes == 0:
         empty = Leaderboard([], [], {"battles": 0})

@@ -31,6 +31,7 @@ import numpy as np
 from ratings import __version__
 from ratings.battles import BattleTable
 from ratings.bradley_terry import PairCounts, components
+from ratings.campaigns import campaign_mask, suspected_campaigns
 from ratings.categories import category_mask
 from ratings.errors import LeaderboardError
 from ratings.methods import (
@@ -73,6 +74,9 @@ class Settings:
     include_invalid: bool = False
     exclude_anomalous: bool = False  # leave out voters ratings.voters flags
     anomaly_alpha: float = 0.01
+    # Leave out the browsers and addresses ratings.campaigns flags for lifting a model.
+    exclude_campaigns: bool = False
+    campaign_alpha: float = 0.01
     repeat_quantile: float = 0.999  # cap each prompt's battles (1: keep every repeat)
     exclude: tuple[str, ...] = ()
     since: float | None = None
@@ -180,9 +184,12 @@ class Leaderboard:
         return data
 
 
-def select_battles(table: BattleTable, settings: Settings) -> BattleTable:
+def select_battles(
+    table: BattleTable, settings: Settings, report: dict[str, Any] | None = None
+) -> BattleTable:
     """The battles ``settings`` asks to rate (anonymous, valid, in range, category...),
-    with very frequent prompts capped and, if asked, anomalous voters left out."""
+    with very frequent prompts capped and, if asked, anomalous voters and suspected
+    campaigns left out (``report`` gets the campaigns and the votes left out)."""
     mask = np.ones(len(table), dtype=bool)
     if settings.anony_only:
         mask &= table.anony
@@ -215,6 +222,14 @@ def select_battles(table: BattleTable, settings: Settings) -> BattleTable:
         flagged = [s.voter for s in scores if s.flagged]
         if flagged:
             table = table.select(~np.isin(table.column("voter").astype(str), flagged))
+    if settings.exclude_campaigns:  # raises, naming it, when there is no voter column
+        campaigns = suspected_campaigns(table, alpha=settings.campaign_alpha)
+        hit = campaign_mask(table, campaigns)
+        if report is not None:
+            report["campaigns"] = [asdict(c) for c in campaigns]
+            report["campaign_votes_excluded"] = int(hit.sum())
+        if hit.any():
+            table = table.select(~hit)
     return table
 
 
@@ -242,7 +257,8 @@ def build_leaderboard(
     settings = settings or Settings()
     total = len(table)
     self_battles = int((table.a == table.b).sum())
-    table = select_battles(table, settings)
+    report: dict[str, Any] = {}
+    table = select_battles(table, settings, report)
     manifest: dict[str, Any] = {
         "battles_sha256": table.sha256(),
         "battles": len(table),
@@ -253,7 +269,14 @@ def build_leaderboard(
         "software": {"ratings": __version__},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "warnings": [],
+        **report,
     }
+    if settings.exclude_campaigns:
+        manifest["defences"] = [
+            f"campaign screen (alpha {settings.campaign_alpha:g}): "
+            f"{report.get('campaign_votes_excluded', 0)} votes of "
+            f"{len(report.get('campaigns', []))} suspected campaign(s) left out"
+        ]
     if self_battles:
         manifest["warnings"].append(
             f"{self_battles} battle(s) of a model against itself "

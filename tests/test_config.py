@@ -199,6 +199,8 @@ BAD = {
         "should hold regular expressions: tag 'math': 'integral(' is not a regular",
     ),
     "inverse_pair_weights": ("2", "2", "should be true or false"),
+    "exclude_campaigns": ("2", "2", "should be true or false"),
+    "campaign_alpha": ("1", "1", "should be strictly between 0 and 1"),
     "provisional_votes": ("-1", "-1", "should be 0 or more"),
     "provisional_width": ("-1", "-1", "should be 0 or more"),
     "monitor_every_h": ("-24", "-24", "should be 0 or more"),

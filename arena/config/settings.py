@@ -165,6 +165,18 @@ class ArenaSettings:
         "models that met counts alike however often it was drawn (LMArena's 2025 change; "
         "stated in the manifest).",
     )
+    exclude_campaigns: bool = _setting(
+        False,
+        "Leave out of the board the votes of browsers and addresses whose votes lift one "
+        "model over its neighbours far beyond what the ratings predict (a suspected "
+        "rigging campaign: docs/ratings.md); stated in the manifest with the votes left "
+        "out. run_arena.py voters and /admin list them either way.",
+    )
+    campaign_alpha: float = _setting(
+        0.01,
+        "The campaign screen's family-wise level: the chance that any honest browser or "
+        "address at all is flagged (Bonferroni over every one and every model).",
+    )
     provisional_votes: int = _setting(
         100,
         "A model with fewer votes than this is marked provisional on the board, in the API "

@@ -118,6 +118,7 @@ RULES: dict[str, Rule] = {
     "monitor_answers": at_least(1),
     "monitor_samples": at_least(1),
     "monitor_alpha": between(0, 1, open_=True),
+    "campaign_alpha": between(0, 1, open_=True),
     "leaderboard_refresh_s": above(0),  # 0 would refit the board on every read
     "proof_of_work": one_of("auto", "on", "off"),
     "proof_every": at_least(1),

@@ -66,9 +66,13 @@ def write_release(
     delay_days: float = 0,
     licence: str = "CC-BY-4.0",
     now: datetime | None = None,
+    campaign_alpha: float | None = None,
     say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
 ) -> Release:
-    """Write the release of ``store`` into ``folder`` (see the module docstring)."""
+    """Write the release of ``store`` into ``folder`` (see the module docstring). With
+    ``campaign_alpha``, the votes of suspected rigging campaigns at that level
+    (:mod:`ratings.campaigns`, as the board's ``exclude_campaigns``) are left out, and
+    the card counts them."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     now = now or datetime.now(UTC)
@@ -76,6 +80,9 @@ def write_release(
     release = Release(
         left_out={"named or side-by-side": 0, "invalid": 0, "newer than the delay": 0}
     )
+    browsers, addresses = _campaigns(store, campaign_alpha)
+    if campaign_alpha is not None:
+        release.left_out["suspected rigging campaign"] = 0
     scrub = Scrubber()
     rows: list[dict[str, Any]] = []
     for record in export_records(store, ("vote",)):
@@ -83,6 +90,8 @@ def write_release(
             release.left_out["named or side-by-side"] += 1
         elif not record["is_valid"]:
             release.left_out["invalid"] += 1
+        elif record["judge"] in browsers or (record["ip_hash"] or None) in addresses:
+            release.left_out["suspected rigging campaign"] += 1
         elif record["tstamp"] > until:
             release.left_out["newer than the delay"] += 1
         else:
@@ -114,6 +123,20 @@ def write_release(
     release.files = ["battles.parquet", "battles.jsonl", "leaderboard.json", "README.md"]
     say(f"release written to {folder}: {release.battles:,} battles")
     return release
+
+
+def _campaigns(store: Store, alpha: float | None) -> tuple[set[str], set[str]]:
+    """The browsers and addresses of the suspected campaigns (none when ``alpha`` is)."""
+    if alpha is None:
+        return set(), set()
+    from arena.store.board import battle_table
+    from ratings import Settings
+    from ratings.campaigns import suspected_campaigns
+    from ratings.leaderboard import select_battles
+
+    table = select_battles(battle_table(store, details=False), Settings(repeat_quantile=1.0))
+    found = suspected_campaigns(table, alpha=alpha) if len(table) else []
+    return {b for c in found for b in c.browsers}, {a for c in found for a in c.addresses}
 
 
 def _public(record: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
@@ -206,6 +229,17 @@ def _board(battles: Path, now: datetime, delay_days: float, licence: str) -> str
     return render(board, "json")
 
 
+def _campaign_note(release: Release) -> str:
+    n = release.left_out.get("suspected rigging campaign")
+    if n is None:
+        return ""
+    return (
+        f"\n{n:,} vote(s) of suspected rigging campaigns were left out: browsers or addresses "
+        "whose votes lifted one model over its neighbours far beyond what the ratings "
+        "predict (the arena's campaign screen, exclude_campaigns; its docs/ratings.md).\n"
+    )
+
+
 def _card(release: Release, now: datetime, delay_days: float, licence: str) -> str:
     languages = ", ".join(
         f"{k} {v:,}" for k, v in sorted(release.languages.items(), key=lambda kv: -kv[1])
@@ -255,7 +289,7 @@ first member (Jaccard ≥ {DUPLICATE_JACCARD} on character {SHINGLE}-grams, by M
 Only anonymous battles (models unknown to the voter until the vote) that the arena's
 integrity checks kept valid, and only votes at least {delay_days:g} day(s) old. No voter
 identifier, IP address or hash of either is included. Times are rounded down to the hour.
-
+{_campaign_note(release)}
 Personal data and secrets were scrubbed from prompts and answers by pattern: {scrubbed}
 replaced by `[url]`, `[secret]`, `[email]`, `[iban]`, `[card]`, `[ssn]`, `[ip]`, `[phone]`
 (URLs only when they carry credentials or tokens; secrets: API keys and tokens of known

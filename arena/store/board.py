@@ -28,6 +28,7 @@ _BATTLE_COLUMNS = (
     "voted_at",
     "valid",
     "voter_hash",
+    "ip_hash",
     "turns",
     "tags",
     "language",
@@ -69,6 +70,7 @@ def battle_table(
         "tstamp": [b.voted_at.timestamp() if b.voted_at else float("nan") for b in battles],
         "valid": [b.valid for b in battles],
         "voter": [b.voter_hash for b in battles],
+        "address": [b.ip_hash for b in battles],  # the campaign screen groups by it
     }
     if details:
         extra.update(_details(battles, turns, str(store.engine.url)))
