@@ -62,9 +62,12 @@ class Snapshot:
 class Boards:
     """The deployment's boards, as this process last read or computed them."""
 
-    def __init__(self, config: Callable[[], Config], store: Store) -> None:
+    def __init__(
+        self, config: Callable[[], Config], store: Store, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._config = config
         self.store = store
+        self._clock = clock  # what "due" is measured by (the tests give their own)
         self.computed = 0  # boards this process computed (the tests read it)
         self._kept: dict[str, Snapshot] = {}
         self._checked: dict[str, datetime] = {}  # when a kept board was last found current
@@ -85,7 +88,7 @@ class Boards:
             return self._current(key, category, style)
 
     def _current(self, key: str, category: str, style: bool) -> Snapshot:
-        now = utcnow()
+        now = self._clock()
         kept = self._kept.get(key)
         if kept is not None and now - self._checked[key] < self._min_age(kept):
             return kept
@@ -97,7 +100,7 @@ class Boards:
             self._checked[key] = now
             return kept
         try:
-            claimed = claim(self.store, f"board:{key}", self._min_age(kept))
+            claimed = claim(self.store, f"board:{key}", self._min_age(kept), now)
         except DBAPIError as exc:  # locked or away: the board as it was, or one of our own
             log.warning("could not claim the %s board: %s", key, exc.orig or exc)
             claimed = False
@@ -124,7 +127,10 @@ class Boards:
         """What the boards are computed from: votes and audits, the models' details."""
         config = self._config()
         s = config.settings
-        details: list[Any] = [(s.provisional_votes, s.provisional_width, s.inverse_pair_weights)]
+        details: list[Any] = [
+            (s.provisional_votes, s.provisional_width, s.inverse_pair_weights),
+            (s.exclude_campaigns, s.campaign_alpha),
+        ]
         details += [(m.name, m.board(), m.anonymous_only) for m in config.models]
         digest = hashlib.sha256(json.dumps(details, default=str).encode()).hexdigest()[:16]
         return f"{board_stamp(self.store)} config={digest}"
@@ -141,7 +147,7 @@ class Boards:
     def _compute(self, key: str, category: str, style: bool, stamp: str, keep: bool) -> Snapshot:
         started = time.perf_counter()
         view = leaderboard_view(self.store, self._config(), category, style)
-        snapshot = Snapshot(key, view, utcnow(), time.perf_counter() - started, stamp)
+        snapshot = Snapshot(key, view, self._clock(), time.perf_counter() - started, stamp)
         self.computed += 1
         if keep:
             record = BoardSnapshotRecord(

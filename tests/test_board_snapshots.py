@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,25 @@ def holder() -> dict[str, Any]:
     return {"config": load_config(None, env={})}
 
 
+class Clock:
+    """The boards' clock, moved on by the test alone: what is due does not depend on
+    how busy the machine is."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 6, 9, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 def snapshots(store: Store) -> list[str]:
     with store.session() as s:
         return sorted(s.exec(select(BoardSnapshotRecord.key)).all())
@@ -83,21 +101,22 @@ def test_one_process_computes_a_board_and_the_others_read_it(store: Store, holde
 
 
 def test_a_board_is_computed_again_once_due_and_only_if_something_changed(
-    store: Store, holder: Any, monkeypatch: pytest.MonkeyPatch
+    store: Store, holder: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(arena.boards, "COST_FACTOR", 0)
     monkeypatch.setattr(arena.boards, "MIN_AGE_S", 0.3)
-    first, second = Boards(lambda: holder["config"], store), Boards(lambda: holder["config"], store)
+    first = Boards(lambda: holder["config"], store, clock)
+    second = Boards(lambda: holder["config"], store, clock)
     before = first.view()
     vote(store, 3, seed=1)
     # Younger than its minimum age: the new votes wait.
     assert second.view().view.total_votes == 30 and second.computed == 0
-    time.sleep(0.35)
+    clock.advance(0.35)
     after = second.view()  # due, and the votes changed: this process takes it
     assert after.view.total_votes == 33 and second.computed == 1
     assert after.computed_at > before.computed_at
     assert first.view().computed_at == after.computed_at and first.computed == 1  # read
-    time.sleep(0.35)
+    clock.advance(0.35)
     assert first.view().computed_at == after.computed_at  # nothing changed: kept
     assert (first.computed, second.computed) == (1, 1)
     # The models' details are part of what a board is computed from.
@@ -105,31 +124,32 @@ def test_a_board_is_computed_again_once_due_and_only_if_something_changed(
     holder["config"] = replace(
         config, models=[replace(config.models[0], organization="Elsewhere"), *config.models[1:]]
     )
-    time.sleep(0.35)
+    clock.advance(0.35)
     assert first.view().computed_at > after.computed_at and first.computed == 2
 
 
 def test_a_board_is_refreshed_after_the_interval_even_with_nothing_new(
-    store: Store, holder: Any, monkeypatch: pytest.MonkeyPatch
+    store: Store, holder: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = holder["config"]
     holder["config"] = replace(config, settings=replace(config.settings, leaderboard_refresh_s=0.3))
     monkeypatch.setattr(arena.boards, "MIN_AGE_S", 60.0)  # the interval wins over it
-    boards = Boards(lambda: holder["config"], store)
+    boards = Boards(lambda: holder["config"], store, clock)
     first = boards.view()
-    time.sleep(0.35)
+    assert boards.view().computed_at == first.computed_at and boards.computed == 1
+    clock.advance(0.35)
     assert boards.view().computed_at > first.computed_at and boards.computed == 2
 
 
 def test_many_tabs_in_two_processes_fit_a_due_board_once(
-    store: Store, holder: Any, monkeypatch: pytest.MonkeyPatch
+    store: Store, holder: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(arena.boards, "COST_FACTOR", 0)
     monkeypatch.setattr(arena.boards, "MIN_AGE_S", 0.3)
-    processes = [Boards(lambda: holder["config"], store) for _ in range(2)]
+    processes = [Boards(lambda: holder["config"], store, clock) for _ in range(2)]
     processes[0].view()
     vote(store, 2, seed=2)
-    time.sleep(0.35)
+    clock.advance(0.35)  # due once: however long the 8 tabs take, not again
     seen: list[int] = []
     barrier = threading.Barrier(8)
 
@@ -178,7 +198,7 @@ def test_a_voters_own_board_reads_their_battles_alone(store: Store, holder: Any)
 
 @sqlite_only
 def test_a_locked_database_shows_the_board_before_rather_than_an_error(
-    tmp_path: Path, holder: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, holder: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sqlite3
 
@@ -187,10 +207,10 @@ def test_a_locked_database_shows_the_board_before_rather_than_an_error(
     store = Store(db_url(tmp_path, "locked"), retry_s=0.2)
     try:
         vote(store, 6)
-        boards = Boards(lambda: holder["config"], store)
+        boards = Boards(lambda: holder["config"], store, clock)
         before = boards.view()
         vote(store, 3, seed=1)
-        time.sleep(0.25)
+        clock.advance(0.25)
         other = sqlite3.connect(store.engine.url.database, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
         try:

@@ -305,6 +305,15 @@ def test_direct_chat_with_feedback(page: Page, live_server: dict[str, str]) -> N
     assert ("upvote",) in db(live_server, "select kind from feedback")
 
 
+def consents_reach(server: dict[str, str], count: int) -> None:
+    """Wait until the database holds ``count`` consents (the click's write is not done
+    when the page moves on; a busy machine may take seconds)."""
+    deadline = time.monotonic() + 30
+    while (seen := db(server, "select count(*) from consents")[0][0]) != count:
+        assert time.monotonic() < deadline, f"{seen} consents stored, expected {count}"
+        time.sleep(0.05)
+
+
 def test_terms_are_shown_once_per_browser_and_recorded_per_browser(
     browser: Browser, live_server: dict[str, str]
 ) -> None:
@@ -314,8 +323,7 @@ def test_terms_are_shown_once_per_browser_and_recorded_per_browser(
     before = db(live_server, "select count(*) from consents")[0][0]
     first.get_by_role("button", name="I agree").click()
     expect(first.get_by_role("tab", name="Battle")).to_be_visible()
-    first.wait_for_timeout(500)
-    assert db(live_server, "select count(*) from consents")[0][0] == before + 1
+    consents_reach(live_server, before + 1)
     second = context.new_page()  # the same browser: no terms again, nothing new recorded
     second.goto(live_server["url"])
     expect(second.get_by_role("tab", name="Battle")).to_be_visible()
@@ -328,8 +336,7 @@ def test_terms_are_shown_once_per_browser_and_recorded_per_browser(
     page.goto(live_server["url"])
     page.get_by_role("button", name="I agree").click()
     expect(page.get_by_role("tab", name="Battle")).to_be_visible()
-    page.wait_for_timeout(500)
-    assert db(live_server, "select count(*) from consents")[0][0] == before + 2
+    consents_reach(live_server, before + 2)
     other.close()
 
 
@@ -498,3 +505,43 @@ def test_the_page_solves_its_proof_of_work_and_a_script_that_skips_it_is_flagged
     votes = query(db, "select valid, invalid_reason from battles order by voted_at")
     assert [bool(v) for v, _ in votes] == [True, True, True, False], votes  # ...but flagged
     assert "no proof of work" in votes[-1][1]
+
+
+def test_the_admin_view_shows_the_share_of_votes_without_a_proof_of_work(
+    browser: Browser, tmp_path: Path
+) -> None:
+    import httpx
+    from gradio_client import Client
+
+    from tests.conftest import db_url, play_turn, serve
+    from tests.wire import WireServer, write_config
+
+    token = "admin-token-for-the-proof-share"
+    with WireServer() as wire:
+        config = tmp_path / "arena.toml"
+        write_config(config, wire, ["m-a", "m-b"], proof_of_work='"on"', proof_alert_votes=1)
+        with serve(config, db_url(tmp_path), tmp_path, {"ARENA_ADMIN_TOKEN": token}) as (_, url):
+            script = Client(url, verbose=False)  # the public API, skipping the challenge
+            play_turn(script, "Hello from a script")
+            assert "Thanks for voting" in script.predict(api_name="/model_a")
+            headers = {"Authorization": f"Bearer {token}"}
+            proof = httpx.get(url + "api/admin/models", headers=headers).json()["proof_of_work"]
+            assert proof == {
+                **proof,
+                "enabled": True,
+                "votes": 1,
+                "flagged": 1,
+                "share": 1.0,
+                "alert": True,  # proof_alert_votes = 1
+            }
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(url + "admin")
+            page.get_by_label("Admin token").fill(token)
+            page.get_by_role("button", name="Show").click()
+            shown = page.locator("#proof")
+            expect(shown).to_contain_text('last hour: 1 of 1 votes flagged "no proof of work"')
+            expect(shown).to_contain_text("(100%)")
+            expect(shown).to_contain_text("is the page's challenge failing?")
+            expect(shown).to_have_class("bad")
+            context.close()

@@ -183,10 +183,8 @@ def test_a_failing_backend_fails_its_side_and_the_server_serves_on(
     try:
         with serve(config, db, tmp_path) as (_, url):
             client = Client(url, verbose=False)
-            started = time.monotonic()
-            turn = play_turn(client, "hello")
-            chat_a, chat_b = turn.chat_a, turn.chat_b
-            assert time.monotonic() - started < 10
+            turn = play_turn(client, "hello")  # a hang ends at the first-token timeout,
+            chat_a, chat_b = turn.chat_a, turn.chat_b  # as its error says (below)
             with pytest.raises(Exception, match="failed"):  # no vote on a failed battle
                 client.predict(api_name="/model_a")
             state, error, model_a = query(db, "select state, error, model_a from battles")[0]

@@ -9,16 +9,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from arena.app import Arena
+from arena.config import load_config
 from arena.gate import Voter
-from arena.integrity.proof_watch import ProofWatch, proof_share
+from arena.integrity.proof_watch import CHECK_EVERY, ProofWatch, proof_share
+from arena.store import Store
 from arena.store.tables import utcnow
-from tests.conftest import sqlite_only
+from tests.conftest import db_url, sqlite_only
 from tests.test_integrity import arena_of, battle, solved
 from tests.wire import WireServer
 
@@ -163,3 +165,16 @@ async def test_the_share_reads_the_last_hours_by_the_voted_at_index(
                 parameters,  # type: ignore[arg-type]
             ).all()
         assert "ix_battles_voted_at" in str(plan), plan
+
+
+async def test_the_periodic_check_falls_due_by_the_watchs_own_clock(tmp_path: Path) -> None:
+    store = Store(db_url(tmp_path))
+    now = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    watch = ProofWatch(lambda: load_config(None, env={}), store, clock=lambda: now)
+    try:
+        assert await watch.run_due() is not None  # the first check
+        assert await watch.run_due() is None  # not due again at once
+        now += CHECK_EVERY
+        assert await watch.run_due() is not None  # due again once its clock says so
+    finally:
+        store.close()

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,14 @@ def test_two_processes_behind_nginx_stick_survive_a_kill_and_lose_no_vote(
                 assert len(crowd.routes - {""}) == VOTERS  # one route cookie per browser
                 # The board is fitted once for the deployment: the other process serves
                 # the same fit (its manifest's time to the second, its battles' digest).
-                boards = [httpx.get(url + "api/leaderboard").json() for url in (url_one, url_two)]
+                # The voters vote on: a board may fall due, or one process read the newer
+                # snapshot, between the two reads (within a second). Read until they agree.
+                deadline = time.monotonic() + 30
+                while True:
+                    boards = [httpx.get(u + "api/leaderboard").json() for u in (url_one, url_two)]
+                    if boards[0] == boards[1] or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.1)
                 assert boards[0]["rows"] and boards[0] == boards[1]
                 assert query(db, "select key from board_snapshots") == [("Overall|plain",)]
 
@@ -142,8 +149,17 @@ def test_two_processes_behind_nginx_stick_survive_a_kill_and_lose_no_vote(
     assert query(db, "select count(*) from battles where state = 'voted'")[0][0] >= 48
 
 
+async def until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
+    """Wait for ``condition`` (the deadline is generous: it ends a failing test, it does
+    not measure a passing one)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
 async def test_past_its_capacity_a_turn_waits_in_line_and_is_told_its_place() -> None:
-    turns = LiveTurns(capacity=lambda: 2, max_wait=lambda: 5.0)
+    turns = LiveTurns(capacity=lambda: 2, max_wait=lambda: 600.0)  # nobody is refused here
     for _ in range(2):
         assert [place async for place in turns.enter()] == []  # room: no wait
     places: dict[str, list[int]] = {"third": [], "fourth": []}
@@ -158,23 +174,29 @@ async def test_past_its_capacity_a_turn_waits_in_line_and_is_told_its_place() ->
     await asyncio.sleep(0.05)
     assert places == {"third": [1], "fourth": [2]} and turns.waiting == 2
     turns.leave()  # a turn ends: the first in line gets its place
-    await asyncio.wait_for(third, 2)
+    await asyncio.wait_for(third, 30)
     await asyncio.sleep(0.05)
     assert places["fourth"] == [2, 1]  # told once more, as its place moved
     assert not fourth.done() and turns.running == 2
     turns.leave()
-    await asyncio.wait_for(fourth, 2)
+    await asyncio.wait_for(fourth, 30)
     assert turns.running == 2 and turns.waiting == 0
 
 
 async def test_a_full_arena_refuses_politely_after_the_longest_wait() -> None:
     turns = LiveTurns(capacity=lambda: 1, max_wait=lambda: 0.3)
     assert [p async for p in turns.enter()] == []
-    started = time.monotonic()
-    with pytest.raises(BusyError, match="the arena is full"):
+
+    async def wait_in_line() -> None:
         async for _ in turns.enter():
             pass
-    assert 0.25 < time.monotonic() - started < 2
+
+    started = time.monotonic()
+    with pytest.raises(BusyError, match="the arena is full"):
+        await asyncio.wait_for(wait_in_line(), 30)  # refused, not kept waiting
+    # Not before the longest wait: a bound no busy machine can break (it is measured on
+    # the clock the line's deadline is set by, from before it was set).
+    assert time.monotonic() - started > 0.29
     assert turns.waiting == 0 and turns.running == 1  # the refused one took nothing
     turns.leave()
     assert [p async for p in turns.enter()] == []  # and the place is free again
@@ -183,35 +205,33 @@ async def test_a_full_arena_refuses_politely_after_the_longest_wait() -> None:
 async def test_each_sides_first_text_goes_out_at_once_later_text_in_batches() -> None:
     """The two sides start milliseconds apart: the second's first text must not wait
     out the interval the first one's update opened; later text still travels in
-    batches, and the close goes out at once."""
+    batches, and the close goes out at once. The interval is a minute, so what waits
+    for it and what does not differ by far more than a busy machine's delays."""
     live = LiveTurn("b1", TurnUpdate("b1", 1))
-    seen: list[tuple[float, str, str]] = []
-    started = time.monotonic()
+    seen: list[tuple[str, str]] = []
 
     async def reader() -> None:
-        async for turn in follow(live, interval=1.0):
-            seen.append((time.monotonic() - started, turn.update.a.text, turn.update.b.text))
+        async for turn in follow(live, interval=60.0):
+            seen.append((turn.update.a.text, turn.update.b.text))
 
     task = asyncio.create_task(reader())
     live.update.a.text = "A"
     live.touch("first")
-    await asyncio.sleep(0.05)
+    await until(lambda: len(seen) == 1)
     live.update.b.text = "B"
-    live.touch("first")  # 50 ms later: the second side's first text
-    await asyncio.sleep(0.05)
+    live.touch("first")  # the second side's first text
+    await until(lambda: len(seen) == 2)  # not a whole interval behind the first
     live.update.a.text += "a"
     live.touch("chunk")  # a later chunk: waits for the batch
     await asyncio.sleep(0.05)
-    assert [(a, b) for _, a, b in seen] == [("A", ""), ("A", "B")]
-    assert seen[1][0] < 0.5  # not a whole interval behind the first
     live.update.b.text += "b"
     live.touch("chunk")
     await asyncio.sleep(0.05)
-    assert len(seen) == 2  # both chunks are still gathered into the next update
+    assert seen == [("A", ""), ("A", "B")]  # both chunks are gathered into the next update
     live.closed = True
     live.touch()  # the close cuts the wait short
-    await asyncio.wait_for(task, 0.5)
-    assert seen[-1][1:] == ("Aa", "Bb") and seen[-1][0] < 0.9
+    await asyncio.wait_for(task, 30)
+    assert seen[-1] == ("Aa", "Bb")
 
 
 async def test_the_page_is_built_once_per_address_encoding_and_configuration() -> None:

@@ -129,7 +129,7 @@ async def test_vllm_server_is_launched_supervised_restarted_and_stopped(tmp_path
                 break
         assert supervisor.restarts == 1 and supervisor.healthy
         assert supervisor.pid != first_pid
-        assert not alive(first_worker, within=2.0)  # ...until the restart ends its group
+        assert not alive(first_worker, within=10.0)  # ...until the restart ends its group
         assert await ask(backend)  # answering again on the restarted server
         second_worker = worker_pid("\n".join(supervisor.tail()))
         assert second_worker != first_worker and alive(second_worker)
@@ -138,7 +138,7 @@ async def test_vllm_server_is_launched_supervised_restarted_and_stopped(tmp_path
     assert not backend.ready
     assert not alive(supervisor.pid or 0)
     # SIGTERM it ignored; the group's SIGKILL it did not (delivered within moments).
-    assert not alive(second_worker, within=2.0)
+    assert not alive(second_worker, within=10.0)
     # Both runs' output is on disk, where the admin view reads it.
     on_disk = (tmp_path / "logs" / "served-name.log").read_text()
     assert on_disk.count("vllm-shim: argv=") == 2 and f"pid={second_worker}" in on_disk
@@ -184,7 +184,7 @@ async def test_a_server_log_rotates_and_its_end_is_read_from_disk(tmp_path: Path
     )
     await supervisor.start()
     try:
-        for _ in range(50):  # the output reaches the file
+        for _ in range(300):  # the output reaches the file
             if supervisor.tail(1) == [supervisor.log_tail[-1]] and "02999" in supervisor.tail(1)[0]:
                 break
             await asyncio.sleep(0.1)

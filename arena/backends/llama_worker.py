@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 import threading
 
 
@@ -44,7 +45,7 @@ def main() -> None:
     params.cpuparams_batch.n_threads = args.threads
     if args.alias:
         params.model_alias = args.alias
-    server = xllamacpp.Server(params)  # serves on its own threads
+    _server = xllamacpp.Server(params)  # serves on its own threads until we exit
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -52,7 +53,13 @@ def main() -> None:
     # loading (seconds) is noticed at the first check, not taken for the parent.
     while os.getppid() == args.parent and not stop.wait(1.0):
         pass
-    del server
+    # Exit without the server's destructor: it stops llama.cpp's main loop and joins
+    # it, and a stop that comes before that loop has begun (the constructor returns
+    # just before; on a busy machine, often) is lost, so the join waited forever and
+    # the worker outlived its arena. The system frees what the server holds.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

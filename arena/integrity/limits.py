@@ -53,7 +53,7 @@ class Limits:
     def vote(self, settings: ArenaSettings, voter_hash: str, ip_hash: str) -> None:
         """Raise :class:`LimitError` if this session or IP address already cast its
         daily number of votes (counted over the last 24 hours)."""
-        since = utcnow() - timedelta(days=1)
+        since = self.clock() - timedelta(days=1)
         checks = [("this browser", "voter_hash", voter_hash, settings.votes_per_day)]
         if ip_hash:
             checks.append(("your network address", "ip_hash", ip_hash, settings.ip_votes_per_day))

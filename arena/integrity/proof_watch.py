@@ -177,7 +177,8 @@ class ProofWatch:
     async def run_due(self) -> ProofHealth | None:
         """:meth:`check`, if no process of the deployment did in the last
         :data:`CHECK_EVERY` (a claim in ``meta``); on the store's thread."""
-        if not await self.store.run(claim, self.store, CLAIM_KEY, CHECK_EVERY * 0.9):
+        due = await self.store.run(claim, self.store, CLAIM_KEY, CHECK_EVERY * 0.9, self.clock())
+        if not due:
             return None
         return await self.store.run(self.check)
 

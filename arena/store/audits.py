@@ -5,7 +5,7 @@ a claim that lets one arena process of several run each scheduled check."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
@@ -91,10 +91,11 @@ def battle_answers(store: Store, model: str, limit: int) -> list[BattleAnswer]:
     ]
 
 
-def claim(store: Store, key: str, every: timedelta) -> bool:
+def claim(store: Store, key: str, every: timedelta, now: datetime | None = None) -> bool:
     """Whether this process takes the job ``key`` now: true at most once per ``every``
-    across every process on the database (a conditional update of a ``meta`` row)."""
-    now = utcnow()
+    across every process on the database (a conditional update of a ``meta`` row).
+    ``now`` is the caller's clock (the wall clock by default)."""
+    now = now or utcnow()
     stamp, due = now.isoformat(), (now - every).isoformat()
     with store.session() as s:
         taken = s.exec(
