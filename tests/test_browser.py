@@ -29,6 +29,9 @@ ARTIFACTS = ROOT / "test-artifacts"
 NAMES = ("SmolLM2-135M-Instruct", "Qwen2.5-Coder-0.5B-Instruct")
 ORGS = ("Hugging Face", "Alibaba Qwen")
 ANSWER_TIMEOUT = 120_000
+# An assertion waits up to 30 s, not playwright's 5: on a machine whose cores are busy
+# elsewhere, a fresh process's first board fit alone took longer than 5 s.
+expect.set_options(timeout=30_000)
 
 # Everything the page's scripts receive: fetch bodies (streams included), WebSocket and
 # EventSource messages.
