@@ -123,7 +123,11 @@ def test_two_processes_behind_nginx_stick_survive_a_kill_and_lose_no_vote(
                 # snapshot, between the two reads (within a second). Read until they agree.
                 deadline = time.monotonic() + 30
                 while True:
-                    boards = [httpx.get(u + "api/leaderboard").json() for u in (url_one, url_two)]
+                    # A first fit (imports included) can take seconds on a busy machine.
+                    boards = [
+                        httpx.get(u + "api/leaderboard", timeout=60).json()
+                        for u in (url_one, url_two)
+                    ]
                     if boards[0] == boards[1] or time.monotonic() > deadline:
                         break
                     time.sleep(0.1)
@@ -271,13 +275,13 @@ def test_the_served_page_is_the_same_for_all_but_each_browser_has_its_own_cookie
     live_server: dict[str, str],
 ) -> None:
     url = live_server["url"]
-    first, second = httpx.get(url), httpx.get(url)
+    first, second = httpx.get(url, timeout=30), httpx.get(url, timeout=30)
     assert first.status_code == second.status_code == 200 and first.text == second.text
     assert "arena-panes" in first.text  # the arena's page, not an error page
     cookies = [r.cookies.get("arena_voter") for r in (first, second)]
     assert all(cookies) and cookies[0] != cookies[1]
     port = url.rstrip("/").rsplit(":", 1)[1]
-    local = httpx.get(url, headers={"host": f"localhost:{port}"})
+    local = httpx.get(url, headers={"host": f"localhost:{port}"}, timeout=30)
     assert f"http://localhost:{port}" in local.text and local.text != first.text
     # The arena keeps no deep-link state, and Gradio's route for it is closed.
     assert httpx.get(url + "gradio_api/deep_link?session_hash=abc").status_code == 404
