@@ -102,7 +102,8 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
     api.add_middleware(SecurityHeaders, scripts=[ARENA_JS])
     api.add_middleware(PageCache, store=api.state.pages, version=lambda: arena.config)
     api.add_middleware(BrowserCookies, identity=arena.gate.identity)
-    # Outermost: another site's request is refused before anything reads it.
+    # Another site's request is refused before anything reads it (only the body limit,
+    # added by bound_requests below, stands outside: both refuse before reading a body).
     api.add_middleware(SameOrigin, allowed=lambda: arena.config.settings.allowed_origins)
 
     api.include_router(api_router(arena))
