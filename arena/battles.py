@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import re
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,16 +20,17 @@ from typing import Any
 from arena import language
 from arena.answers import SideState, answer_side
 from arena.backends.pool import ModelPool
+from arena.choices import offered_model, params_for
 from arena.config import Config
 from arena.draw import Draw
-from arena.errors import BattleStateError, NoModelsError, PromptError, excerpt
+from arena.errors import BattleStateError, NoModelsError
 from arena.gate import Gate, Voter, pick_first
 from arena.integrity import find_leaks
 from arena.integrity.proof import ProofOfWork, proof_enabled
 from arena.live import LiveTurn, LiveTurns, follow
-from arena.params import CHOSEN_MAX_TOKENS
 from arena.store import BattleRecord, Store, TurnRecord
 from arena.store.tables import SIDES
+from ratings.categories import prompt_tags
 
 __all__ = [
     "BattleService",
@@ -80,11 +80,6 @@ class Reveal:
     winner: str
     model_a: dict[str, Any]  # ModelSpec.public(): name, organization, licence, link, price
     model_b: dict[str, Any]
-
-
-def tags_of(prompt: str, tags: Mapping[str, str]) -> list[str]:
-    """The organizer's tags (``tags`` in arena.toml) whose expression the prompt matches."""
-    return sorted(name for name, pattern in tags.items() if re.search(pattern, prompt, re.I))
 
 
 class BattleService:
@@ -143,8 +138,8 @@ class BattleService:
             BattleStateError: the terms of use were not accepted, or both chosen
                 models are the same.
             NoModelsError: fewer than two ready models, or a chosen one not offered
-                by name or not ready (see :meth:`named`).
-            PromptError: a chosen parameter refused (see :meth:`params_for`).
+                by name or not ready (:func:`arena.choices.offered_model`).
+            PromptError: a chosen parameter refused (:func:`arena.choices.params_for`).
         """
         battle = await self._new_battle(voter, models, params)
         await self.store.run(self.store.add_battle, battle)
@@ -166,7 +161,7 @@ class BattleService:
             if not model_a or not model_b:
                 raise NoModelsError(pick_first(self.config))
             for name in models:
-                self.named(name, "Side-by-side")
+                offered_model(self.config, self.pool, name, "Side-by-side")
             if model_a == model_b:
                 raise BattleStateError(f"pick two different models (both are {model_a})")
         voter_hash, ip_hash = self.gate.hashes(voter)
@@ -176,47 +171,14 @@ class BattleService:
             mode="anony" if models is None else "named",
             model_a=model_a,
             model_b=model_b,
-            params={"a": self.params_for(model_a, params), "b": self.params_for(model_b, params)},
+            params={
+                "a": params_for(self.pool, model_a, params),
+                "b": params_for(self.pool, model_b, params),
+            },
             voter_hash=voter_hash,
             ip_hash=ip_hash,
         )
         return battle
-
-    def named(self, name: Any, mode: str) -> str:
-        """``name``, a model a voter picked by name in ``mode`` (Side-by-side, Direct
-        chat), when it may be picked and is ready.
-
-        Raises:
-            NoModelsError: it is not offered by name, in the same words whether it is
-                unknown, anonymous-only or retired (a refusal must not confirm that an
-                unreleased model exists), or it is not ready.
-        """
-        offered = self.config.public_names
-        if not isinstance(name, str) or name not in offered:
-            raise NoModelsError(
-                f"unknown model {excerpt(name)}; {mode} offers: {', '.join(offered) or 'none'}"
-            )
-        if name not in self.pool.ready():
-            raise NoModelsError(f"{name} is not ready to answer right now")
-        return name
-
-    def params_for(self, model: str, chosen: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The sampling parameters ``model`` is sent: its own, then those the voter
-        chose (see :meth:`arena.params.ParamRules.chosen`: temperature, top_p and
-        max_tokens, the last no more than the model's own max_tokens), as its provider
-        takes them.
-
-        Raises:
-            PromptError: a chosen parameter or value refused (the model is named: only
-                the named modes choose parameters).
-        """
-        backend = self.pool.backend(model)
-        own = backend.spec.params
-        ceiling = int(own.get("max_tokens") or CHOSEN_MAX_TOKENS)
-        picked, problems = backend.rules.chosen(chosen or {}, ceiling)
-        if problems:
-            raise PromptError(f"{model}: " + "; ".join(problems))
-        return backend.rules.request({**own, **picked})
 
     async def start_turn(
         self,
@@ -279,7 +241,7 @@ class BattleService:
         lang = None
         if self.config.settings.detect_languages:
             lang = await asyncio.to_thread(language.detect, prompt, wait=False)
-        return lang, tags_of(prompt, self.config.settings.tags)
+        return lang, prompt_tags(prompt, self.config.settings.tags)
 
     async def _store_new(self, new: BattleRecord, prompt: str, voter_hash: str) -> None:
         new.language, new.tags = await self._labels(prompt)

@@ -14,6 +14,7 @@ from typing import Any
 
 from arena.answers import SideState, answer_side, until_done
 from arena.battles import BattleService
+from arena.choices import offered_model, params_for
 from arena.errors import BattleStateError, NoModelsError, excerpt
 from arena.gate import Gate, Voter, pick_first
 from arena.store import BattleRecord, FeedbackRecord, TurnRecord
@@ -36,20 +37,20 @@ class ChatService:
 
         Raises:
             NoModelsError: no model picked, or one not offered by name or not ready
-                (:meth:`BattleService.named`).
-            PromptError: a chosen parameter refused (:meth:`BattleService.params_for`).
+                (:func:`arena.choices.offered_model`).
+            PromptError: a chosen parameter refused (:func:`arena.choices.params_for`).
         """
         await self.store.run(self.gate.check_terms, voter)
         if not model:
             raise NoModelsError(pick_first(self.battles.config))
-        self.battles.named(model, "Direct chat")
+        offered_model(self.battles.config, self.battles.pool, model, "Direct chat")
         chat = BattleRecord(
             id=str(uuid.uuid4()),
             anony=False,
             mode="direct",
             model_a=model,
             model_b="",
-            params={"a": self.battles.params_for(model, params)},
+            params={"a": params_for(self.battles.pool, model, params)},
             voter_hash=self.gate.hash(voter.session),
         )
         await self.store.run(self.store.add_battle, chat)

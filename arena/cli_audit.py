@@ -16,8 +16,8 @@ from typing import Any
 from arena.audit.run import AuditReport
 from arena.backends.pool import ModelPool, running
 from arena.config import Config
-from arena.config.values import problem, short
-from arena.errors import ArenaError, ConfigError
+from arena.config.values import QUOTED_CHARS, problem
+from arena.errors import ArenaError, ConfigError, excerpt
 from arena.store import Store
 from arena.store.audits import save_audit
 
@@ -90,7 +90,7 @@ def _alpha(args: argparse.Namespace, default: float) -> float:
         return default
     wrong = problem("monitor_alpha", args.alpha)
     if wrong:
-        raise ConfigError(f"command-line --alpha {short(args.alpha)} {wrong}")
+        raise ConfigError(f"command-line --alpha {excerpt(args.alpha, QUOTED_CHARS)} {wrong}")
     return float(args.alpha)
 
 

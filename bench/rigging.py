@@ -44,14 +44,12 @@ the budgets searched are prefixes, in vote order, of one stream of admitted vote
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +57,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)
-SHARED = ROOT.parent / "shared" / "bench"
 
 from arena.config import ArenaSettings, Config  # noqa: E402
 from arena.errors import LimitError  # noqa: E402
@@ -68,118 +65,20 @@ from arena.integrity.proof import ProofOfWork  # noqa: E402
 from arena.leaderboard import board_settings  # noqa: E402
 from arena.store import BattleRecord, Store  # noqa: E402
 from arena.store.board import battle_table  # noqa: E402
+from bench._crowd import (  # noqa: E402
+    HONEST_DAYS,
+    START,
+    battle_row,
+    bulk_insert,
+    hashed,
+    honest_rows,
+    make_honest,
+)
 from ratings import BattleTable, build_leaderboard  # noqa: E402
 from ratings.bradley_terry import PairCounts, fit_bradley_terry  # noqa: E402
 
 STRATEGIES = ("target-only", "omnipresent", "slow")
 SEARCH_LIMIT = 20  # votes_for_one_rank is searched up to this many times the budget
-START = datetime(2026, 1, 1, tzinfo=UTC)
-HONEST_DAYS = 347  # make_battles spreads its battles over 3e7 s
-
-
-def make_honest(models: int, honest: int, seed: int) -> dict[str, Any]:
-    """Honest battles from the shared generator, with an address per voter."""
-    if not (SHARED / "make_battles.py").exists():
-        raise SystemExit(f"needs {SHARED / 'make_battles.py'} (the shared bench generator)")
-    sys.path.insert(0, str(SHARED))
-    from make_battles import generate  # type: ignore[import-not-found]
-
-    columns, truth = generate(honest, models, seed)
-    rng = np.random.default_rng(seed + 1)
-    judges, voter = np.unique(columns["judge"], return_inverse=True)
-    office = rng.random(judges.size) < 0.15  # offices: ~10 voters behind one address
-    address = np.where(office, rng.integers(0, max(1, judges.size // 100), judges.size), 0)
-    address = np.where(office, address, np.arange(judges.size) + judges.size)
-    columns["voter"] = np.array([_hash("honest-browser", j) for j in range(judges.size)])[voter]
-    columns["address"] = np.array([_hash("honest-address", a) for a in address])[voter]
-    return {"columns": columns, "truth": truth}
-
-
-def _hash(kind: str, value: Any) -> str:
-    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:32]
-
-
-COLUMNS = (
-    "id",
-    "created_at",
-    "updated_at",
-    "anony",
-    "mode",
-    "model_a",
-    "model_b",
-    "params",
-    "state",
-    "streaming",
-    "turns",
-    "error",
-    "winner",
-    "voted_at",
-    "voter_hash",
-    "ip_hash",
-    "valid",
-    "invalid_reason",
-    "tags",
-    "language",
-)
-
-
-def bulk_insert(store: Store, rows: list[dict[str, Any]]) -> None:
-    """Voted battles in one transaction of plain DB-API inserts, stored as the ORM stores
-    them (UTC datetimes as SQLite text, JSON as text): 100,000 rows in seconds, where the
-    ORM's insert takes half a minute."""
-
-    def value(row: dict[str, Any], column: str) -> Any:
-        v = row[column]
-        if isinstance(v, datetime):
-            return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return json.dumps(v) if isinstance(v, dict | list) else v
-
-    sql = f"INSERT INTO battles ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    with store.engine.begin() as c:
-        c.exec_driver_sql(sql, [tuple(value(r, k) for k in COLUMNS) for r in rows])
-
-
-def honest_rows(columns: dict[str, Any]) -> list[dict[str, Any]]:
-    """The honest battles as voted anonymous battles, in the order of their stamps."""
-    t0 = float(np.min(columns["tstamp"]))
-    rows = []
-    for i in range(len(columns["winner"])):
-        at = START + timedelta(seconds=float(columns["tstamp"][i]) - t0)
-        row = _battle_row(str(columns["model_a"][i]), str(columns["model_b"][i]), at)
-        row.update(
-            state="voted",
-            winner=str(columns["winner"][i]),
-            voted_at=at,
-            voter_hash=str(columns["voter"][i]),
-            ip_hash=str(columns["address"][i]),
-        )
-        rows.append(row)
-    return rows
-
-
-def _battle_row(model_a: str, model_b: str, at: datetime) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "created_at": at,
-        "updated_at": at,
-        "anony": True,
-        "mode": "anony",
-        "model_a": model_a,
-        "model_b": model_b,
-        "params": {},
-        "state": "open",
-        "streaming": False,
-        "turns": 1,
-        "error": None,
-        "winner": None,
-        "voted_at": None,
-        "voter_hash": "",
-        "ip_hash": "",
-        "valid": True,
-        "invalid_reason": None,
-        "tags": [],
-        "language": None,
-    }
 
 
 @dataclass(frozen=True)
@@ -195,8 +94,8 @@ class Attacker:
     def identity(self, attempt: int) -> tuple[str, str]:
         k = attempt % self.browsers
         return (
-            _hash(f"{self.salt}-browser", k),
-            _hash(f"{self.salt}-address", k % self.addresses),
+            hashed(f"{self.salt}-browser", k),
+            hashed(f"{self.salt}-address", k % self.addresses),
         )
 
 
@@ -244,7 +143,7 @@ class Campaign:
             self.clock += timedelta(seconds=self.attacker.gap_s)
             browser, address = self.attacker.identity(self.attempts)
             self.attempts += 1
-            row = _battle_row(self.models[a], self.models[b], self.clock)
+            row = battle_row(self.models[a], self.models[b], self.clock)
             row.update(voter_hash=browser, ip_hash=address)
             allowed = self.replica.admit(browser, address, self.clock)
             if self.admitted < real:

@@ -8,7 +8,8 @@
   programming language or coding task, or the answers hold fenced code (the arena's
   own battles: every turn's prompts and answers, in a ``coding`` column; a battle file:
   its first prompt);
-- ``tag:<name>``: any tag stored on the battle.
+- ``tag:<name>``: any tag stored on the battle (the arena tags a battle whose first
+  prompt matches an organizer's expression: :func:`prompt_tags`).
 
 A category needs the column it is built on; a table without it has no such category.
 """
@@ -16,7 +17,7 @@ A category needs the column it is built on; a table without it has no such categ
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -29,6 +30,7 @@ __all__ = [
     "is_coding",
     "list_categories",
     "looks_like_coding",
+    "prompt_tags",
 ]
 
 LONG_PROMPT_CHARS = 2000
@@ -49,6 +51,12 @@ _CODE_LINE = re.compile(
     re.MULTILINE,
 )
 _FENCE = re.compile(r"```")
+
+
+def prompt_tags(prompt: str, tags: Mapping[str, str]) -> list[str]:
+    """The names in ``tags`` (name -> regular expression, ``tags`` in arena.toml) whose
+    expression ``prompt`` matches, ignoring case; sorted."""
+    return sorted(name for name, pattern in tags.items() if re.search(pattern, prompt, re.I))
 
 
 def looks_like_coding(prompt: str) -> bool:

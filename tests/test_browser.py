@@ -1,37 +1,34 @@
 """The web page in a real headless Chromium (Debian's), against the running arena with
-the real local models."""
+the real local models (the page on stand-in models: tests/test_browser_wire.py and
+tests/test_browser_trust.py)."""
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, query
+from tests.browser import (
+    ANSWER_TIMEOUT,
+    ARTIFACTS,
+    browser,
+    bubbles,
+    open_tab,
+    send,
+    wait_for_answers,
+)
+from tests.conftest import query
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        "needs Debian's chromium (apt-get install chromium; make test does it)",
-        allow_module_level=True,
-    )
+__all__ = ["browser"]  # the fixture, found by pytest here
 
-ARTIFACTS = ROOT / "test-artifacts"
 NAMES = ("SmolLM2-135M-Instruct", "Qwen2.5-Coder-0.5B-Instruct")
 ORGS = ("Hugging Face", "Alibaba Qwen")
-ANSWER_TIMEOUT = 120_000
-# An assertion waits up to 30 s, not playwright's 5: on a machine whose cores are busy
-# elsewhere, a fresh process's first board fit alone took longer than 5 s.
-expect.set_options(timeout=30_000)
 
 # Everything the page's scripts receive: fetch bodies (streams included), WebSocket and
 # EventSource messages.
@@ -66,24 +63,6 @@ if (OriginalEventSource) {
 """
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def page(browser: Browser, live_server: dict[str, str]) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1366, "height": 900})
@@ -99,29 +78,6 @@ def page(browser: Browser, live_server: dict[str, str]) -> Iterator[Page]:
 
 def db(server: dict[str, str], sql: str) -> list[tuple]:
     return query(server["db"], sql)
-
-
-def send(page: Page, prefix: str, text: str) -> None:
-    box = page.locator(f"#{prefix}-prompt textarea")
-    box.fill(text)
-    box.press("Enter")
-
-
-def wait_for_answers(page: Page, prefix: str = "battle") -> None:
-    expect(page.locator(f"#{prefix}-vote-a")).to_be_enabled(timeout=ANSWER_TIMEOUT)
-
-
-def bubbles(page: Page, side: str, prefix: str = "battle") -> list[str]:
-    return page.locator(f"#{prefix}-chat-{side} .message").all_inner_texts()
-
-
-def open_tab(page: Page, name: str) -> None:
-    """Click a tab, through the "More tabs" menu where a narrow screen folds it away."""
-    tab = page.get_by_role("tab", name=name)
-    if not tab.is_visible():
-        page.get_by_role("button", name="More tabs").click()
-        tab = page.get_by_role("button", name=name, exact=True).last
-    tab.click()
 
 
 def test_a_battle_of_two_turns_and_a_vote_by_keyboard(
@@ -407,144 +363,3 @@ def test_the_vote_buttons_keep_their_state_when_the_voter_switches_tabs(page: Pa
     page.get_by_role("tab", name="Leaderboard").click()
     page.get_by_role("tab", name="Battle").click()
     expect(page.locator("#battle-vote-a")).to_be_disabled()
-
-
-@contextmanager
-def slow_wire_arena(tmp_path: Path, **settings: object) -> Iterator[str]:
-    """The arena on two stand-in models (tests/wire.py) that give up after 4 s without a
-    first token (a prompt holding "HANG" gets none); its URL."""
-    from tests.conftest import db_url, serve
-    from tests.test_faults import NO_LIMITS
-    from tests.wire import WireServer, write_config
-
-    with WireServer() as wire:
-        config = tmp_path / "arena.toml"
-        slow = {"first_token_timeout": 4}
-        models = {"m-a": slow, "m-b": slow}
-        write_config(config, wire, ["m-a", "m-b"], models, **{**NO_LIMITS, **settings})
-        with serve(config, db_url(tmp_path), tmp_path) as (_, url):
-            yield url
-
-
-def test_a_slow_model_shows_the_seconds_it_keeps_the_voter_waiting(
-    browser: Browser, tmp_path: Path
-) -> None:
-    with slow_wire_arena(tmp_path) as url:
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(url)
-        send(page, "battle", "HANG")  # the wire models never answer this
-        waiting = page.locator("#battle-chat-a .arena-live[data-wait]")
-        expect(waiting).to_have_attribute("data-wait", re.compile(r"first words… [23] s"))
-        status = page.locator("#battle-status")
-        expect(status).to_contain_text("Both answers failed", timeout=15_000)
-        expect(page.locator("#battle-chat-b")).to_contain_text("took over 4 s")
-        expect(page.locator(".arena-live")).to_have_count(0)  # the counter is gone
-        context.close()
-
-
-def test_past_capacity_the_page_shows_its_place_in_line_then_plays_the_battle(
-    browser: Browser, tmp_path: Path
-) -> None:
-    with slow_wire_arena(tmp_path, max_live_turns=1) as url:
-        first, second = browser.new_context(), browser.new_context()
-        holder, waiter = first.new_page(), second.new_page()
-        holder.goto(url)
-        waiter.goto(url)
-        send(holder, "battle", "HANG")  # holds the one place for 4 s, then fails
-        expect(holder.locator("#battle-status")).to_contain_text("answering")
-        send(waiter, "battle", "Hello there")
-        status = waiter.locator("#battle-status")
-        expect(status).to_contain_text("you are number 1 in line")
-        expect(waiter.locator("#battle-prompt textarea")).to_have_value("")
-        wait_for_answers(waiter)  # once the place came free
-        expect(waiter.locator("#battle-chat-a")).to_contain_text("You said: Hello there")
-        expect(status).not_to_contain_text("in line")
-        expect(holder.locator("#battle-status")).to_contain_text("Both answers failed")
-        first.close()
-        second.close()
-
-
-def test_the_page_solves_its_proof_of_work_and_a_script_that_skips_it_is_flagged(
-    browser: Browser, tmp_path: Path
-) -> None:
-    from gradio_client import Client
-
-    from tests.conftest import db_url, play_turn, serve
-    from tests.wire import WireServer, write_config
-
-    with WireServer() as wire:
-        config = tmp_path / "arena.toml"
-        write_config(
-            config, wire, ["m-a", "m-b"], proof_of_work='"on"', proof_every=2, proof_work=5000
-        )
-        db = db_url(tmp_path)
-        with serve(config, db, tmp_path) as (_, url):
-            context = browser.new_context()
-            page = context.new_page()
-            proofs: list[int] = []
-            page.on(
-                "response",
-                lambda r: (
-                    proofs.append(r.status)
-                    if r.url.endswith("/api/proof") and r.request.method == "POST"
-                    else None
-                ),
-            )
-            page.goto(url)
-            for i in range(3):  # the proof of the page load covers two votes, then a new one
-                send(page, "battle", f"Hello {i}")
-                wait_for_answers(page)
-                page.locator("#battle-vote-a").click()
-                expect(page.locator("#battle-status")).to_contain_text("Thanks for voting")
-                page.get_by_role("button", name="New round").click()
-                expect(page.locator("#battle-vote-a")).to_be_disabled()
-            context.close()
-            assert proofs == [200, 200]
-
-            script = Client(url, verbose=False)  # the public API, skipping the challenge
-            play_turn(script, "Hello from a script")
-            assert "Thanks for voting" in script.predict(api_name="/model_a")  # kept...
-    votes = query(db, "select valid, invalid_reason from battles order by voted_at")
-    assert [bool(v) for v, _ in votes] == [True, True, True, False], votes  # ...but flagged
-    assert "no proof of work" in votes[-1][1]
-
-
-def test_the_admin_view_shows_the_share_of_votes_without_a_proof_of_work(
-    browser: Browser, tmp_path: Path
-) -> None:
-    import httpx
-    from gradio_client import Client
-
-    from tests.conftest import db_url, play_turn, serve
-    from tests.wire import WireServer, write_config
-
-    token = "admin-token-for-the-proof-share"
-    with WireServer() as wire:
-        config = tmp_path / "arena.toml"
-        write_config(config, wire, ["m-a", "m-b"], proof_of_work='"on"', proof_alert_votes=1)
-        with serve(config, db_url(tmp_path), tmp_path, {"ARENA_ADMIN_TOKEN": token}) as (_, url):
-            script = Client(url, verbose=False)  # the public API, skipping the challenge
-            play_turn(script, "Hello from a script")
-            assert "Thanks for voting" in script.predict(api_name="/model_a")
-            headers = {"Authorization": f"Bearer {token}"}
-            proof = httpx.get(url + "api/admin/models", headers=headers).json()["proof_of_work"]
-            assert proof == {
-                **proof,
-                "enabled": True,
-                "votes": 1,
-                "flagged": 1,
-                "share": 1.0,
-                "alert": True,  # proof_alert_votes = 1
-            }
-            context = browser.new_context()
-            page = context.new_page()
-            page.goto(url + "admin")
-            page.get_by_label("Admin token").fill(token)
-            page.get_by_role("button", name="Show").click()
-            shown = page.locator("#proof")
-            expect(shown).to_contain_text('last hour: 1 of 1 votes flagged "no proof of work"')
-            expect(shown).to_contain_text("(100%)")
-            expect(shown).to_contain_text("is the page's challenge failing?")
-            expect(shown).to_have_class("bad")
-            context.close()

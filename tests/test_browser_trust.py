@@ -6,31 +6,19 @@ attacker chose; a tracker and an attacker's page on other ports of 127.0.0.1."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from arena.backends.supervisor import free_port
-from tests.conftest import db_url, query, serve
-from tests.test_browser import CHROMIUM, send, wait_for_answers
-from tests.test_faults import NO_LIMITS
-from tests.wire import WireServer, write_config
+from tests.browser import browser, send, wait_for_answers, wire_arena
+from tests.conftest import query
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+__all__ = ["browser"]  # the fixture, found by pytest here
 
 
 class Site:
@@ -66,17 +54,6 @@ class Site:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@contextmanager
-def wire_arena(tmp_path: Path, **settings: object) -> Iterator[tuple[str, str]]:
-    """The arena on two stand-in models; its URL and database."""
-    with WireServer() as wire:
-        config = tmp_path / "arena.toml"
-        write_config(config, wire, ["m-a", "m-b"], **{**NO_LIMITS, **settings})
-        db = db_url(tmp_path)
-        with serve(config, db, tmp_path) as (_, url):
-            yield url, db
 
 
 def open_page(browser: Browser, url: str) -> tuple[Page, list[str]]:

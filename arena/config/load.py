@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from arena.config.settings import DEFAULT_MODELS, KINDS, ArenaSettings, Config, ModelSpec
-from arena.config.values import from_text, problem, short, type_of, type_problem
-from arena.errors import ConfigError
+from arena.config.values import QUOTED_CHARS, from_text, problem, type_of, type_problem
+from arena.errors import ConfigError, excerpt
 from arena.params import rules_for
 
 __all__ = ["load_config"]
@@ -151,7 +151,9 @@ def _build(cls: type, raw: Any, path: Path, text: str, where: str, occurrence: i
         else:
             wrong = type_problem(type_of(cls, key), value)
         if wrong:
-            raise ConfigError(f"{path}, line {line}: {key} = {short(value)} in {where} {wrong}")
+            raise ConfigError(
+                f"{path}, line {line}: {key} = {excerpt(value, QUOTED_CHARS)} in {where} {wrong}"
+            )
     return cls(**raw)
 
 
@@ -187,7 +189,7 @@ def _apply_env(settings: ArenaSettings, env: Mapping[str, str]) -> ArenaSettings
         value = from_text(f.name, raw)
         wrong = problem(f.name, value)
         if wrong:
-            raise ConfigError(f"environment variable {name}={short(raw)} {wrong}")
+            raise ConfigError(f"environment variable {name}={excerpt(raw, QUOTED_CHARS)} {wrong}")
         changes[f.name] = value
     return replace(settings, **changes)
 
@@ -200,5 +202,5 @@ def _apply_overrides(settings: ArenaSettings, overrides: Mapping[str, Any]) -> A
         wrong = problem(key, value)
         if wrong:
             flag = "--" + key.replace("_", "-")
-            raise ConfigError(f"command-line {flag} {short(value)} {wrong}")
+            raise ConfigError(f"command-line {flag} {excerpt(value, QUOTED_CHARS)} {wrong}")
     return replace(settings, **changes)

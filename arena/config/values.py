@@ -26,13 +26,17 @@ from collections.abc import Callable
 from typing import Any
 
 from arena.config.settings import ArenaSettings
+from arena.errors import excerpt
+
+# The most of a refused value a message quotes.
+QUOTED_CHARS = 60
 
 __all__ = [
+    "QUOTED_CHARS",
     "RULES",
     "TRUTH",
     "from_text",
     "problem",
-    "short",
     "type_name",
     "type_of",
     "type_problem",
@@ -91,7 +95,9 @@ def _not_empty(value: Any) -> str | None:
 def _regular_expressions(value: Any) -> str | None:
     for name, pattern in value.items():
         if not isinstance(pattern, str):
-            return f"should hold regular expressions: tag {name!r} is {short(pattern)}"
+            return (
+                f"should hold regular expressions: tag {name!r} is {excerpt(pattern, QUOTED_CHARS)}"
+            )
         try:
             re.compile(pattern)
         except re.error as exc:
@@ -177,12 +183,6 @@ def from_text(name: str, raw: str) -> Any:
     except (ValueError, tomllib.TOMLDecodeError):
         return raw
     return raw
-
-
-def short(value: Any, limit: int = 60) -> str:
-    """``repr(value)``, cut to about ``limit`` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @functools.cache

@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import and_, case, func, or_
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from arena.config import ArenaSettings, Config
 from arena.integrity.proof import NO_PROOF, proof_enabled
 from arena.store import Store
-from arena.store.audits import claim
+from arena.store.audits import claim, set_meta
 from arena.store.tables import BattleRecord, MetaRecord, utcnow
 
 __all__ = ["CHECK_EVERY", "WINDOW", "ProofHealth", "ProofShare", "ProofWatch", "proof_share"]
@@ -197,21 +197,5 @@ def _switch(store: Store, state: str) -> bool:
     """Whether this call changed the deployment's recorded state to ``state``: one
     conditional UPDATE, so of several processes seeing the change only one is told.
     The first look ever counts as a change only when it is an alert."""
-    with store.session() as s:
-        changed = s.exec(
-            update(MetaRecord)
-            .where(MetaRecord.key == STATE_KEY, MetaRecord.value != state)  # type: ignore[arg-type]
-            .values(value=state)
-        ).rowcount
-        s.commit()
-    if changed == 1:
-        return True
-    try:
-        with store.session() as s:
-            if s.get(MetaRecord, STATE_KEY) is not None:
-                return False
-            s.add(MetaRecord(key=STATE_KEY, value=state))
-            s.commit()
-        return state == "alert"
-    except IntegrityError:  # another process recorded it first
-        return False
+    changed = set_meta(store, STATE_KEY, state, MetaRecord.value != state)
+    return changed is True or (changed is None and state == "alert")

@@ -15,7 +15,15 @@ from sqlmodel import and_, select
 from arena.store.db import Store
 from arena.store.tables import AuditRecord, BattleRecord, MetaRecord, TurnRecord, utcnow
 
-__all__ = ["BattleAnswer", "audit_mark", "battle_answers", "claim", "last_audits", "save_audit"]
+__all__ = [
+    "BattleAnswer",
+    "audit_mark",
+    "battle_answers",
+    "claim",
+    "last_audits",
+    "save_audit",
+    "set_meta",
+]
 
 
 @dataclass(frozen=True)
@@ -97,21 +105,30 @@ def claim(store: Store, key: str, every: timedelta, now: datetime | None = None)
     ``now`` is the caller's clock (the wall clock by default)."""
     now = now or utcnow()
     stamp, due = now.isoformat(), (now - every).isoformat()
+    return set_meta(store, key, stamp, MetaRecord.value <= due) is not False  # type: ignore[arg-type]
+
+
+def set_meta(store: Store, key: str, value: str, when: Any) -> bool | None:
+    """Set the ``meta`` row ``key`` to ``value`` where ``when`` (a condition on the row)
+    holds: one conditional UPDATE, so of several processes doing it at once one wins.
+
+    Returns:
+        True if this call changed the row, None if it created it (there was none),
+        False if it stands as it was (``when`` did not hold, or another process won).
+    """
     with store.session() as s:
-        taken = s.exec(
-            update(MetaRecord)
-            .where(MetaRecord.key == key, MetaRecord.value <= due)  # type: ignore[arg-type]
-            .values(value=stamp)
+        changed = s.exec(
+            update(MetaRecord).where(MetaRecord.key == key, when).values(value=value)  # type: ignore[arg-type]
         ).rowcount
         s.commit()
-    if taken == 1:
+    if changed == 1:
         return True
     try:
         with store.session() as s:
             if s.get(MetaRecord, key) is not None:
                 return False
-            s.add(MetaRecord(key=key, value=stamp))
+            s.add(MetaRecord(key=key, value=value))
             s.commit()
-        return True
+        return None
     except IntegrityError:  # another process inserted it first
         return False

@@ -51,7 +51,7 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
         with gr.Accordion("Parameters", open=False):
             temperature = gr.Slider(0, 2, value=0.7, step=0.05, label="Temperature")
             top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, label="Top-p")
-            # At most each model's own max_tokens is sent (BattleService.params_for).
+            # At most each model's own max_tokens is sent (arena.choices.params_for).
             max_tokens = gr.Slider(16, CHOSEN_MAX_TOKENS, value=512, step=16, label="Max tokens")
         choices = [pick_a, pick_b, temperature, top_p, max_tokens]
     else:

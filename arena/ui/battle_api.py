@@ -63,7 +63,7 @@ class TurnAsk(BaseModel):
     battle: str | None = None
     prompt: str | None = None
     models: tuple[str, str] | None = None
-    params: dict[str, Any] | None = None  # checked by BattleService.params_for
+    params: dict[str, Any] | None = None  # checked by arena.choices.params_for
 
 
 class VoteAsk(BaseModel):

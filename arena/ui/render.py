@@ -198,16 +198,22 @@ def _parser() -> MarkdownIt:
 _MARKDOWN = _parser()
 
 
-@lru_cache(maxsize=4096)
 def safe_markdown(text: str) -> str:
     """``text`` (markdown from a voter or a model) as sanitised HTML: HTML in it shown
     as text, images as links naming their host, every link followed by its host,
-    nothing that runs, loads or restyles the page.
-
-    Cached: a pane shows every earlier turn again after each turn."""
+    nothing that runs, loads or restyles the page. A text over ``RENDER_MAX_CHARS`` is
+    shown plain."""
     text = text.translate(BIDI_CONTROLS)
     if len(text) > RENDER_MAX_CHARS:
         return _plain(text)
+    return _rendered(text)
+
+
+# A pane shows every earlier turn again after each turn, so renders are kept; at most
+# 512 (a text and its HTML are each well under a megabyte: at most ~200 MB however
+# hostile, a few MB for ordinary answers).
+@lru_cache(maxsize=512)
+def _rendered(text: str) -> str:
     html = _MARKDOWN.render(text, {"budget_s": HIGHLIGHT_BUDGET_S})
     return _SANITISER.clean(html).strip()
 
