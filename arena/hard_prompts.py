@@ -114,7 +114,7 @@ def _todo(store: Store, judge: str, retry: bool, limit: int) -> list[tuple[str, 
             select(BattleRecord.id, TurnRecord.prompt)
             .join(TurnRecord, TurnRecord.battle_id == BattleRecord.id)  # type: ignore[arg-type]
             .where(BattleRecord.state == "voted", TurnRecord.turn == 1, TurnRecord.side == "a")
-            .order_by(BattleRecord.created_at)
+            .order_by(BattleRecord.created_at)  # type: ignore[arg-type]
         )
         rows = s.exec(query).all()
     todo = [

@@ -270,8 +270,8 @@ def personal_view(store: Store, config: Config, voter_hash: str) -> LeaderboardV
     votes = len(select_battles(mine, settings))
     if votes == 0:
         empty = Leaderboard([], [], {"battles": 0})
-        note = "You have not voted in an anonymous battle from this browser yet"
-        return LeaderboardView(empty, [OVERALL], None, None, 0, {OVERALL: 0}, [], note, True)
+        none_yet = "You have not voted in an anonymous battle from this browser yet"
+        return LeaderboardView(empty, [OVERALL], None, None, 0, {OVERALL: 0}, [], none_yet, True)
     try:
         board = build_leaderboard(mine, settings, metadata=_metadata(config, store))
     except LeaderboardError as exc:

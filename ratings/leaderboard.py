@@ -220,8 +220,9 @@ def select_battles(
     if settings.exclude_anomalous:  # raises, naming it, when there is no voter column
         scores = anomalous_voters(table, alpha=settings.anomaly_alpha, seed=settings.seed)
         flagged = [s.voter for s in scores if s.flagged]
-        if flagged:
-            table = table.select(~np.isin(table.column("voter").astype(str), flagged))
+        voters = table.column("voter")
+        if flagged and voters is not None:
+            table = table.select(~np.isin(voters.astype(str), flagged))
     if settings.exclude_campaigns:  # raises, naming it, when there is no voter column
         campaigns = suspected_campaigns(table, alpha=settings.campaign_alpha)
         hit = campaign_mask(table, campaigns)
@@ -387,7 +388,7 @@ def _rows(
     rows = []
     for k in order:
         count, width = int(votes[index[k]]), float(upper[k] - lower[k])
-        extra = {f: metadata.get(names[k], {}).get(f) or None for f in METADATA}
+        extra: dict[str, Any] = {f: metadata.get(names[k], {}).get(f) or None for f in METADATA}
         extra["retired"] = bool(extra["retired"])
         rows.append(
             Row(

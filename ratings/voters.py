@@ -145,6 +145,7 @@ def repeated_prompt_mask(table: BattleTable, quantile: float, seed: int = 0) -> 
     if clusters is not None:
         normal = np.array([str(int(c)) if c == c else "" for c in clusters])  # NaN: none
     else:
+        assert prompts is not None  # one of the two is (checked above)
         normal = np.array([re.sub(r"\s+", " ", str(p)).strip().casefold() for p in prompts])
     unique, index, counts = np.unique(normal, return_inverse=True, return_counts=True)
     # The count of the prompt at the quantile of prompts by frequency (an observed

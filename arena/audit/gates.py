@@ -95,6 +95,10 @@ def token_gate(audited: Sequence[int | None], reference: Sequence[int | None]) -
     side did not report them."""
     if any(c is None for c in (*audited, *reference)) or len(audited) != len(reference):
         return None
-    gap = sum(abs(int(a) - int(r)) for a, r in zip(audited, reference, strict=True))  # type: ignore[arg-type]
+    gap = sum(
+        abs(a - r)
+        for a, r in zip(audited, reference, strict=True)
+        if a is not None and r is not None  # none is (checked above): for the type checker
+    )
     detail = f"prompt tokens: endpoint {list(audited)}, reference {list(reference)}"
     return GateResult("token counts", float(gap), 0.0 if gap else 1.0, len(audited), detail)

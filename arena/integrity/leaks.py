@@ -130,10 +130,10 @@ def find_leaks(
             term = found.group("t1") or found.group("t2") or found.group("t3")
             leaks.append(Leak(side, term, _excerpt(text, found.start(), found.end())))
             continue
-        spec = own.get(side)
-        if spec is None:
+        mine = own.get(side)
+        if mine is None:
             continue
-        own_terms = _pattern(identity_terms(spec))
+        own_terms = _pattern(identity_terms(mine))
         if re.search(own_terms, asked):
             continue  # asked about this model or maker: naming it is answering
         if found := re.search(own_terms, text):

@@ -213,7 +213,7 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
     api = "sbs_" if named else ""
     calls = gr.Button("API", visible=False, elem_id=f"{prefix}-api")
 
-    def call(fn: Callable[..., Any], inputs: list[Any], out: list[Any], name: str) -> None:
+    def call(fn: Callable[..., Any], inputs: list[Any] | None, out: list[Any], name: str) -> None:
         # concurrency_limit: Gradio's default of 1 would make all callers queue.
         calls.click(fn, inputs, out, api_name=f"{api}{name}", concurrency_limit=None)
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gradio as gr
 
@@ -46,7 +46,7 @@ HEADERS = [
     "Knowledge cutoff",
     "Audit",
 ]
-DATATYPES = [
+DATATYPES: list[Literal["str", "number", "markdown"]] = [
     "str",
     "str",
     "markdown",

@@ -65,7 +65,8 @@ BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 # table: a 2 KB table of 256 columns and empty rows rendered to 0.7 MB of HTML in 1.5 s.
 # Short rows are padded up to 100 cells a table in all; past that the rest is not a
 # table (a table a model writes pads few cells, if any).
-importlib.import_module("markdown_it.rules_block.table").MAX_AUTOCOMPLETED_CELLS = 100
+_table_rule = importlib.import_module("markdown_it.rules_block.table")
+_table_rule.MAX_AUTOCOMPLETED_CELLS = 100  # type: ignore[attr-defined]
 
 # Gradio's own copy button for code blocks (its markdown renderer's), so its click
 # handler copies the block (the text of the button's parent, so the button holds no
