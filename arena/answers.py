@@ -18,9 +18,14 @@ from arena.backends import Backend, Usage
 from arena.errors import BackendError
 from arena.store import Store, TurnRecord
 
-__all__ = ["SideState", "answer_side", "until_done"]
+__all__ = ["MAX_ANSWER_CHARS", "SideState", "answer_side", "until_done"]
 
 log = logging.getLogger(__name__)
+
+# An answer is cut here, as a model's max_tokens would cut it (finish reason "length"):
+# an endpoint that ignores max_tokens could otherwise stream without end into the
+# arena's memory and database. About 25,000 tokens of prose.
+MAX_ANSWER_CHARS = 100_000
 
 
 @dataclass
@@ -65,7 +70,7 @@ async def answer_side(
     started = time.monotonic()
     ttft: float | None = None
     usage = Usage()
-    cancelled = False
+    cancelled = cut = False
     try:
         async with contextlib.aclosing(backend.stream(messages, params)) as chunks:
             async for chunk in chunks:
@@ -73,11 +78,15 @@ async def answer_side(
                     usage = chunk
                     continue
                 state.text += chunk
+                if len(state.text) > MAX_ANSWER_CHARS:
+                    state.text, cut = state.text[:MAX_ANSWER_CHARS], True
                 if ttft is None:
                     ttft = time.monotonic() - started
                     notify("first")
                 else:
                     notify("chunk")
+                if cut:
+                    break  # closing the stream ends the request to the model
     except BackendError as exc:
         state.error = str(exc)
     except asyncio.CancelledError:
@@ -95,7 +104,7 @@ async def answer_side(
         total_s=time.monotonic() - started,
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
-        finish_reason="stopped" if cancelled else usage.finish_reason,
+        finish_reason="stopped" if cancelled else "length" if cut else usage.finish_reason,
     )
     if stored_after is not None:
         try:

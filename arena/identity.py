@@ -20,12 +20,14 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from arena.errors import ConfigError
 from arena.integrity.proof import PROOF_COOKIE, PROOF_HEADER, ProofOfWork
+
+T = TypeVar("T")
 
 __all__ = ["BROWSER_HEADER", "COOKIE", "BrowserCookies", "Identity", "load_secret", "secret_path"]
 
@@ -119,7 +121,10 @@ class Identity:
         if not cookie or "." not in cookie:
             return None
         browser, _, signature = cookie.rpartition(".")
-        if browser and hmac.compare_digest(signature, self._signature(browser)):
+        # Bytes: compare_digest refuses a str with non-ASCII characters (a 500 on every
+        # request of a browser given such a cookie by a sibling site).
+        expected = self._signature(browser).encode()
+        if browser and hmac.compare_digest(signature.encode(errors="replace"), expected):
             return browser
         return None
 
@@ -145,17 +150,20 @@ class BrowserCookies:
             return
         ours = (_BROWSER, _PROOF)
         headers = [(k, v) for k, v in scope["headers"] if k not in ours]
-        cookies: dict[bytes, str] = {}
+        cookies: dict[bytes, list[str]] = {_COOKIE: [], _PROOF_COOKIE: []}
         for key, value in headers:
             if key == b"cookie":
                 for part in value.split(b";"):
                     name, _, cookie = part.strip().partition(b"=")
-                    if name in (_COOKIE, _PROOF_COOKIE):
-                        cookies[name] = cookie.decode("latin-1")
-        browser = self.identity.browser(cookies.get(_COOKIE))
+                    if name in cookies:
+                        cookies[name].append(cookie.decode("latin-1"))
+        # Every cookie of the name, the first that verifies: a sibling site can add one
+        # of the same name (cookie tossing), which the browser may send first or last.
+        browser = _first(self.identity.browser(c) for c in cookies[_COOKIE])
         if browser is not None:
             headers.append((_BROWSER, browser.encode()))
-            proof = self.identity.proofs.read(cookies.get(_PROOF_COOKIE), browser)
+            proofs = cookies[_PROOF_COOKIE]
+            proof = _first(self.identity.proofs.read(c, browser) for c in proofs)
             if proof is not None:
                 headers.append((_PROOF, str(proof).encode()))
             await self.app({**scope, "headers": headers}, receive, send)
@@ -174,3 +182,8 @@ class BrowserCookies:
             await send(message)
 
         await self.app({**scope, "headers": headers}, receive, send_with_cookie)
+
+
+def _first(values: Iterable[T | None]) -> T | None:
+    """The first of ``values`` that is not None."""
+    return next((v for v in values if v is not None), None)

@@ -119,6 +119,13 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
         # state for them (arena/ui/sessions.py).
         raise HTTPException(404, "this arena has no deep links")
 
+    @api.post("/gradio_api/upload", include_in_schema=False)
+    @api.get("/gradio_api/upload_progress", include_in_schema=False)
+    def no_uploads() -> None:
+        # The page takes no files; Gradio's upload route stored anyone's files on the
+        # server's disk and served them back from the arena's origin.
+        raise HTTPException(404, "this arena takes no uploads")
+
     blocks = build_ui(arena)
     # Gradio runs at most max_threads events at once (40 by default) and holds the rest
     # in its queue. A battle waiting in the arena's own line (max_live_turns) holds its

@@ -327,3 +327,30 @@ async def test_a_new_battles_answers_start_while_it_is_being_stored(tmp_path: Pa
             assert arena.battles.live.running == 0  # its place in line was handed back
         finally:
             await arena.stop()
+
+
+async def test_an_endless_answer_is_cut_at_the_limit_and_its_stream_closed(
+    tmp_path: Path,
+) -> None:
+    """An endpoint that ignores max_tokens cannot stream without end into the arena's
+    memory and database: the answer stops at MAX_ANSWER_CHARS, as a model's own limit
+    would stop it, and the request to the model is closed."""
+    from arena.answers import MAX_ANSWER_CHARS
+
+    path, db = tmp_path / "arena.toml", f"sqlite:///{tmp_path / 'arena.db'}"
+    with WireServer() as wire:
+        write_config(path, wire, ["m-a", "m-b"], **NO_LIMITS, detect_languages="false")
+        arena = Arena.create(load_config(path, overrides={"db": db}))
+        await arena.start()
+        try:
+            start = await _first_turn(arena, "ENDLESS please")
+            live = arena.battles.live_turn(start.token)
+            assert live.task is not None
+            await asyncio.wait_for(live.task, 60)
+            turns = arena.store.turns(start.battle_id)
+            assert [len(t.answer) for t in turns] == [MAX_ANSWER_CHARS] * 2
+            assert {t.finish_reason for t in turns} == {"length"}
+            await _until(lambda: wire.active == 0, 30)  # both requests closed
+            assert arena.store.battle(start.battle_id).state == "open"  # votable
+        finally:
+            await arena.stop()

@@ -147,6 +147,36 @@ def test_the_served_page_and_share_page_carry_the_policy(live_server: dict[str, 
         assert digest in page.headers["content-security-policy"]
 
 
+def test_a_garbled_or_tossed_cookie_neither_breaks_the_page_nor_replaces_the_voter(
+    live_server: dict[str, str],
+) -> None:
+    """A sibling site can set cookies of the arena's names (cookie tossing), with any
+    bytes in them: the page still loads, and the voter's own signed cookie still counts,
+    whichever order the browser sends them in."""
+    from arena.identity import COOKIE
+
+    url = live_server["url"]
+    own = httpx.get(url).cookies[COOKIE]
+    for garbled in (b"abc.\xc3\xa9", b"\xff\xfe", "é.é".encode()):
+        page = httpx.get(url, headers={"cookie": b"arena_voter=" + garbled})
+        assert page.status_code == 200, garbled
+        assert page.headers["set-cookie"].startswith(f"{COOKIE}=")  # a fresh one
+    for order in ((own, "tossed.x"), ("tossed.x", own)):
+        cookies = "; ".join(f"{COOKIE}={c}" for c in order)
+        proof = "arena_proof=\u00b2.abc; arena_proof=1.\u00e9".encode()
+        page = httpx.get(url, headers={"cookie": cookies.encode() + b"; " + proof})
+        assert page.status_code == 200 and "set-cookie" not in page.headers, order
+
+
+def test_nobody_can_upload_files_to_the_arena(live_server: dict[str, str]) -> None:
+    """The page takes no files: Gradio's upload route is closed (it stored anyone's
+    files on the server's disk and served them back from the arena's origin)."""
+    url = live_server["url"]
+    sent = httpx.post(url + "gradio_api/upload", files={"files": ("x.html", b"<script>")})
+    assert sent.status_code == 404 and "no uploads" in sent.text
+    assert httpx.get(url + "gradio_api/upload_progress").status_code == 404
+
+
 def test_the_arenas_own_page_behind_nginx_on_another_port_may_post(
     live_server: dict[str, str], tmp_path: Path
 ) -> None:

@@ -9,6 +9,8 @@ import pytest
 
 from arena.ui.render import HIGHLIGHT_BUDGET_S, RENDER_MAX_CHARS, safe_markdown
 
+pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
+
 ALLOWED_TAGS = {
     *("p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "strong", "em"),
     *("del", "s", "code", "pre", "span", "div", "button", "ul", "ol", "li", "table"),
@@ -63,6 +65,9 @@ def test_an_image_is_a_link_naming_its_host_never_an_image() -> None:
 def test_a_link_shows_the_host_it_goes_to_unless_its_text_is_the_address() -> None:
     html = safe_markdown("[https://bank.example/login](https://evil.example/x)")
     assert "(evil.example)" in html
+    # Protocol-relative: the browser goes to the other host too.
+    assert "(evil.example)" in safe_markdown("[docs.python.org](//evil.example/x)")
+    assert "arena-host" not in safe_markdown("[our board](/share/abc)")  # the arena's own
     plain = safe_markdown("<https://python.org/docs>")
     assert "(python.org)" not in plain and ">https://python.org/docs</a>" in plain
 

@@ -4,13 +4,14 @@ It stands in for the providers' clouds (Anthropic Messages, Gemini
 streamGenerateContent, OpenAI chat completions), which a test cannot reach. What it
 answers is set by the last user message: ``FAIL500`` answers HTTP 500, ``HANG`` never
 answers, ``SLOW`` sends one chunk and then stalls, ``DROP`` sends two chunks and then
-drops the connection; anything else is echoed back in three chunks as ``You said:
-<prompt>``. ``/v1/moderations`` flags any input holding ``FORBIDDEN``. Every request
-body is kept in :attr:`WireServer.requests` so a test can check what the SDK sent. A
-model id in :attr:`WireServer.failing` answers HTTP 500 to everything (until it is
-removed); a model id in :attr:`WireServer.misbehave` (openai format) acts as if its
-prompt held the word given there (``{"m-a": "HANG"}``); :attr:`WireServer.max_active`
-is the most requests it was serving at once.
+drops the connection, ``ENDLESS`` sends 1,000-character chunks until the client hangs up
+(an endpoint that ignores max_tokens); anything else is echoed back in three chunks as
+``You said: <prompt>``. ``/v1/moderations`` flags any input holding ``FORBIDDEN``. Every
+request body is kept in :attr:`WireServer.requests` so a test can check what the SDK
+sent. A model id in :attr:`WireServer.failing` answers HTTP 500 to everything (until it
+is removed); a model id in :attr:`WireServer.misbehave` (openai format) acts as if its
+prompt held the word given there (``{"m-a": "HANG"}``); :attr:`WireServer.max_active` is
+the most requests it was serving at once.
 """
 
 from __future__ import annotations
@@ -106,6 +107,9 @@ class WireServer:
         try:
             if "HANG" in prompt:
                 await asyncio.sleep(3600)
+            while "ENDLESS" in prompt:
+                await asyncio.sleep(self.token_delay)
+                yield "ENDLESS " * 125
             for i, chunk in enumerate(_answer(prompt)):
                 if "DROP" in prompt and i == 2:
                     raise Dropped

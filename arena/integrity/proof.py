@@ -111,9 +111,10 @@ class ProofOfWork:
         if not cookie or "." not in cookie:
             return None
         votes, _, signature = cookie.partition(".")
-        if not votes.isdigit():
+        if not (votes.isascii() and votes.isdigit()):  # "²".isdigit(), and int("²") raises
             return None
-        if hmac.compare_digest(signature, self._signature(browser, int(votes))):
+        expected = self._signature(browser, int(votes)).encode()
+        if hmac.compare_digest(signature.encode(errors="replace"), expected):
             return int(votes)
         return None
 
