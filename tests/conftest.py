@@ -65,6 +65,17 @@ sqlite_only = pytest.mark.skipif(
 _created: list[str] = []
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, the modules that open no database (``no_database``) are skipped:
+    the SQLite run before it has run them, and they would only run again."""
+    if not ON_POSTGRES:
+        return
+    again = pytest.mark.skip(reason="opens no database: run once, on SQLite (no_database)")
+    for item in items:
+        if item.get_closest_marker("no_database"):
+            item.add_marker(again)
+
+
 def db_url(tmp_path: Path, name: str = "a") -> str:
     """A new, empty database for one test: a SQLite file in ``tmp_path``, or a fresh
     database on the ARENA_TEST_DB server."""

@@ -26,6 +26,8 @@ from tests.conftest import ROOT
 from tests.reflection import reflection_proxy
 from tests.wire import WireServer, write_config
 
+pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
+
 LETTERS = "abcdefgh"
 
 

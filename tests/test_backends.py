@@ -16,6 +16,8 @@ from arena.config import ArenaSettings, ModelSpec
 from arena.errors import BackendError, ConfigError
 from tests.wire import KEY, WireServer
 
+pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
+
 SYSTEM = "You are terse."
 
 

@@ -10,6 +10,8 @@ import pytest
 from arena.backends.packaged import resolve_packaged, verify_file
 from arena.errors import PrerequisiteError
 
+pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
+
 
 def test_a_packaged_file_used_in_place_is_checked_against_its_sha256(tmp_path: Path) -> None:
     model = tmp_path / "model.gguf"

@@ -13,6 +13,8 @@ from ratings.contextual import fit_contextual
 from ratings.elo import online_elo
 from tests.conftest import csv_rows, evalica_case, shared_file
 
+pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
+
 
 def relative(
     theta: np.ndarray, cov: np.ndarray, names: list[str], ref: str

@@ -16,6 +16,8 @@ from ratings.davidson import fit_davidson
 from ratings.methods import SCALE
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
+
 
 @cache
 def generator() -> ModuleType:

@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
+
 GENERATOR = ROOT.parent / "shared" / "bench" / "make_battles.py"
 
 

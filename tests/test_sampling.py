@@ -11,6 +11,8 @@ import pytest
 from arena.errors import ConfigError, NoModelsError
 from arena.sampling import Evidence, pair_weights, pick_pair
 
+pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
+
 MODELS = ["a", "b", "c", "d"]
 DRAWS = 40_000
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from arena.store import BattleRecord, TurnRecord
 from arena.ui.view import turn_view
+
+pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
 
 
 def turn(side: str, error: str | None = None, finish: str | None = "stop") -> TurnRecord:

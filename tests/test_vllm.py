@@ -24,6 +24,8 @@ from arena.config import ArenaSettings, ModelSpec
 from arena.errors import ConfigError, PrerequisiteError
 from tests.vllm_shim import DOCUMENTED
 
+pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
