@@ -2,6 +2,8 @@
 
     python bench/load.py --voters 50,100,200 --think 8 --tokens 150 --rate 30 --ttft 0.5
     python bench/load.py --voters 200 --replicas 2      # two arena processes behind nginx
+    python bench/load.py --voters 200 --think 0 --tokens 40 --rate 25 --battles 1200 \
+        --no-limits --replicas 1,2,4 --arena-cpus 0.25 --rounds 3   # scale-out, capped
 
 A stand-in OpenAI-compatible server (its own process, a lean asyncio server so it is
 not what breaks) streams ``--tokens`` tokens at ``--rate`` tokens/s after a first
@@ -16,6 +18,14 @@ level. The arena keeps its default limits (prompts per minute, votes per day, pe
 browser and per address: the store work an organizer's arena does); each voter comes
 from an address of its own (198.18.0.0/15, forwarded in ``X-Forwarded-For`` as a proxy on
 this machine would). ``--no-limits`` lifts the limits.
+
+``--arena-cpus X`` caps each arena process at X cores (a cgroup of its own: v2's
+``cpu.max`` or v1's CFS quota; bench/_cgroups.py), so the arena processes are what runs
+out and the stand-in, nginx and this client have room: scale-out measured as if each
+process had a machine of its own. ``--replicas 1,2,4`` deploys each count in turn (a
+fresh database each), ``--rounds`` repeats them interleaved, and a summary gives each
+count's battles/s, its scaling against one process in the same round, and the arena's
+CPU per battle, as spreads over the rounds.
 
 One row per level: battles/s, the time to first token the arena adds over the
 stand-in's own (p50/p95, per side, from pressing Send), the p95 gap between a side's
@@ -56,6 +66,7 @@ sys.path.insert(0, str(ROOT))
 from arena.backends.supervisor import free_port  # noqa: E402
 from arena.deploy import ROUTE_COOKIE, run_nginx  # noqa: E402
 from arena.identity import COOKIE as BROWSER_COOKIE  # noqa: E402
+from bench._cgroups import CpuCapError, CpuCaps  # noqa: E402
 from bench.standin import standin  # noqa: E402
 
 # ---------------------------------------------------------------- one battle, as a browser
@@ -240,6 +251,7 @@ async def level(
     results: list[Battle] = []
     rng = random.Random(voters)
     votes_before = count_votes(db)
+    each_before = [cpu_seconds([pid]) for pid in procs.arena]
     cpu_before = (
         cpu_seconds(procs.arena),
         cpu_seconds([procs.standin]),
@@ -259,6 +271,7 @@ async def level(
     started = time.monotonic()
     await asyncio.gather(*(voter(n) for n in range(voters)))
     wall = time.monotonic() - started
+    each = [cpu_seconds([pid]) - b for pid, b in zip(procs.arena, each_before, strict=True)]
     cpu_after = (
         cpu_seconds(procs.arena),
         cpu_seconds([procs.standin]),
@@ -291,6 +304,8 @@ async def level(
         "votes_acknowledged": sum(r.voted for r in results),
         "votes_stored": count_votes(db) - votes_before,
         "arena_cpu_s": cpu_after[0] - cpu_before[0],
+        "arena_cpu_s_each": each,  # per arena process
+        "arena_ms_per_battle": 1000 * (cpu_after[0] - cpu_before[0]) / max(len(ok), 1),
         "standin_cpu_s": cpu_after[1] - cpu_before[1],
         "client_cpu_s": cpu_after[2] - cpu_before[2],
         "machine_cpu_s": cpu_after[3] - cpu_before[3],
@@ -338,11 +353,37 @@ async def wait_healthy(
 
 
 async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every replica count in ``--replicas``, ``--rounds`` times interleaved (1, 2, 4,
+    1, 2, 4, ...: a machine's slow minute falls on every count alike), each a fresh
+    deployment on one stand-in."""
     backend_port = free_port()
     backend = multiprocessing.Process(
         target=standin, args=(backend_port, args.ttft, args.tokens, args.rate), daemon=True
     )
     backend.start()
+    rows: list[dict[str, Any]] = []
+    try:
+        for number in range(args.rounds):
+            for replicas in args.replicas:
+                for row in await deployment(args, replicas, backend_port, backend.pid or 0):
+                    rows.append({"round": number + 1, **row})
+    finally:
+        backend.terminate()
+    for row in rows:  # against one process in the same round, at the same level
+        one = [
+            r
+            for r in rows
+            if r["round"] == row["round"] and r["voters"] == row["voters"] and r["replicas"] == 1
+        ]
+        row["scaling"] = row["battles_per_s"] / one[0]["battles_per_s"] if one else None
+    return rows
+
+
+async def deployment(
+    args: argparse.Namespace, replicas: int, backend_port: int, backend_pid: int
+) -> list[dict[str, Any]]:
+    """``replicas`` arena processes (behind nginx when more than one), each capped at
+    ``--arena-cpus`` cores when given, on a new database: one row per voter level."""
     folder = Path(tempfile.mkdtemp(prefix="arena-load-"))
     config = folder / "arena.toml"
     models = "".join(
@@ -353,8 +394,13 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     config.write_text(CONFIG.format(models=models, max_live=max_live, limits=limits))
     db = args.db or f"sqlite:///{folder / 'load.db'}"
     log = folder / "serve.log"
-    ports = [free_port() for _ in range(args.replicas)]
+    ports = [free_port() for _ in range(replicas)]
+    rows = []
     with ExitStack() as stack, log.open("w") as out:
+        caps = None
+        if args.arena_cpus:
+            caps = CpuCaps(args.arena_cpus)
+            stack.callback(caps.close)  # runs last: after the processes have exited
         servers = []
         for port in ports:
             server = subprocess.Popen(
@@ -365,8 +411,10 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 cwd=folder,
             )
             stack.callback(lambda s=server: (s.terminate(), s.wait(30)))
+            if caps is not None:
+                caps.add(server.pid)
             servers.append(server)
-        if args.replicas > 1:
+        if replicas > 1:
             front = free_port()
             stack.enter_context(
                 run_nginx(folder / "nginx", front, [f"127.0.0.1:{p}" for p in ports])
@@ -385,27 +433,57 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             warm = Voter(url, http)
             await warm.open_page()
             await warm.battle("warm-up", 0, random.Random(0))
-            procs = Processes([s.pid for s in servers], backend.pid or 0)
-            rows = []
+            procs = Processes([s.pid for s in servers], backend_pid)
             for voters in args.voters:
+                throttled = caps.throttled_s() if caps else 0.0
                 row = await level(url, http, voters, args, procs, db)
+                row["replicas"] = replicas
+                row["arena_cpus"] = args.arena_cpus
+                row["throttled_s"] = (caps.throttled_s() - throttled) if caps else 0.0
                 rows.append(row)
-                print(
-                    f"{voters:>5} voters: {row['completed']}/{row['battles']} battles, "
-                    f"{row['battles_per_s']:.1f}/s, added TTFT p50 {row['added_ttft_p50_ms']:.0f} "
-                    f"p95 {row['added_ttft_p95_ms']:.0f} ms, gap p95 {row['gap_p95_ms']:.0f} ms, "
-                    f"errors {row['errors']}, votes {row['votes_stored']}/"
-                    f"{row['votes_acknowledged']} stored, CPU s arena {row['arena_cpu_s']:.0f} "
-                    f"stand-in {row['standin_cpu_s']:.0f} client {row['client_cpu_s']:.0f} "
-                    f"machine {row['machine_cpu_s']:.0f} of {row['wall_s'] * CORES:.0f} "
-                    f"(wall {row['wall_s']:.0f}); p95 ms to start a turn "
-                    f"{row['start_p95_ms']:.0f}, to vote {row['vote_p95_ms']:.0f}"
-                    + (f" [{row['first_error']}]" if row["first_error"] else ""),
-                    flush=True,
-                )
-    backend.terminate()
+                print(describe(row), flush=True)
     shutil.rmtree(folder, ignore_errors=True)
     return rows
+
+
+def describe(row: dict[str, Any]) -> str:
+    capped = f" at {row['arena_cpus']:g} core" if row["arena_cpus"] else ""
+    each = "/".join(f"{c:.0f}" for c in row["arena_cpu_s_each"])
+    return (
+        f"{row['replicas']} process(es){capped}, {row['voters']:>4} voters: "
+        f"{row['completed']}/{row['battles']} battles, "
+        f"{row['battles_per_s']:.1f}/s, added TTFT p50 {row['added_ttft_p50_ms']:.0f} "
+        f"p95 {row['added_ttft_p95_ms']:.0f} ms, gap p95 {row['gap_p95_ms']:.0f} ms, "
+        f"errors {row['errors']}, votes {row['votes_stored']}/"
+        f"{row['votes_acknowledged']} stored, CPU s arena {row['arena_cpu_s']:.0f} ({each}; "
+        f"{row['arena_ms_per_battle']:.1f} ms a battle) "
+        f"stand-in {row['standin_cpu_s']:.0f} client {row['client_cpu_s']:.0f} "
+        f"machine {row['machine_cpu_s']:.0f} of {row['wall_s'] * CORES:.0f} "
+        f"(wall {row['wall_s']:.0f}); p95 ms to start a turn "
+        f"{row['start_p95_ms']:.0f}, to vote {row['vote_p95_ms']:.0f}"
+        + (f"; throttled {row['throttled_s']:.0f} s" if row["arena_cpus"] else "")
+        + (f" [{row['first_error']}]" if row["first_error"] else "")
+    )
+
+
+def summary(rows: list[dict[str, Any]]) -> None:
+    """Per replica count and level: battles/s, the scaling against one process in the
+    same round, and the arena's CPU per battle, each as its spread over the rounds."""
+    if len({r["replicas"] for r in rows}) < 2:
+        return
+    print("processes  voters  battles/s (rounds)       scaling vs 1        ms CPU a battle")
+    for replicas in sorted({r["replicas"] for r in rows}):
+        for voters in sorted({r["voters"] for r in rows}):
+            mine = [r for r in rows if r["replicas"] == replicas and r["voters"] == voters]
+
+            def spread(key: str, fmt: str, rs: list[dict[str, Any]] = mine) -> str:
+                values = [r[key] for r in rs if r[key] is not None]
+                return ", ".join(format(v, fmt) for v in values) or "-"
+
+            print(
+                f"{replicas:>9}  {voters:>6}  {spread('battles_per_s', '.1f'):24} "
+                f"{spread('scaling', '.2f'):19} {spread('arena_ms_per_battle', '.1f')}"
+            )
 
 
 def main() -> None:
@@ -424,7 +502,18 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=30.0, help="tokens/s per stream (30)")
     parser.add_argument("--ttft", type=float, default=0.5, help="stand-in first token, s (0.5)")
     parser.add_argument(
-        "--replicas", type=int, default=1, help="arena processes; >1 puts nginx in front (1)"
+        "--replicas",
+        type=numbers,
+        default=[1],
+        help="arena processes, one deployment per count (1,2,4); >1 puts nginx in front (1)",
+    )
+    parser.add_argument(
+        "--arena-cpus",
+        type=float,
+        help="cap each arena process at this many cores (a cgroup each; needs root)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat the replica counts, interleaved (1)"
     )
     parser.add_argument(
         "--max-live",
@@ -439,15 +528,23 @@ def main() -> None:
     )
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
+    if args.arena_cpus is not None:
+        try:
+            CpuCaps(args.arena_cpus).close()  # can it be done here at all: say so now
+        except (CpuCapError, OSError) as exc:
+            parser.error(str(exc))
     print(
         f"stand-in: first token {args.ttft * 1000:.0f} ms, {args.tokens} tokens at "
-        f"{args.rate:g}/s; think 0..{args.think:g} s; {args.replicas} arena process(es); "
-        f"machine: {os.cpu_count()} cores",
+        f"{args.rate:g}/s; think 0..{args.think:g} s; arena processes "
+        f"{','.join(map(str, args.replicas))}"
+        + (f", each capped at {args.arena_cpus:g} core" if args.arena_cpus else "")
+        + f"; machine: {os.cpu_count()} cores",
         flush=True,
     )
     rows = asyncio.run(run(args))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
+    summary(rows)
     for row in rows:
         meets = (
             row["added_ttft_p95_ms"] < 100
@@ -456,7 +553,8 @@ def main() -> None:
             and row["votes_stored"] == row["votes_acknowledged"]
         )
         print(
-            f"{row['voters']} voters: {'meets' if meets else 'misses'} the target "
+            f"{row['replicas']} process(es), {row['voters']} voters: "
+            f"{'meets' if meets else 'misses'} the target "
             "(p95 added TTFT < 100 ms, p95 gap < 250 ms, no errors, every vote stored)"
         )
 
