@@ -120,6 +120,7 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
         raise HTTPException(404, "this arena has no deep links")
 
     @api.post("/gradio_api/upload", include_in_schema=False)
+    @api.post("/gradio_api/process_recording", include_in_schema=False)
     @api.get("/gradio_api/upload_progress", include_in_schema=False)
     def no_uploads() -> None:
         # The page takes no files; Gradio's upload route stored anyone's files on the

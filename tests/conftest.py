@@ -66,8 +66,9 @@ _created: list[str] = []
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, the modules that open no database (``no_database``) are skipped:
-    the SQLite run before it has run them, and they would only run again."""
+    """On PostgreSQL, the modules that use no database of the suite's (``no_database``:
+    none, or a SQLite file of their own) are skipped: the SQLite run before it has run
+    them, and they would only run the same again."""
     if not ON_POSTGRES:
         return
     again = pytest.mark.skip(reason="opens no database: run once, on SQLite (no_database)")

@@ -153,6 +153,9 @@ def test_identical_answers_are_consistent_under_every_blas_kernel() -> None:
 
 
 def audit_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``models audit`` as a user runs it; its verdicts go to a SQLite file beside the
+    config (not arena.db in the working directory, nor the suite's ARENA_TEST_DB)."""
+    database = f"sqlite:///{config.parent / 'audits.db'}"
     return subprocess.run(
         [
             sys.executable,
@@ -166,6 +169,7 @@ def audit_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, "ARENA_DB": database},
     )
 
 

@@ -175,6 +175,8 @@ def test_nobody_can_upload_files_to_the_arena(live_server: dict[str, str]) -> No
     sent = httpx.post(url + "gradio_api/upload", files={"files": ("x.html", b"<script>")})
     assert sent.status_code == 404 and "no uploads" in sent.text
     assert httpx.get(url + "gradio_api/upload_progress").status_code == 404
+    recording = httpx.post(url + "gradio_api/process_recording", files={"video": ("v", b"x")})
+    assert recording.status_code == 404
 
 
 def test_the_arenas_own_page_behind_nginx_on_another_port_may_post(

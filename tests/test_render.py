@@ -67,6 +67,7 @@ def test_a_link_shows_the_host_it_goes_to_unless_its_text_is_the_address() -> No
     assert "(evil.example)" in html
     # Protocol-relative: the browser goes to the other host too.
     assert "(evil.example)" in safe_markdown("[docs.python.org](//evil.example/x)")
+    assert "(evil.example)" in safe_markdown("[docs.python.org](http:evil.example/x)")
     assert "arena-host" not in safe_markdown("[our board](/share/abc)")  # the arena's own
     plain = safe_markdown("<https://python.org/docs>")
     assert "(python.org)" not in plain and ">https://python.org/docs</a>" in plain

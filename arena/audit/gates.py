@@ -96,7 +96,7 @@ def token_gate(audited: Sequence[int | None], reference: Sequence[int | None]) -
     if any(c is None for c in (*audited, *reference)) or len(audited) != len(reference):
         return None
     gap = sum(
-        abs(a - r)
+        abs(int(a) - int(r))  # an endpoint may report a count as a string
         for a, r in zip(audited, reference, strict=True)
         if a is not None and r is not None  # none is (checked above): for the type checker
     )

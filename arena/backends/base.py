@@ -9,6 +9,7 @@ backend's own :meth:`Backend.should_retry`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
@@ -116,8 +117,11 @@ class Backend(ABC):
         """
         self.in_flight += 1
         try:
-            async for chunk in self._limited(messages, params):
-                yield chunk
+            # Closed with this generator (a reader that stops early, an answer cut at its
+            # limit), not later by the garbage collector: its slot and stream go at once.
+            async with contextlib.aclosing(self._limited(messages, params)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
         except BackendBusy:
             raise  # a saturated model is not a failing one: its health is untouched
         except BackendError as exc:
@@ -130,10 +134,11 @@ class Backend(ABC):
 
     async def _limited(
         self, messages: Sequence[Message], params: Mapping[str, Any] | None
-    ) -> AsyncIterator[str | Usage]:
+    ) -> AsyncGenerator[str | Usage, None]:
         if self._slots is None:
-            async for chunk in self._attempts(messages, params):
-                yield chunk
+            async with contextlib.aclosing(self._attempts(messages, params)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
             return
         try:
             await asyncio.wait_for(self._slots.acquire(), self.spec.first_token_timeout)
@@ -142,14 +147,15 @@ class Backend(ABC):
                 f"the model is busy: no free slot within {self.spec.first_token_timeout:g} s"
             ) from None
         try:
-            async for chunk in self._attempts(messages, params):
-                yield chunk
+            async with contextlib.aclosing(self._attempts(messages, params)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
         finally:
             self._slots.release()
 
     async def _attempts(
         self, messages: Sequence[Message], params: Mapping[str, Any] | None
-    ) -> AsyncIterator[str | Usage]:
+    ) -> AsyncGenerator[str | Usage, None]:
         merged = self.rules.request({**self.spec.params, **(params or {})})
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.spec.total_timeout

@@ -22,6 +22,7 @@ whatever reaches it.
 from __future__ import annotations
 
 import importlib
+import re
 import time
 from collections.abc import Sequence
 from functools import lru_cache
@@ -191,11 +192,16 @@ def _link_close(
 _HERE = "https://arena.invalid/"  # stands for the page's own address
 
 
+# http(s) with its slashes left out or turned: a browser still reads a host after it.
+_WEB_SCHEME = re.compile(r"(?i)^(https?):[/\\]*")
+
+
 def _link_host(href: str) -> str | None:
     """The host a link leads to as the browser resolves it against the page, None for
     the arena's own (a relative link) or a link without one (``mailto:``): a
-    protocol-relative ``//evil.example`` goes to evil.example too."""
-    host = urlsplit(urljoin(_HERE, href.strip())).hostname
+    protocol-relative ``//evil.example`` and ``http:evil.example`` go to evil.example."""
+    href = _WEB_SCHEME.sub(lambda m: f"{m.group(1)}://", href.strip(), count=1)
+    host = urlsplit(urljoin(_HERE, href)).hostname
     return None if host == urlsplit(_HERE).hostname else host
 
 
@@ -220,16 +226,21 @@ def safe_markdown(text: str) -> str:
     text = text.translate(BIDI_CONTROLS)
     if len(text) > RENDER_MAX_CHARS:
         return _plain(text)
-    return _rendered(text)
+    return _rendered(text) if len(text) <= SHORT_CHARS else _rendered_long(text)
 
 
-# A pane shows every earlier turn again after each turn, so renders are kept; at most
-# 512 (a text and its HTML are each well under a megabyte: at most ~200 MB however
-# hostile, a few MB for ordinary answers).
-@lru_cache(maxsize=512)
-def _rendered(text: str) -> str:
+def _render(text: str) -> str:
     html = _MARKDOWN.render(text, {"budget_s": HIGHLIGHT_BUDGET_S})
     return _SANITISER.clean(html).strip()
+
+
+# A pane shows every earlier turn again after each turn, so renders are kept: the
+# prompts and answers of a few hundred battles at once. Sized by length, so hostile
+# texts cannot make the cache large: 4,096 texts up to 4,000 characters, 256 longer
+# ones (up to RENDER_MAX_CHARS): at most ~100 MB with their HTML however hostile.
+SHORT_CHARS = 4_000
+_rendered = lru_cache(maxsize=4096)(_render)
+_rendered_long = lru_cache(maxsize=256)(_render)
 
 
 def answer_text(text: str, error: str | None, stopped: bool = False) -> str:
