@@ -13,7 +13,7 @@ import contextlib
 import random
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from arena.errors import BattleStateError, NoModelsError
 from arena.gate import Gate, Voter, pick_first
 from arena.integrity import find_leaks
 from arena.integrity.proof import ProofOfWork, proof_enabled
-from arena.live import LiveTurn, LiveTurns, follow
+from arena.live import LiveTurn, LiveTurns, TurnUpdate, follow
 from arena.store import BattleRecord, Store, TurnRecord
 from arena.store.tables import SIDES
 from ratings.categories import prompt_tags
@@ -41,24 +41,6 @@ __all__ = [
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass
-class TurnUpdate:
-    """Both sides of the streaming turn; never carries a model name."""
-
-    battle_id: str
-    turn: int
-    a: SideState = field(default_factory=SideState)
-    b: SideState = field(default_factory=SideState)
-
-    @property
-    def done(self) -> bool:
-        return self.a.done and self.b.done
-
-    @property
-    def failed(self) -> bool:
-        return self.a.error is not None or self.b.error is not None
 
 
 @dataclass(frozen=True)

@@ -25,14 +25,29 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from arena.answers import SideState
 from arena.errors import BusyError, LimitError
 
-if TYPE_CHECKING:  # battles imports this module
-    from arena.battles import TurnUpdate
+__all__ = ["LiveTurn", "LiveTurns", "TurnUpdate", "follow"]
 
-__all__ = ["LiveTurn", "LiveTurns", "follow"]
+
+@dataclass
+class TurnUpdate:
+    """Both sides of the streaming turn; never carries a model name."""
+
+    battle_id: str
+    turn: int
+    a: SideState = field(default_factory=SideState)
+    b: SideState = field(default_factory=SideState)
+
+    @property
+    def done(self) -> bool:
+        return self.a.done and self.b.done
+
+    @property
+    def failed(self) -> bool:
+        return self.a.error is not None or self.b.error is not None
 
 
 @dataclass

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ratings import __version__
+from ratings._version import __version__
 from ratings.battles import BattleTable
 from ratings.bradley_terry import PairCounts, components
 from ratings.campaigns import campaign_mask, suspected_campaigns

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,8 +28,28 @@ from ratings.davidson import fit_davidson
 from ratings.elo import online_elo
 from ratings.errors import LeaderboardError
 
-if TYPE_CHECKING:
-    from ratings.leaderboard import Settings
+
+class Settings(Protocol):
+    """What a rating method reads of :class:`ratings.leaderboard.Settings` (a protocol,
+    so this module does not import the one that imports it)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def level(self) -> float: ...
+    @property
+    def rounds(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def style(self) -> bool: ...
+    @property
+    def anchor(self) -> tuple[str, float] | None: ...
+    @property
+    def elo_k(self) -> float: ...
+    @property
+    def resolved_interval(self) -> str: ...
+
 
 __all__ = ["METHODS", "Component", "Estimate", "method_of", "mle_exists"]
 
@@ -65,7 +85,7 @@ class Estimate:
     notes: dict[str, Any] = field(default_factory=dict)  # manifest key -> this part's value
 
 
-Method = Callable[[Component, "Settings", bool], Estimate]
+Method = Callable[[Component, Settings, bool], Estimate]
 
 
 def bradley_terry(part: Component, settings: Settings, progress: bool) -> Estimate:
