@@ -60,6 +60,8 @@ def test_an_image_is_a_link_naming_its_host_never_an_image() -> None:
     assert ("a", {"href": "http://tracker.example/p?id=1", "target": "_blank",
                   "rel": "noopener noreferrer nofollow"}) in tags  # fmt: skip
     assert "[image: chart, from tracker.example]" in html and "[image: e]" in html
+    # The same host rule as a link's: a protocol-relative image names its host too.
+    assert "[image: p, from tracker.example]" in safe_markdown("![p](//tracker.example/p)")
 
 
 def test_a_link_shows_the_host_it_goes_to_unless_its_text_is_the_address() -> None:

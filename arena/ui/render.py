@@ -106,13 +106,29 @@ _SANITISER = nh3.Cleaner(
 )
 
 
+_HERE = "https://arena.invalid/"  # stands for the page's own address
+
+
+# http(s) with its slashes left out or turned: a browser still reads a host after it.
+_WEB_SCHEME = re.compile(r"(?i)^(https?):[/\\]*")
+
+
+def _link_host(href: str) -> str | None:
+    """The host a link leads to as the browser resolves it against the page, None for
+    the arena's own (a relative link) or a link without one (``mailto:``): a
+    protocol-relative ``//evil.example`` and ``http:evil.example`` go to evil.example."""
+    href = _WEB_SCHEME.sub(lambda m: f"{m.group(1)}://", href.strip(), count=1)
+    host = urlsplit(urljoin(_HERE, href)).hostname
+    return None if host == urlsplit(_HERE).hostname else host
+
+
 def _image(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
     """An image as words, never as a request: a link naming its host, or (for an
     embedded ``data:`` image) its description alone."""
     token = tokens[idx]
     alt = escapeHtml(self.renderInlineAsText(token.children or [], options, env) or "image")
     src = str(token.attrGet("src") or "")
-    host = urlsplit(src).hostname if src.lower().startswith(("http://", "https://")) else None
+    host = _link_host(src)
     if host:
         return f'<a href="{escapeHtml(src)}">[image: {alt}, from {escapeHtml(host)}]</a>'
     return f'<span class="arena-image">[image: {alt}]</span>'
@@ -187,22 +203,6 @@ def _link_close(
     if not host or label in (href, host) or label.startswith("[image: "):
         return closed
     return f'{closed} <span class="arena-host">({escapeHtml(host)})</span>'
-
-
-_HERE = "https://arena.invalid/"  # stands for the page's own address
-
-
-# http(s) with its slashes left out or turned: a browser still reads a host after it.
-_WEB_SCHEME = re.compile(r"(?i)^(https?):[/\\]*")
-
-
-def _link_host(href: str) -> str | None:
-    """The host a link leads to as the browser resolves it against the page, None for
-    the arena's own (a relative link) or a link without one (``mailto:``): a
-    protocol-relative ``//evil.example`` and ``http:evil.example`` go to evil.example."""
-    href = _WEB_SCHEME.sub(lambda m: f"{m.group(1)}://", href.strip(), count=1)
-    host = urlsplit(urljoin(_HERE, href)).hostname
-    return None if host == urlsplit(_HERE).hostname else host
 
 
 def _parser() -> MarkdownIt:
