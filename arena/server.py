@@ -40,6 +40,7 @@ from arena.ui import STATIC, build_ui  # noqa: E402
 from arena.ui.battle_api import battle_router  # noqa: E402
 from arena.ui.page_cache import PageCache, PageStore  # noqa: E402
 from arena.ui.proof import proof_router  # noqa: E402
+from arena.ui.queue import woken_queue  # noqa: E402
 from arena.ui.sessions import lean_sessions  # noqa: E402
 from arena.ui.share import share_router  # noqa: E402
 from arena.ui.stream import stream_router  # noqa: E402
@@ -133,7 +134,7 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
     # send event for up to max_wait_s, and 40 of those would hold every vote behind
     # them; the arena's events are short and async, so the cap is lifted.
     blocks.max_threads = GRADIO_JOBS
-    blocks._queue.max_thread_count = GRADIO_JOBS
+    woken_queue(blocks, GRADIO_JOBS)  # and no polling while it has nothing to do
     mounted = gr.mount_gradio_app(
         api,
         blocks,
