@@ -17,6 +17,7 @@ from arena.battles import BattleService
 from arena.choices import offered_model, params_for
 from arena.errors import BattleStateError, NoModelsError, excerpt
 from arena.gate import Gate, Voter, pick_first
+from arena.live import LiveTurn, TurnUpdate
 from arena.store import BattleRecord, FeedbackRecord, TurnRecord
 
 __all__ = ["FEEDBACK", "ChatService"]
@@ -62,37 +63,44 @@ class ChatService:
 
     async def stream(
         self, chat_id: str, prompt: str, voter: Voter
-    ) -> AsyncGenerator[SideState, None]:
-        """Send ``prompt`` and yield the answer as it grows. The turn counts among the
-        voter's live turns while it streams (:meth:`arena.live.LiveTurns.claim`).
+    ) -> AsyncGenerator[int | SideState, None]:
+        """Send ``prompt`` and yield the answer as it grows.
+
+        The turn is one of the arena's live turns, as a battle's is: while the arena is
+        full (``max_live_turns``) this first yields the voter's place in line (an int,
+        1 = next); it counts among the browser's and the address's live turns while it
+        waits or streams; and :meth:`arena.battles.BattleService.stop` (``/api/stop``,
+        the tab's Stop) cuts it short, keeping what the model wrote.
 
         Raises:
-            LimitError: this browser or address already has its most live turns, or
-                see :meth:`arena.gate.Gate.admit`.
+            LimitError: this browser or address already has its most live turns
+                (:meth:`arena.live.LiveTurns.claim`), or see :meth:`arena.gate.Gate.admit`.
+            BusyError: the arena stayed full for ``max_wait_s``.
         """
         owner = self.gate.hashes(voter)
         live = self.battles.live
         live.claim(*owner)
         try:
-            async with contextlib.aclosing(self._stream(chat_id, prompt, voter)) as states:
+            await self.gate.admit(prompt, voter)  # before waiting in line for nothing
+            async for place in live.enter():
+                yield place
+        except BaseException:
+            live.release(*owner)
+            raise
+        try:
+            async with contextlib.aclosing(self._stream(chat_id, prompt, owner)) as states:
                 async for state in states:
                     yield state
         finally:
-            live.release(*owner)
+            live.leave(owner)
 
     async def _stream(
-        self, chat_id: str, prompt: str, voter: Voter
+        self, chat_id: str, prompt: str, owner: tuple[str, str]
     ) -> AsyncGenerator[SideState, None]:
         settings = self.battles.config.settings
-        await self.gate.admit(prompt, voter)
         if (await self.store.run(self.store.battle, chat_id)).mode != "direct":
             raise BattleStateError("that id is a battle, not a direct chat")
-        chat = await self.store.run(
-            self.store.begin_turn,
-            chat_id,
-            self.gate.hash(voter.session),
-            settings.max_turns,
-        )
+        chat = await self.store.run(self.store.begin_turn, chat_id, owner[0], settings.max_turns)
         turn = chat.turns + 1
         history = await self.store.run(self.store.turns, chat_id)
         state = SideState()
@@ -111,12 +119,18 @@ class ChatService:
                 chat.params.get("a", {}),
             )
         )
+        # Registered as the chat's live turn, so a Stop finds it by the chat's id.
+        running = LiveTurn(chat_id, TurnUpdate(chat_id, turn, a=state), *owner, task=task)
+        self.battles.live.add(running)
         ticks = until_done(
             queue, [task], {"a": state}, self.store, chat_id, settings.update_interval_s
         )
-        async with contextlib.aclosing(ticks):
-            async for _ in ticks:
-                yield state
+        try:
+            async with contextlib.aclosing(ticks):
+                async for _ in ticks:
+                    yield state
+        finally:
+            self.battles.live.forget(running, after=0)
 
     async def feedback(self, chat_id: str, kind: str, voter: Voter) -> None:
         """Record an upvote, downvote or flag on the chat's latest answer."""

@@ -189,6 +189,9 @@ async def level(
         "added_ttft_p50_ms": percentile(added, 0.5),
         "added_ttft_p95_ms": percentile(added, 0.95),
         "gap_p95_ms": percentile(gaps, 0.95),
+        # Screen updates a battle's two panes got: fewer when a busy process gathers
+        # more text into each (its CPU a battle falls as its load rises).
+        "updates_per_battle": sum(len(t) for r in ok for t in r.updates.values()) / max(len(ok), 1),
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
         "votes_acknowledged": sum(r.voted for r in results),
@@ -343,7 +346,8 @@ def describe(row: dict[str, Any]) -> str:
         f"{row['replicas']} process(es){capped}, {row['voters']:>4} voters: "
         f"{row['completed']}/{row['battles']} battles, "
         f"{row['battles_per_s']:.1f}/s, added TTFT p50 {row['added_ttft_p50_ms']:.0f} "
-        f"p95 {row['added_ttft_p95_ms']:.0f} ms, gap p95 {row['gap_p95_ms']:.0f} ms, "
+        f"p95 {row['added_ttft_p95_ms']:.0f} ms, gap p95 {row['gap_p95_ms']:.0f} ms "
+        f"({row['updates_per_battle']:.0f} updates a battle), "
         f"errors {row['errors']}, votes {row['votes_stored']}/"
         f"{row['votes_acknowledged']} stored, CPU s arena {row['arena_cpu_s']:.0f} ({each}; "
         f"{row['arena_ms_per_battle']:.1f} ms a battle) "

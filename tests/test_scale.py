@@ -27,6 +27,7 @@ from arena.backends.supervisor import free_port
 from arena.battles import TurnUpdate
 from arena.deploy import ROUTE_COOKIE, nginx_site, run_nginx
 from arena.errors import BusyError
+from arena.identity import COOKIE
 from arena.live import LiveTurn, LiveTurns, follow
 from arena.server import freeze_heap
 from arena.ui.page_cache import PageCache, PageStore
@@ -397,3 +398,52 @@ def test_past_capacity_the_page_tells_a_new_battle_its_place_in_line(tmp_path: P
 def first_event(lines: Iterator[str]) -> str:
     """The name of the next named event in a stream of server-sent-event lines."""
     return next(line[6:].strip() for line in lines if line.startswith("event:"))
+
+
+def test_a_direct_chat_waits_in_line_like_a_battle_and_stops_on_api_stop(tmp_path: Path) -> None:
+    """A chat's turn is one of the arena's live turns (issue 23): past max_live_turns it
+    waits in line and is told its place, and /api/stop (the tab's Stop does the same)
+    cuts it short, keeping what the model wrote; another browser's stop does nothing."""
+
+    def shown(job: Any) -> str:
+        return json.dumps(job.outputs(), default=str)
+
+    def wait_for(condition: Callable[[], bool], job: Any) -> None:
+        deadline = time.monotonic() + 60  # ends a failing test; measures nothing
+        while not condition():
+            assert time.monotonic() < deadline and not job.done(), shown(job)
+            time.sleep(0.05)
+
+    with WireServer() as wire:
+        config = tmp_path / "arena.toml"
+        write_config(config, wire, ["m-a", "m-b"], max_live_turns=1, **NO_LIMITS)
+        db = db_url(tmp_path)
+        with serve(config, db, tmp_path) as (_, url):
+            chatter = Client(url, verbose=False)
+            with httpx.Client(base_url=url, timeout=30) as voter:
+                voter.get("/")  # its cookie
+                # A battle that writes one chunk and stalls holds the only place.
+                with voter.stream("POST", "/api/turn", json={"prompt": "SLOW please"}) as held:
+                    lines = held.iter_lines()
+                    while first_event(lines) != "start":
+                        pass
+                    battle = json.loads(next(lines)[5:])["battle"]
+                    job = chatter.submit("hello SLOW", "m-a", api_name="/chat_send")
+                    wait_for(lambda: "you are number 1 in line" in shown(job), job)
+                    voter.post("/api/stop", json={"battle": battle}).raise_for_status()
+                # The place went to the chat, whose answer now stalls after one chunk.
+                wait_for(lambda: "You sa" in shown(job), job)
+                ((chat,),) = query(db, "select id from battles where mode = 'direct'")
+                voter.post("/api/stop", json={"battle": chat}).raise_for_status()
+                turns = f"select answer, finish_reason from turns where battle_id = '{chat}'"
+                assert query(db, turns) == []  # another browser's stop: still streaming
+                cookie = {"Cookie": f"{COOKIE}={chatter.cookies[COOKIE]}"}
+                httpx.post(
+                    url + "api/stop", json={"battle": chat}, headers=cookie
+                ).raise_for_status()
+                assert query(db, turns) == [("You sa", "stopped")]  # stored before it answered
+            job.result(timeout=60)
+            deadline = time.monotonic() + 60
+            while wire.active:  # every request to the model closed: nothing left running
+                assert time.monotonic() < deadline, wire.active
+                time.sleep(0.05)

@@ -11,7 +11,8 @@ from arena.app import Arena
 from arena.errors import ArenaError
 from arena.gate import check_prompt
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
-from arena.ui.render import chat_of, live_chat
+from arena.ui.render import chat_of, live_chat, safe_markdown
+from arena.ui.view import waiting_text
 
 __all__ = ["chat_tab"]
 
@@ -33,6 +34,7 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
             gr.Button(label, interactive=False, scale=0, min_width=120)
             for label in FEEDBACK_BUTTONS
         ]
+        stop = gr.Button("Stop", scale=0, min_width=120, elem_id="chat-stop")
         clear = gr.Button("New chat", scale=0, min_width=120)
     status = gr.Markdown("", elem_id="chat-status")
 
@@ -44,10 +46,24 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
             check_prompt(text, arena.config.settings.max_prompt_chars)  # before any record
             history = chat_of(await chats.turns(current), "a") if current else []
             current = current or await chats.start(voter, chosen)
-            async for state in chats.stream(current, text, voter):
-                ready = state.done and not state.error
+            async for step in chats.stream(current, text, voter):
+                if isinstance(step, int):  # the arena is full: the place in line
+                    asked = {"role": "user", "content": safe_markdown(text)}
+                    told = {
+                        "role": "assistant",
+                        "content": safe_markdown(waiting_text(step, "answer")),
+                    }
+                    yield (
+                        [*history, asked, told],
+                        current,
+                        "",
+                        gr.skip(),
+                        *[gr.skip() for _ in feedback],
+                    )
+                    continue
+                ready = step.done and not step.error
                 yield (
-                    live_chat(history, text, state),
+                    live_chat(history, text, step),
                     current,
                     "",
                     gr.Dropdown(interactive=False),
@@ -72,6 +88,11 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
 
         return rate
 
+    async def on_stop(current: str | None, request: gr.Request) -> None:
+        # The same stop as the battles' (/api/stop): only this browser's own chat.
+        if current:
+            await arena.battles.stop(current, voter_of(request))
+
     def on_clear() -> tuple[Any, ...]:
         return (
             [],
@@ -90,5 +111,6 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
     )
     for button, kind in zip(feedback, FEEDBACK_BUTTONS.values(), strict=True):
         button.click(on_feedback(kind), [chat_id], [status], api_name=f"chat_{kind}")
+    stop.click(on_stop, [chat_id], None, api_name="chat_stop", concurrency_limit=None)
     clear.click(on_clear, None, outputs, api_name="chat_new")
     return [model]

@@ -80,9 +80,9 @@ def _chatbot() -> Any:
 ANSWERING = "Both models are answering… (press **Stop** to cut them short)"
 
 
-def waiting_text(place: int) -> str:
+def waiting_text(place: int, what: str = "battle") -> str:
     return (
-        f"The arena is busy right now: you are number {place} in line. Your battle "
+        f"The arena is busy right now: you are number {place} in line. Your {what} "
         "starts as soon as a place is free; please keep this page open."
     )
 
