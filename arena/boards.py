@@ -36,7 +36,7 @@ from arena.errors import StoreError
 from arena.leaderboard import OVERALL, LeaderboardView, leaderboard_view
 from arena.store import Store
 from arena.store.audits import claim
-from arena.store.boards import board_stamp, load_snapshot, save_snapshot, snapshot_head
+from arena.store.snapshots import board_stamp, load_snapshot, save_snapshot, snapshot_head
 from arena.store.tables import BoardSnapshotRecord, utcnow
 from ratings import LeaderboardError
 

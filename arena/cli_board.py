@@ -118,7 +118,7 @@ def leaderboard_command(args: argparse.Namespace) -> int:
 
 def _database_battles(config: Config) -> Any:
     from arena.store import Store  # the database stack only for a database: a file needs none
-    from arena.store.board import battle_table
+    from arena.store.battle_table import battle_table
 
     store = Store(config.settings.db)
     try:

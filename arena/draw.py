@@ -14,7 +14,7 @@ from arena.config import Config
 from arena.errors import NoModelsError
 from arena.sampling import Evidence, pick_pair
 from arena.store import Store
-from arena.store.board import battle_table, votes_per_model
+from arena.store.battle_table import battle_table, votes_per_model
 from ratings import PairCounts, Settings, components, fit_bradley_terry
 from ratings.leaderboard import select_battles
 from ratings.methods import mle_exists

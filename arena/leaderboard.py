@@ -10,7 +10,7 @@ import numpy as np
 from arena.config import Config
 from arena.store import Store
 from arena.store.audits import audit_mark, last_audits
-from arena.store.board import battle_table
+from arena.store.battle_table import battle_table
 from ratings import BattleTable, Leaderboard, LeaderboardError, Settings, build_leaderboard
 from ratings.categories import category_mask, list_categories
 from ratings.history import HistoryPoint, rating_history

@@ -64,7 +64,7 @@ from arena.integrity import Limits  # noqa: E402
 from arena.integrity.proof import ProofOfWork  # noqa: E402
 from arena.leaderboard import board_settings  # noqa: E402
 from arena.store import BattleRecord, Store  # noqa: E402
-from arena.store.board import battle_table  # noqa: E402
+from arena.store.battle_table import battle_table  # noqa: E402
 from bench._crowd import (  # noqa: E402
     HONEST_DAYS,
     START,

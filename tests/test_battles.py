@@ -15,7 +15,7 @@ from arena.config import load_config
 from arena.errors import BattleStateError, PromptError, StoreError
 from arena.gate import Voter
 from arena.store import BattleRecord
-from arena.store.board import battle_table
+from arena.store.battle_table import battle_table
 from tests.conftest import db_url, query
 from tests.test_faults import NO_LIMITS
 from tests.wire import WireServer, write_config

@@ -182,7 +182,7 @@ def test_a_voters_own_board_reads_their_battles_alone(store: Store, holder: Any)
 
     from arena.leaderboard import personal_view
     from arena.store import BattleRecord
-    from arena.store.board import battle_table
+    from arena.store.battle_table import battle_table
 
     with store.session() as s:  # 12 of the 30 battles are this voter's
         ids = s.exec(select(BattleRecord.id).order_by(BattleRecord.id).limit(12)).all()

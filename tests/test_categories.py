@@ -271,7 +271,7 @@ def test_a_judge_labels_hard_prompts_in_a_resumable_batch(tmp_path: Path) -> Non
 
 
 def test_the_arena_s_board_caps_near_duplicate_prompts_too(tmp_path: Path) -> None:
-    from arena.store.board import battle_table
+    from arena.store.battle_table import battle_table
     from ratings.voters import repeated_prompt_mask
 
     store = Store(db_url(tmp_path))

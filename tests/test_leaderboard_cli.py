@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from arena.store import BattleRecord, Store, TurnRecord
-from arena.store.board import battle_table
+from arena.store.battle_table import battle_table
 from ratings.features import answer_style
 from tests.conftest import ROOT, db_url
 

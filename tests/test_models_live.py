@@ -28,7 +28,7 @@ from arena.backends.supervisor import free_port
 from arena.config import load_config
 from arena.errors import BackendTimeout, NoModelsError
 from arena.gate import Voter
-from arena.store.board import votes_per_model
+from arena.store.battle_table import votes_per_model
 from tests.conftest import ROOT, db_url, serve
 from tests.wire import WireServer, model_toml, write_config
 

@@ -10,7 +10,7 @@ import pytest
 
 from arena.errors import BattleStateError
 from arena.store import BattleRecord, Store, TurnRecord
-from arena.store.board import battle_table
+from arena.store.battle_table import battle_table
 from arena.store.export import export_records
 from tests.conftest import db_url, sqlite_only
 

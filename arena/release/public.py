@@ -129,7 +129,7 @@ def _campaigns(store: Store, alpha: float | None) -> tuple[set[str], set[str]]:
     """The browsers and addresses of the suspected campaigns (none when ``alpha`` is)."""
     if alpha is None:
         return set(), set()
-    from arena.store.board import battle_table
+    from arena.store.battle_table import battle_table
     from ratings import Settings
     from ratings.campaigns import suspected_campaigns
     from ratings.leaderboard import select_battles

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, select
 
+from arena.duplicates import DuplicateIndex
 from arena.errors import BattleStateError, ConfigError, StoreError, excerpt
 from arena.store.engine import make_engine
 from arena.store.migrate import upgrade
@@ -62,6 +63,13 @@ class Store:
         except OperationalError as exc:
             shown = make_url(url).render_as_string(hide_password=True)
             raise ConfigError(f"cannot open the database {shown}: {exc.orig}") from None
+
+    @functools.cached_property
+    def prompt_clusters(self) -> DuplicateIndex:
+        """The near-duplicate clusters of the prompts the board has read so far
+        (arena/store/battle_table.py), kept with the database they index; made on
+        first use (its MinHash library is not what every command needs)."""
+        return DuplicateIndex()
 
     async def run(self, fn: Callable[..., T], /, *args: Any) -> T:
         """``fn(*args)`` (a store call, or work made of them) on the store's thread,

@@ -73,7 +73,7 @@ def battle_table(
         "address": [b.ip_hash for b in battles],  # the campaign screen groups by it
     }
     if details:
-        extra.update(_details(battles, turns, str(store.engine.url)))
+        extra.update(_details(battles, turns, store.prompt_clusters))
     return BattleTable.from_records(
         [b.model_a for b in battles],
         [b.model_b for b in battles],
@@ -102,16 +102,7 @@ def votes_per_model(store: Store) -> dict[str, int]:
     return counts
 
 
-_INDEXES: dict[str, DuplicateIndex] = {}  # per database: prompts seen, clustered
-
-
-def _duplicates(url: str) -> DuplicateIndex:
-    if url not in _INDEXES:
-        _INDEXES[url] = DuplicateIndex()
-    return _INDEXES[url]
-
-
-def _details(battles: Sequence[Any], turns: Sequence[Any], url: str) -> dict[str, Any]:
+def _details(battles: Sequence[Any], turns: Sequence[Any], index: DuplicateIndex) -> dict[str, Any]:
     """Prompt, turn count, tags, language and per-side answer style of each battle."""
     answers: dict[tuple[str, str], list[str]] = {}
     prompts: dict[str, list[str]] = {}
@@ -124,7 +115,7 @@ def _details(battles: Sequence[Any], turns: Sequence[Any], url: str) -> dict[str
         "prompt": first,
         # Near-duplicate clusters of the first prompts: the board caps each cluster's
         # battles (ratings.voters.repeated_prompt_mask) as it would one repeated prompt.
-        "cluster": [float(c) for c in _duplicates(url).clusters(first)],
+        "cluster": [float(c) for c in index.clusters(first)],
         "coding": [
             is_coding(
                 prompts.get(b.id, []),
