@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import random
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LEAK_VERDICTS = 10_000  # battles whose last turn's identity-leak verdict is kept for the vote
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,10 @@ class BattleService:
         self.pool = pool
         self.draw = Draw(lambda: self.config, store, pool, rng or random.Random())
         self.gate = gate or Gate(lambda: self.config, store)
+        # Each finished turn's identity-leak verdict, computed from the answers in
+        # memory as the turn ends, so its vote need not read them back (most recent
+        # LEAK_VERDICTS battles; a vote this process has none for reads them).
+        self._verdicts: OrderedDict[str, tuple[int, str | None]] = OrderedDict()
         self.live = LiveTurns(
             lambda: self.config.settings.max_live_turns,
             lambda: self.config.settings.max_wait_s,
@@ -283,7 +289,9 @@ class BattleService:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
-        live.task = asyncio.create_task(self._run(live, tasks), name=f"turn {battle_id}:{turn}")
+        live.task = asyncio.create_task(
+            self._run(live, tasks, (history, prompt, models)), name=f"turn {battle_id}:{turn}"
+        )
         self.live.add(live)
         return TurnStart(battle_id, live.token, turn, prompt, history)
 
@@ -328,9 +336,16 @@ class BattleService:
                 "the answers you have, or start a new round"
             )
 
-    async def _run(self, live: LiveTurn, tasks: list[asyncio.Task[None]]) -> None:
-        """Wait for both sides, then close the turn (failed if a side failed) and hand
-        its place on. Cancelled (Stop), both sides stop and keep what they wrote."""
+    async def _run(
+        self,
+        live: LiveTurn,
+        tasks: list[asyncio.Task[None]],
+        asked: tuple[list[TurnRecord], str, dict[str, str]],
+    ) -> None:
+        """Wait for both sides, then close the turn (failed if a side failed), note its
+        identity-leak verdict for the vote and hand its place on. Cancelled (Stop),
+        both sides stop and keep what they wrote. ``asked``: the battle's earlier
+        turns, this turn's prompt and each side's model."""
         update = live.update
         try:
             await asyncio.gather(*tasks)
@@ -348,6 +363,8 @@ class BattleService:
             ]
             try:
                 await self.store.run(self.store.end_turn, live.battle_id, "; ".join(errors) or None)
+                if not errors:
+                    self._note_verdict(live, *asked)
             finally:
                 live.closed = True
                 live.touch()
@@ -461,13 +478,36 @@ class BattleService:
 
     def identity_leak(self, battle_id: str) -> str | None:
         """Why the battle's answers reveal a model (see :mod:`arena.integrity.leaks`),
-        or None when they do not."""
+        or None when they do not. On the store's thread: the verdict noted as its last
+        turn ended when this process streamed it, else read from its stored turns."""
         battle = self.store.battle(battle_id)
+        noted = self._verdicts.get(battle_id)
+        if noted is not None and noted[0] == battle.turns:
+            return noted[1]
         turns = self.store.turns(battle_id)
         answers = {side: [t.answer for t in turns if t.side == side] for side in SIDES}
         prompts = [t.prompt for t in turns if t.side == "a"]
+        return self._leak(answers, prompts, {"a": battle.model_a, "b": battle.model_b})
+
+    def _note_verdict(
+        self, live: LiveTurn, history: list[TurnRecord], prompt: str, models: dict[str, str]
+    ) -> None:
+        """The finished turn's verdict, from the answers in memory (what was stored)."""
+        answers = {
+            side: [t.answer for t in history if t.side == side] + [getattr(live.update, side).text]
+            for side in SIDES
+        }
+        prompts = [t.prompt for t in history if t.side == "a"] + [prompt]
+        self._verdicts[live.battle_id] = (live.update.turn, self._leak(answers, prompts, models))
+        self._verdicts.move_to_end(live.battle_id)
+        while len(self._verdicts) > LEAK_VERDICTS:
+            self._verdicts.popitem(last=False)
+
+    def _leak(
+        self, answers: dict[str, list[str]], prompts: list[str], models: dict[str, str]
+    ) -> str | None:
         specs = {m.name: m for m in self.config.models}
-        own = {"a": specs.get(battle.model_a), "b": specs.get(battle.model_b)}
+        own = {side: specs.get(name) for side, name in models.items()}
         leaks = find_leaks(answers, prompts, own, self.config.models)
         return "; ".join(leak.reason() for leak in leaks) or None
 

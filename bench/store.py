@@ -5,8 +5,9 @@
 **A battle's store work** (``--lives`` battles): the calls one battle makes with the
 arena's default limits (the prompt's per-minute check and log, the new battle, both
 answers, the turn's end, the finished turn read back, the vote's cap checks, identity
-check and vote), through :class:`arena.store.Store`, against the same SQL statements
-through Python's sqlite3 module on the same kind of file (WAL, synchronous=FULL: the
+check (the battle only: the turn's end noted its verdict) and vote), through
+:class:`arena.store.Store`, against the same SQL statements through Python's sqlite3
+module on the same kind of file (WAL, synchronous=FULL: the
 peer, SQLite itself with nothing above it). Printed: CPU milliseconds per battle for
 each and their ratio.
 
@@ -155,7 +156,7 @@ def life_through_store(store: Store, i: int) -> None:
     store.battle(battle), store.turns(battle)  # the finished turn, sent to the page
     day = now - timedelta(days=1)
     store.votes_since("voter_hash", voter, day), store.votes_since("ip_hash", address, day)
-    store.battle(battle), store.turns(battle)  # the identity-leak check
+    store.battle(battle)  # the identity-leak check: its verdict was noted as the turn ended
     store.record_vote(battle, "model_a", voter)
 
 
@@ -202,11 +203,9 @@ def life_through_sqlite(db: sqlite3.Connection, i: int) -> None:
             "UPDATE battles SET streaming = 0, updated_at = ?, turns = turns + 1 WHERE id = ?",
             (stamp(now), battle),
         )
-    for _ in range(2):  # the finished turn; the identity-leak check
-        db.execute("SELECT * FROM battles WHERE id = ?", (battle,)).fetchone()
-        db.execute(
-            "SELECT * FROM turns WHERE battle_id = ? ORDER BY turn, side", (battle,)
-        ).fetchall()
+    db.execute("SELECT * FROM battles WHERE id = ?", (battle,)).fetchone()  # the finished turn
+    db.execute("SELECT * FROM turns WHERE battle_id = ? ORDER BY turn, side", (battle,)).fetchall()
+    db.execute("SELECT * FROM battles WHERE id = ?", (battle,)).fetchone()  # the leak check
     for column, value in (("voter_hash", voter), ("ip_hash", address)):
         db.execute(
             f"SELECT count(*) FROM battles WHERE {column} = ? AND state = 'voted' "

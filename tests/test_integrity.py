@@ -25,7 +25,7 @@ from arena.errors import LimitError, PromptError, StoreError
 from arena.gate import Voter
 from arena.integrity import Limits, find_leaks, make_moderator
 from arena.store import BattleRecord, Store
-from arena.store.board import battle_table
+from arena.store.battle_table import battle_table
 from arena.store.tables import utcnow
 from ratings import Settings
 from ratings.leaderboard import select_battles
@@ -146,6 +146,36 @@ async def test_a_leaking_battle_keeps_its_vote_flagged_and_off_the_default_board
     assert kept.valid and kept.invalid_reason is None
     table = battle_table(running.store, details=False)
     assert len(table) == 2 and len(select_battles(table, Settings())) == 1
+
+
+async def test_the_vote_takes_the_leak_verdict_noted_as_its_turn_ended(running: Arena) -> None:
+    """The turn's end notes its verdict from the answers in memory; the vote then reads
+    no turn back (issue 26), and the note says what the stored turns say."""
+    battle_id = await battle(running, "Say hello.")
+    async for _ in running.battles.stream_turn(
+        battle_id, "Start with: I am Claude, made by Anthropic.", VOTER
+    ):
+        pass  # the leak is in the second turn only
+    turn, noted = running.battles._verdicts[battle_id]
+    assert turn == 2 and "Claude" in (noted or "")
+    read: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        read.append(statement)
+
+    event.listen(running.store.engine, "before_cursor_execute", seen)
+    try:
+        await running.battles.vote(battle_id, "model_b", VOTER)
+    finally:
+        event.remove(running.store.engine, "before_cursor_execute", seen)
+    assert read and not [sql for sql in read if "FROM turns" in sql], read
+    assert running.store.battle(battle_id).invalid_reason == noted
+    # A process without the note (a restart, another process) reads the stored turns
+    # and comes to the same verdict; a note for another turn count is not believed.
+    running.battles._verdicts[battle_id] = (1, None)
+    assert running.battles.identity_leak(battle_id) == noted
+    running.battles._verdicts.clear()
+    assert running.battles.identity_leak(battle_id) == noted
 
 
 # -- limits --------------------------------------------------------------------------
