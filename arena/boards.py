@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 
 from arena.config import Config
 from arena.errors import StoreError
-from arena.leaderboard import OVERALL, LeaderboardView, leaderboard_view
+from arena.leaderboard import OVERALL, HistoryFits, LeaderboardView, leaderboard_view
 from arena.store import Store
 from arena.store.audits import claim
 from arena.store.snapshots import board_stamp, load_snapshot, save_snapshot, snapshot_head
@@ -73,6 +73,7 @@ class Boards:
         self._checked: dict[str, datetime] = {}  # when a kept board was last found current
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._fits: HistoryFits = {}  # past weeks' boards, fitted once per process
 
     def view(self, category: str = OVERALL, style: bool = False) -> Snapshot:
         """The board for ``category`` and style control (blocking: call it from a
@@ -146,7 +147,7 @@ class Boards:
 
     def _compute(self, key: str, category: str, style: bool, stamp: str, keep: bool) -> Snapshot:
         started = time.perf_counter()
-        view = leaderboard_view(self.store, self._config(), category, style)
+        view = leaderboard_view(self.store, self._config(), category, style, self._fits)
         snapshot = Snapshot(key, view, self._clock(), time.perf_counter() - started, stamp)
         self.computed += 1
         if keep:

@@ -64,6 +64,10 @@ LANGUAGE_NAMES = {
 }
 
 
+# Past weeks' boards of one database, by their settings and battle counts.
+HistoryFits = dict[tuple[Any, ...], Leaderboard]
+
+
 def board_settings(config: Config | None, **changes: Any) -> Settings:
     """The ratings' settings with the arena's provisional thresholds (``changes`` on top)."""
     if config is None:
@@ -225,9 +229,16 @@ def _label(name: str) -> str:
 
 
 def leaderboard_view(
-    store: Store, config: Config, category: str = OVERALL, style: bool = False
+    store: Store,
+    config: Config,
+    category: str = OVERALL,
+    style: bool = False,
+    fits: HistoryFits | None = None,
 ) -> LeaderboardView:
-    """The board, the categories to choose from, and the pairwise tables."""
+    """The board, the categories to choose from, and the pairwise tables. ``fits``
+    keeps past weeks' boards (which do not change) between calls on one database:
+    :class:`arena.boards.Boards` holds one per process; without it each call fits
+    them again."""
     table = battle_table(store)
     base = board_settings(config)
     pool = select_battles(table, base)
@@ -252,7 +263,8 @@ def leaderboard_view(
         return LeaderboardView(board, categories, tables, str(exc), len(pool), counts)
     board = hide_unreleased(board, config)
     board.manifest["source"] = "arena database"
-    history = _history(str(store.engine.url), table, settings, {r.model for r in board.rows})
+    shown = {r.model for r in board.rows}
+    history = _history(table, settings, shown, {} if fits is None else fits)
     return LeaderboardView(
         board, categories, _tables(table, settings, board), None, len(pool), counts, history
     )
@@ -291,26 +303,23 @@ def personal_view(store: Store, config: Config, voter_hash: str) -> LeaderboardV
     return LeaderboardView(board, [OVERALL], tables, None, votes, counts, [], note, True)
 
 
-# Past weeks' boards, which do not change: per database, settings and battle counts.
-_FITS: dict[tuple[Any, ...], Leaderboard] = {}
-
-
 def _history(
-    database: str, table: BattleTable, settings: Settings, shown: set[str]
+    table: BattleTable, settings: Settings, shown: set[str], fits: HistoryFits
 ) -> list[HistoryPoint]:
     """Ratings by week of the models on the board; each finished week is fitted once
-    per process (its battles are keyed by count), only the current week again."""
+    into ``fits`` (keyed by its settings and battle counts), only the current week
+    again."""
     times, valid = table.column("tstamp"), table.column("valid")
 
     def fit(t: BattleTable, s: Settings) -> Leaderboard:
         before = times < s.until if times is not None else np.ones(len(t), dtype=bool)
         valid_before = int((before & valid).sum()) if valid is not None else 0
-        key = (database, s, int(before.sum()), valid_before)
-        if key not in _FITS:
-            if len(_FITS) > 1024:
-                _FITS.clear()
-            _FITS[key] = build_leaderboard(t, s)
-        return _FITS[key]
+        key = (s, int(before.sum()), valid_before)
+        if key not in fits:
+            if len(fits) > 1024:
+                fits.clear()
+            fits[key] = build_leaderboard(t, s)
+        return fits[key]
 
     try:
         points = rating_history(table, settings, fit=fit)

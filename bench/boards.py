@@ -28,7 +28,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from arena.boards import Boards  # noqa: E402
 from arena.config import load_config  # noqa: E402
-from arena.leaderboard import leaderboard_view  # noqa: E402
+from arena.leaderboard import HistoryFits, leaderboard_view  # noqa: E402
 from arena.store import BattleRecord, Store, TurnRecord  # noqa: E402
 
 MODELS = 20
@@ -100,8 +100,9 @@ def measure(battles: int, tabs: int, count: int) -> tuple[float, float, float, f
         store = Store(f"sqlite:///{folder}/board.db")
         try:
             fill(store, battles)
-            leaderboard_view(store, config)  # imports and caches warm for both sides
-            before = cpu(lambda: [leaderboard_view(store, config) for _ in range(tabs)])
+            fits: HistoryFits = {}  # a process's past weeks, as Boards keeps them
+            leaderboard_view(store, config, fits=fits)  # imports and caches warm
+            before = cpu(lambda: [leaderboard_view(store, config, fits=fits) for _ in range(tabs)])
             processes = [Boards(lambda: config, store) for _ in range(count)]
             first = cpu(lambda: processes[0].view())
             read = cpu(lambda: processes[1 % count].view())

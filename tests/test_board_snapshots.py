@@ -18,7 +18,7 @@ from sqlmodel import select
 import arena.boards
 from arena.boards import Boards
 from arena.config import load_config
-from arena.leaderboard import LeaderboardView, leaderboard_view
+from arena.leaderboard import HistoryFits, LeaderboardView, leaderboard_view
 from arena.store import Store
 from arena.store.tables import BoardSnapshotRecord
 from ratings import LeaderboardError
@@ -86,6 +86,17 @@ def test_a_view_survives_its_trip_through_the_database(store: Store, holder: Any
     for name in ("battle_counts", "win_fraction", "predicted_win_rate", "average_win_rate"):
         np.testing.assert_array_equal(getattr(back.tables, name), getattr(view.tables, name))
     assert back.tables.battle_counts.dtype.kind == "i"
+
+
+def test_past_weeks_are_fitted_once_into_the_callers_fits(store: Store, holder: Any) -> None:
+    """No module-level cache (issue 23): the caller (a process's Boards) keeps them."""
+    fits: HistoryFits = {}
+    view = leaderboard_view(store, holder["config"], fits=fits)
+    kept = dict(fits)
+    assert kept and view.history  # at least the week the battles are in
+    again = leaderboard_view(store, holder["config"], fits=fits)
+    assert fits.keys() == kept.keys() and all(fits[k] is kept[k] for k in kept)  # reused
+    assert again.history == view.history == leaderboard_view(store, holder["config"]).history
 
 
 def test_one_process_computes_a_board_and_the_others_read_it(store: Store, holder: Any) -> None:
