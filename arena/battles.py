@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,8 +25,8 @@ from arena.config import Config
 from arena.draw import Draw
 from arena.errors import BattleStateError, NoModelsError
 from arena.gate import Gate, Voter, pick_first
-from arena.integrity import find_leaks
 from arena.integrity.proof import ProofOfWork, proof_enabled
+from arena.integrity.verdicts import LeakVerdicts
 from arena.live import LiveTurn, LiveTurns, TurnUpdate, follow
 from arena.store import BattleRecord, Store, TurnRecord
 from arena.store.tables import SIDES
@@ -42,7 +41,6 @@ __all__ = [
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-LEAK_VERDICTS = 10_000  # battles whose last turn's identity-leak verdict is kept for the vote
 
 
 @dataclass(frozen=True)
@@ -95,10 +93,7 @@ class BattleService:
         self.pool = pool
         self.draw = Draw(lambda: self.config, store, pool, rng or random.Random())
         self.gate = gate or Gate(lambda: self.config, store)
-        # Each finished turn's identity-leak verdict, computed from the answers in
-        # memory as the turn ends, so its vote need not read them back (most recent
-        # LEAK_VERDICTS battles; a vote this process has none for reads them).
-        self._verdicts: OrderedDict[str, tuple[int, str | None]] = OrderedDict()
+        self.leaks = LeakVerdicts(lambda: self.config)  # noted as turns end, for the vote
         self.live = LiveTurns(
             lambda: self.config.settings.max_live_turns,
             lambda: self.config.settings.max_wait_s,
@@ -364,7 +359,9 @@ class BattleService:
             try:
                 await self.store.run(self.store.end_turn, live.battle_id, "; ".join(errors) or None)
                 if not errors:
-                    self._note_verdict(live, *asked)
+                    history, prompt, models = asked
+                    texts = {side: getattr(update, side).text for side in SIDES}
+                    self.leaks.note(live.battle_id, update.turn, history, prompt, texts, models)
             finally:
                 live.closed = True
                 live.touch()
@@ -466,7 +463,7 @@ class BattleService:
 
         def record() -> BattleRecord:  # one trip to the store's thread
             self.gate.limits.vote(settings, voter_hash, ip_hash)
-            flags = [self.identity_leak(battle_id)]
+            flags = [self.leaks.of(self.store, battle_id)]
             if proof_enabled(settings):
                 cast = self.store.votes_since("voter_hash", voter_hash, EPOCH)
                 flags.append(ProofOfWork.missing(voter.proof, cast, settings.proof_every))
@@ -475,41 +472,6 @@ class BattleService:
 
         battle = await self.store.run(record)
         return Reveal(battle.id, winner, self._public(battle.model_a), self._public(battle.model_b))
-
-    def identity_leak(self, battle_id: str) -> str | None:
-        """Why the battle's answers reveal a model (see :mod:`arena.integrity.leaks`),
-        or None when they do not. On the store's thread: the verdict noted as its last
-        turn ended when this process streamed it, else read from its stored turns."""
-        battle = self.store.battle(battle_id)
-        noted = self._verdicts.get(battle_id)
-        if noted is not None and noted[0] == battle.turns:
-            return noted[1]
-        turns = self.store.turns(battle_id)
-        answers = {side: [t.answer for t in turns if t.side == side] for side in SIDES}
-        prompts = [t.prompt for t in turns if t.side == "a"]
-        return self._leak(answers, prompts, {"a": battle.model_a, "b": battle.model_b})
-
-    def _note_verdict(
-        self, live: LiveTurn, history: list[TurnRecord], prompt: str, models: dict[str, str]
-    ) -> None:
-        """The finished turn's verdict, from the answers in memory (what was stored)."""
-        answers = {
-            side: [t.answer for t in history if t.side == side] + [getattr(live.update, side).text]
-            for side in SIDES
-        }
-        prompts = [t.prompt for t in history if t.side == "a"] + [prompt]
-        self._verdicts[live.battle_id] = (live.update.turn, self._leak(answers, prompts, models))
-        self._verdicts.move_to_end(live.battle_id)
-        while len(self._verdicts) > LEAK_VERDICTS:
-            self._verdicts.popitem(last=False)
-
-    def _leak(
-        self, answers: dict[str, list[str]], prompts: list[str], models: dict[str, str]
-    ) -> str | None:
-        specs = {m.name: m for m in self.config.models}
-        own = {side: specs.get(name) for side, name in models.items()}
-        leaks = find_leaks(answers, prompts, own, self.config.models)
-        return "; ".join(leak.reason() for leak in leaks) or None
 
     def _public(self, name: str) -> dict[str, Any]:
         try:

@@ -1,16 +1,14 @@
-"""Honest votes: identity leaks, rate limits and caps, moderation, bad prompts, and a
-database that stays locked. Models are openai-kind on a real local HTTP server
-(tests/wire.py) that echoes the prompt, so what an answer says is set by the test."""
+"""Honest votes: identity leaks, rate limits and caps, moderation, bad prompts and
+proofs of work (a database that stays locked: tests/test_locked_database.py). Models
+are openai-kind on a real local HTTP server (tests/wire.py) that echoes the prompt, so
+what an answer says is set by the test."""
 
 from __future__ import annotations
 
-import asyncio
 import random
-import sqlite3
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +19,7 @@ from sqlalchemy import event
 
 from arena.app import Arena
 from arena.config import ArenaSettings, ModelSpec, load_config
-from arena.errors import LimitError, PromptError, StoreError
+from arena.errors import LimitError, PromptError
 from arena.gate import Voter
 from arena.integrity import Limits, find_leaks, make_moderator
 from arena.store import BattleRecord, Store
@@ -29,7 +27,7 @@ from arena.store.battle_table import battle_table
 from arena.store.tables import utcnow
 from ratings import Settings
 from ratings.leaderboard import select_battles
-from tests.conftest import ON_POSTGRES, db_url, sqlite_only
+from tests.conftest import db_url
 from tests.wire import WireServer, write_config
 
 VOTER = Voter("session-1", "203.0.113.9")
@@ -156,7 +154,7 @@ async def test_the_vote_takes_the_leak_verdict_noted_as_its_turn_ended(running: 
         battle_id, "Start with: I am Claude, made by Anthropic.", VOTER
     ):
         pass  # the leak is in the second turn only
-    turn, noted = running.battles._verdicts[battle_id]
+    turn, noted = running.battles.leaks.noted[battle_id]
     assert turn == 2 and "Claude" in (noted or "")
     read: list[str] = []
 
@@ -172,10 +170,10 @@ async def test_the_vote_takes_the_leak_verdict_noted_as_its_turn_ended(running: 
     assert running.store.battle(battle_id).invalid_reason == noted
     # A process without the note (a restart, another process) reads the stored turns
     # and comes to the same verdict; a note for another turn count is not believed.
-    running.battles._verdicts[battle_id] = (1, None)
-    assert running.battles.identity_leak(battle_id) == noted
-    running.battles._verdicts.clear()
-    assert running.battles.identity_leak(battle_id) == noted
+    running.battles.leaks.noted[battle_id] = (1, None)
+    assert running.battles.leaks.of(running.store, battle_id) == noted
+    running.battles.leaks.noted.clear()
+    assert running.battles.leaks.of(running.store, battle_id) == noted
 
 
 # -- limits --------------------------------------------------------------------------
@@ -327,106 +325,6 @@ async def test_tabs_newlines_markup_and_emoji_are_sent_and_stored_as_written(
     turns = running.store.turns(battle_id)
     assert [t.prompt for t in turns] == [prompt, prompt]
     assert all(t.answer == f"You said: {prompt}" for t in turns)
-
-
-# -- a locked database ---------------------------------------------------------------
-
-
-@contextmanager
-def locked(db_file: Path) -> Iterator[threading.Event]:
-    """Hold SQLite's write lock from another connection, as a second process might,
-    until the block sets the event it is given (or ends): held for as long as the
-    test needs, however slowly a busy machine runs it."""
-    ready, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        conn = sqlite3.connect(db_file, isolation_level=None)
-        conn.execute("BEGIN EXCLUSIVE")
-        ready.set()
-        release.wait()
-        conn.execute("COMMIT")
-        conn.close()
-
-    locker = threading.Thread(target=hold)
-    locker.start()
-    ready.wait()
-    try:
-        yield release
-    finally:
-        release.set()
-        locker.join()
-
-
-def on_write(store: Store, table: str) -> threading.Event:
-    """An event set when ``store`` is about to send an UPDATE of ``table``."""
-    about = threading.Event()
-
-    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.lstrip().upper().startswith(f"UPDATE {table.upper()} "):
-            about.set()
-
-    event.listen(store.engine, "before_cursor_execute", seen)
-    return about
-
-
-@sqlite_only
-async def test_a_briefly_locked_database_stores_the_vote_after_retrying(
-    tmp_path: Path, wire: WireServer
-) -> None:
-    async with arena_of(tmp_path, wire, db_retry_s=60.0) as arena:
-        battle_id = await battle(arena, "hello")
-        writing = on_write(arena.store, "battles")
-        with locked(tmp_path / "a.db") as release:
-            voting = asyncio.create_task(arena.battles.vote(battle_id, "model_b", VOTER))
-            assert await asyncio.to_thread(writing.wait, 60), "the vote never wrote"
-            await asyncio.sleep(0.2)
-            assert not voting.done()  # the vote meets the lock and waits...
-            release.set()  # ...until the other process lets go
-            await asyncio.wait_for(voting, 60)
-        assert arena.store.battle(battle_id).winner == "model_b"
-
-
-@sqlite_only
-async def test_a_database_locked_too_long_reports_the_vote_not_stored(
-    tmp_path: Path, wire: WireServer
-) -> None:
-    async with arena_of(tmp_path, wire, db_retry_s=0.5) as arena:
-        battle_id = await battle(arena, "hello")
-        with (
-            locked(tmp_path / "a.db"),  # held until the vote has given up
-            pytest.raises(
-                StoreError,
-                match=r"NOT stored: the database stayed unavailable for 0.5 s \(database is locked",
-            ),
-        ):
-            await arena.battles.vote(battle_id, "model_b", VOTER)
-        assert arena.store.battle(battle_id).state == "open"  # not stored, as reported
-        await arena.battles.vote(battle_id, "model_b", VOTER)  # voting again works
-        assert arena.store.battle(battle_id).state == "voted"
-
-
-@pytest.mark.skipif(not ON_POSTGRES, reason="needs ARENA_TEST_DB on a PostgreSQL server")
-async def test_dropped_database_connections_are_reopened_and_the_vote_stored(
-    tmp_path: Path, wire: WireServer
-) -> None:
-    """PostgreSQL ends every connection of the arena (a restart, a failover): the next
-    vote reconnects and is stored."""
-    from sqlalchemy.engine import make_url
-
-    from tests.conftest import query
-
-    async with arena_of(tmp_path, wire) as arena:
-        battle_id = await battle(arena, "hello")
-        url = arena.config.settings.db
-        database = make_url(url).database
-        ended = query(
-            url,
-            "select pg_terminate_backend(pid) from pg_stat_activity "
-            f"where datname = '{database}' and pid <> pg_backend_pid()",
-        )
-        assert ended  # the arena's pooled connections were cut
-        await arena.battles.vote(battle_id, "model_a", VOTER)
-        assert arena.store.battle(battle_id).state == "voted"
 
 
 # -- proof of work -------------------------------------------------------------------
