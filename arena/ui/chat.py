@@ -7,11 +7,12 @@ from typing import Any
 
 import gradio as gr
 
+from arena.answers import SideState
 from arena.app import Arena
 from arena.errors import ArenaError
 from arena.gate import check_prompt
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
-from arena.ui.render import chat_of, live_chat, safe_markdown
+from arena.ui.render import chat_of, live_chat
 from arena.ui.view import waiting_text
 
 __all__ = ["chat_tab"]
@@ -48,18 +49,9 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
             current = current or await chats.start(voter, chosen)
             async for step in chats.stream(current, text, voter):
                 if isinstance(step, int):  # the arena is full: the place in line
-                    asked = {"role": "user", "content": safe_markdown(text)}
-                    told = {
-                        "role": "assistant",
-                        "content": safe_markdown(waiting_text(step, "answer")),
-                    }
-                    yield (
-                        [*history, asked, told],
-                        current,
-                        "",
-                        gr.skip(),
-                        *[gr.skip() for _ in feedback],
-                    )
+                    told = waiting_text(step, "answer")
+                    shown = live_chat(history, text, SideState(), waiting=told)
+                    yield (shown, current, "", gr.skip(), *[gr.skip() for _ in feedback])
                     continue
                 ready = step.done and not step.error
                 yield (

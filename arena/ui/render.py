@@ -268,11 +268,16 @@ def chat_of(turns: list[TurnRecord], side: str) -> list[dict[str, str]]:
     return messages
 
 
-def live_chat(chat: list[dict[str, str]], prompt: str, side: SideState) -> list[dict[str, str]]:
+def live_chat(
+    chat: list[dict[str, str]], prompt: str, side: SideState, waiting: str = ""
+) -> list[dict[str, str]]:
     """Finished turns plus the one streaming now. An answer still streaming is shown as
     plain text (as the battle panes show it) and rendered once it is done: rendering
-    the whole answer again at every chunk would cost its length squared."""
-    if side.done or side.error or side.stopped:
+    the whole answer again at every chunk would cost its length squared. ``waiting``:
+    the arena's own words in the answer's place while the turn waits in line."""
+    if waiting:
+        answer = safe_markdown(waiting)
+    elif side.done or side.error or side.stopped:
         answer = answer_text(side.text, side.error, side.stopped) or "…"
     else:
         answer = _plain(side.text) if side.text else "…"
