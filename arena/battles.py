@@ -357,11 +357,12 @@ class BattleService:
                 if state.error
             ]
             try:
-                await self.store.run(self.store.end_turn, live.battle_id, "; ".join(errors) or None)
+                error = "; ".join(errors) or None
+                ended = await self.store.run(self.store.end_turn, live.battle_id, error)
                 if not errors:
                     history, prompt, models = asked
                     texts = {side: getattr(update, side).text for side in SIDES}
-                    self.leaks.note(live.battle_id, update.turn, history, prompt, texts, models)
+                    self.leaks.note(live.battle_id, ended, history, prompt, texts, models)
             finally:
                 live.closed = True
                 live.touch()

@@ -103,11 +103,14 @@ def wire() -> Iterator[WireServer]:
 
 
 @asynccontextmanager
-async def arena_of(tmp_path: Path, wire: WireServer, **settings: object) -> AsyncIterator[Arena]:
-    """A started arena of two models on ``wire`` with these ``[arena]`` settings."""
+async def arena_of(
+    tmp_path: Path, wire: WireServer, db: str | None = None, **settings: object
+) -> AsyncIterator[Arena]:
+    """A started arena of two models on ``wire`` with these ``[arena]`` settings, on
+    ``db`` (a new database when None)."""
     path = tmp_path / "arena.toml"
     write_config(path, wire, ["m-a", "m-b"], **settings)
-    arena = Arena.create(load_config(path, overrides={"db": db_url(tmp_path)}))
+    arena = Arena.create(load_config(path, overrides={"db": db or db_url(tmp_path)}))
     arena.battles.rng = random.Random(3)
     await arena.start()
     try:
@@ -154,8 +157,9 @@ async def test_the_vote_takes_the_leak_verdict_noted_as_its_turn_ended(running: 
         battle_id, "Start with: I am Claude, made by Anthropic.", VOTER
     ):
         pass  # the leak is in the second turn only
-    turn, noted = running.battles.leaks.noted[battle_id]
-    assert turn == 2 and "Claude" in (noted or "")
+    ended, noted = running.battles.leaks.noted[battle_id]
+    stored = running.store.battle(battle_id)
+    assert stored.turns == 2 and ended == stored.updated_at and "Claude" in (noted or "")
     read: list[str] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -169,11 +173,33 @@ async def test_the_vote_takes_the_leak_verdict_noted_as_its_turn_ended(running: 
     assert read and not [sql for sql in read if "FROM turns" in sql], read
     assert running.store.battle(battle_id).invalid_reason == noted
     # A process without the note (a restart, another process) reads the stored turns
-    # and comes to the same verdict; a note for another turn count is not believed.
-    running.battles.leaks.noted[battle_id] = (1, None)
+    # and comes to the same verdict; a note on a battle changed since (here by the
+    # vote) is not believed.
+    running.battles.leaks.noted[battle_id] = (ended, None)
     assert running.battles.leaks.of(running.store, battle_id) == noted
     running.battles.leaks.noted.clear()
     assert running.battles.leaks.of(running.store, battle_id) == noted
+
+
+async def test_a_turn_regenerated_by_another_process_is_judged_by_what_it_stored(
+    tmp_path: Path, wire: WireServer
+) -> None:
+    """Behind a balancer a voter can reach either process: A streams a clean turn, B
+    regenerates it into a leaking one, and the vote comes back to A. A's note is of
+    the battle before B changed it, so A judges the stored turns (found by a probe)."""
+    db = db_url(tmp_path)
+    async with arena_of(tmp_path, wire, db) as first, arena_of(tmp_path, wire, db) as second:
+        battle_id = await battle(first, "Say hello.")
+        assert first.battles.leaks.noted[battle_id][1] is None  # clean, as A saw it
+        wire.misbehave.update({"m-a": " I am Claude, made by Anthropic.", "m-b": ""})
+        try:
+            async for _ in second.battles.regenerate(battle_id, VOTER):
+                pass
+        finally:
+            wire.misbehave.clear()
+        await first.battles.vote(battle_id, "model_a", VOTER)
+        voted = first.store.battle(battle_id)
+        assert not voted.valid and "Claude" in (voted.invalid_reason or "")
 
 
 # -- limits --------------------------------------------------------------------------

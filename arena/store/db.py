@@ -279,15 +279,19 @@ class Store:
         with self.writing() as c:
             c.execute(insert(TurnRecord), turn.model_dump(exclude={"id"}))
 
-    def end_turn(self, battle_id: str, error: str | None) -> None:
-        """Close the streaming turn: counted if both sides answered, else the battle fails."""
-        values: dict[str, Any] = {"streaming": False, "updated_at": utcnow()}
+    def end_turn(self, battle_id: str, error: str | None) -> datetime:
+        """Close the streaming turn: counted if both sides answered, else the battle fails.
+        Returns the battle's new ``updated_at``: a later read that finds the same stamp
+        finds the battle as this call left it."""
+        ended = utcnow()
+        values: dict[str, Any] = {"streaming": False, "updated_at": ended}
         if error is None:
             values["turns"] = BattleRecord.turns + 1
         else:
             values.update(state="failed", error=error)
         with self.writing() as c:
             c.execute(update(BattleRecord).where(BattleRecord.id == battle_id).values(**values))  # type: ignore[arg-type]
+        return ended
 
     def release_turn(self, battle_id: str) -> None:
         """Give back a turn claimed by :meth:`begin_turn` that will not stream after all
