@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from arena.backends import Backend, Usage
+from arena.content import Message, conversation
 from arena.errors import BackendError
 from arena.store import Store, TurnRecord
 
@@ -45,7 +46,7 @@ async def answer_side(
     turn: int,
     side: str,
     history: list[TurnRecord],
-    prompt: str,
+    prompt: Message,
     state: SideState,
     notify: Callable[[str], None],
     params: Mapping[str, Any],
@@ -59,14 +60,7 @@ async def answer_side(
     ``stored_after``: the storing of the battle itself, when the answer started
     before it was stored (a new battle's first turn); the answer is stored only
     after it, and not at all if it failed (then there is no battle to keep it)."""
-    messages: list[dict[str, str]] = []
-    for past in history:
-        if past.side == side:
-            messages += [
-                {"role": "user", "content": past.prompt},
-                {"role": "assistant", "content": past.answer},
-            ]
-    messages.append({"role": "user", "content": prompt})
+    messages = conversation(history, side, prompt)
     started = time.monotonic()
     ttft: float | None = None
     usage = Usage()
@@ -97,7 +91,7 @@ async def answer_side(
         battle_id=battle_id,
         turn=turn,
         side=side,
-        prompt=prompt,
+        prompt=prompt.text,
         answer=state.text,
         error=state.error,
         ttft_s=ttft,

@@ -22,6 +22,7 @@ from arena.answers import SideState, answer_side
 from arena.backends.pool import ModelPool
 from arena.choices import offered_model, params_for
 from arena.config import Config
+from arena.content import Message
 from arena.draw import Draw
 from arena.errors import BattleStateError, NoModelsError
 from arena.gate import Gate, Voter, pick_first
@@ -267,7 +268,7 @@ class BattleService:
                     turn,
                     side,
                     history,
-                    prompt,
+                    Message.user(prompt),
                     getattr(update, side),
                     live.touch,
                     battle.params.get(side, {}),

@@ -15,6 +15,7 @@ from typing import Any
 from arena.answers import SideState, answer_side, until_done
 from arena.battles import BattleService
 from arena.choices import offered_model, params_for
+from arena.content import Message
 from arena.errors import BattleStateError, NoModelsError, excerpt
 from arena.gate import Gate, Voter, pick_first
 from arena.live import LiveTurn, TurnUpdate
@@ -113,7 +114,7 @@ class ChatService:
                 turn,
                 "a",
                 history,
-                prompt,
+                Message.user(prompt),
                 state,
                 queue.put_nowait,
                 chat.params.get("a", {}),

@@ -21,6 +21,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from arena.backends import Backend, Usage
+from arena.content import Message
 from arena.store import Store
 from arena.store.tables import BattleRecord, PromptLabelRecord, TurnRecord
 
@@ -86,7 +87,7 @@ async def label_battles(
         async with slots:
             answer = ""
             async for chunk in judge.stream(
-                [{"role": "user", "content": judge_prompt(prompt)}],
+                [Message.user(judge_prompt(prompt))],
                 {"temperature": 0.0, "max_tokens": 512},
             ):
                 if not isinstance(chunk, Usage):

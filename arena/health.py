@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from arena.backends import Usage
 from arena.backends.pool import ModelPool
+from arena.content import Message
 from arena.errors import BackendError
 
 __all__ = ["PROBE_PROMPT", "Probe", "probe_models"]
@@ -37,9 +38,7 @@ async def probe_models(
         first: float | None = None
         usage = Usage()
         try:
-            async for chunk in backend.stream(
-                [{"role": "user", "content": prompt}], {"max_tokens": max_tokens}
-            ):
+            async for chunk in backend.stream([Message.user(prompt)], {"max_tokens": max_tokens}):
                 if isinstance(chunk, Usage):
                     usage = chunk
                 elif first is None:

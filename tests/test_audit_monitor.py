@@ -20,6 +20,7 @@ from arena.audit.monitor import MIN_ANSWERS, Monitor, check_answers
 from arena.audit.run import PROMPTS
 from arena.backends.pool import ModelPool
 from arena.config import load_config
+from arena.content import Message
 from arena.errors import ArenaError, ConfigError
 from arena.leaderboard import compute_leaderboard
 from arena.store import BattleRecord, Store, TurnRecord
@@ -302,9 +303,7 @@ async def test_battle_answers_from_other_weights_are_flagged(
             answers = []
             for prompt in prompts:
                 text = ""
-                async for chunk in pool.backend(served_by).stream(
-                    [{"role": "user", "content": prompt}], params
-                ):
+                async for chunk in pool.backend(served_by).stream([Message.user(prompt)], params):
                     text += chunk if isinstance(chunk, str) else ""
                 answers.append(BattleAnswer(prompt, text, params))
             report = await check_answers(

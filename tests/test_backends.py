@@ -13,6 +13,7 @@ import pytest
 
 from arena.backends import Usage, create_backend
 from arena.config import ArenaSettings, ModelSpec
+from arena.content import Message
 from arena.errors import BackendError, ConfigError
 from tests.wire import KEY, WireServer
 
@@ -46,9 +47,9 @@ def spec(kind: str, wire: WireServer, **kw: object) -> ModelSpec:
 async def collect(backend, prompt: str) -> tuple[str, Usage]:  # type: ignore[no-untyped-def]
     text, usage = "", Usage()
     history = [
-        {"role": "user", "content": "first question"},
-        {"role": "assistant", "content": "first answer"},
-        {"role": "user", "content": prompt},
+        Message.user("first question"),
+        Message.assistant("first answer"),
+        Message.user(prompt),
     ]
     async for chunk in backend.stream(history):
         if isinstance(chunk, Usage):
@@ -126,7 +127,7 @@ async def test_a_dropped_stream_fails_without_a_retry_and_keeps_the_text(
     before = len(wire.requests)
     received = ""
     with pytest.raises(BackendError):
-        async for chunk in backend.stream([{"role": "user", "content": "DROP it now"}]):
+        async for chunk in backend.stream([Message.user("DROP it now")]):
             if isinstance(chunk, str):
                 received += chunk
     await backend.stop()
@@ -209,7 +210,7 @@ async def test_side_by_side_parameters_reach_each_provider_as_it_takes_them(
     backend = create_backend(spec(kind, wire, params={}), ArenaSettings())
     text = ""
     try:
-        async for chunk in backend.stream([{"role": "user", "content": "Hi"}], SIDE_BY_SIDE):
+        async for chunk in backend.stream([Message.user("Hi")], SIDE_BY_SIDE):
             if not isinstance(chunk, Usage):
                 text += chunk
     finally:
@@ -232,7 +233,7 @@ async def test_the_stand_in_refuses_what_the_anthropic_api_refuses(wire: WireSer
     backend.rules = RULES["openai"]  # a backend that forgot Anthropic's rules...
     try:
         with pytest.raises(BackendError, match="HTTP 400"):
-            async for _ in backend.stream([{"role": "user", "content": "Hi"}], SIDE_BY_SIDE):
+            async for _ in backend.stream([Message.user("Hi")], SIDE_BY_SIDE):
                 pass
     finally:
         await backend.stop()
@@ -314,7 +315,7 @@ async def test_openai_events_that_arrive_together_go_on_as_one_chunk() -> None:
         ModelSpec(name="m", kind="openai", base_url=f"http://127.0.0.1:{port}/v1"), ArenaSettings()
     )
     try:
-        chunks = [c async for c in backend.stream([{"role": "user", "content": "count"}])]
+        chunks = [c async for c in backend.stream([Message.user("count")])]
     finally:
         await backend.stop()
         await runner.cleanup()

@@ -26,6 +26,7 @@ from arena.backends import Usage
 from arena.backends.packaged import resolve_packaged
 from arena.backends.supervisor import free_port
 from arena.config import load_config
+from arena.content import Message
 from arena.errors import BackendTimeout, NoModelsError
 from arena.gate import Voter
 from arena.store.battle_table import votes_per_model
@@ -62,7 +63,7 @@ async def running(tmp_path: Path, wire: WireServer) -> AsyncIterator[Arena]:
 
 async def ask(arena: Arena, model: str, prompt: str = "hi") -> str:
     text = ""
-    async for chunk in arena.pool.backend(model).stream([{"role": "user", "content": prompt}]):
+    async for chunk in arena.pool.backend(model).stream([Message.user(prompt)]):
         if not isinstance(chunk, Usage):
             text += chunk
     return text

@@ -21,6 +21,7 @@ from arena.backends.packaged import resolve_packaged
 from arena.backends.supervisor import Supervisor, free_port, log_path
 from arena.backends.vllm import VLLMBackend, vllm_command
 from arena.config import ArenaSettings, ModelSpec
+from arena.content import Message
 from arena.errors import ConfigError, PrerequisiteError
 from tests.vllm_shim import DOCUMENTED
 
@@ -93,7 +94,7 @@ def shim(tmp_path: Path) -> str:
 
 async def ask(backend: VLLMBackend) -> str:
     text = ""
-    async for chunk in backend.stream([{"role": "user", "content": "Say hi."}], {"max_tokens": 8}):
+    async for chunk in backend.stream([Message.user("Say hi.")], {"max_tokens": 8}):
         if not isinstance(chunk, Usage):
             text += chunk
     return text

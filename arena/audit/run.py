@@ -30,6 +30,7 @@ from arena.audit.gates import (
 )
 from arena.audit.mmd import mmd_test
 from arena.backends import Backend, Usage
+from arena.content import Message
 from arena.errors import ArenaError
 
 __all__ = ["PROMPTS", "AuditReport", "ReferenceSamples", "audit", "collect_reference"]
@@ -143,7 +144,7 @@ class AuditReport:
 async def ask(backend: Backend, prompt: str, params: Mapping[str, Any]) -> tuple[str, int | None]:
     """One answer and the prompt tokens the endpoint reported for it."""
     text, tokens = "", None
-    async for chunk in backend.stream([{"role": "user", "content": prompt}], params):
+    async for chunk in backend.stream([Message.user(prompt)], params):
         if isinstance(chunk, Usage):
             tokens = chunk.prompt_tokens
         else:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from arena.backends.base import Message, Usage
+from arena.backends.base import Usage
 from arena.backends.keys import api_key
 from arena.backends.sdk import SDKBackend
 from arena.config import ArenaSettings, ModelSpec
+from arena.content import Message, Part, Text
 from arena.errors import PrerequisiteError
 
 __all__ = ["AnthropicBackend"]
@@ -26,6 +27,20 @@ except ImportError:  # pragma: no cover - the message says what to install
 # Sampling parameters the Messages API takes; this SDK's stream() no longer has
 # arguments for the first three, so they travel in the request body.
 BODY_PARAMS = ("temperature", "top_p", "top_k")
+
+
+def anthropic_content(parts: Sequence[Part]) -> str | list[dict[str, Any]]:
+    """A message's ``content`` for the Messages API: a string for one text part, else
+    a list of content blocks."""
+    if len(parts) == 1 and isinstance(parts[0], Text):
+        return parts[0].text
+    return [{"type": "text", "text": p.text} for p in parts]
+
+
+def anthropic_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """The translator: the Messages API's ``messages`` (its system prompt travels in
+    the request's own field)."""
+    return [{"role": str(m.role), "content": anthropic_content(m.parts)} for m in messages]
 
 
 class AnthropicBackend(SDKBackend):
@@ -58,7 +73,7 @@ class AnthropicBackend(SDKBackend):
         body = {k: params[k] for k in BODY_PARAMS if k in params} | self.spec.extra_body
         async with self.client().messages.stream(
             model=self.spec.model or self.spec.name,
-            messages=[{"role": m["role"], "content": m["content"]} for m in messages],  # type: ignore[misc]
+            messages=anthropic_messages(messages),  # type: ignore[arg-type]
             extra_body=body or None,
             **request,
         ) as stream:

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from arena.config import ArenaSettings, ModelSpec
+from arena.content import Message
 from arena.errors import BackendBusy, BackendError, BackendTimeout
 from arena.params import ParamRules, rules_for
 
 __all__ = ["Backend", "Health", "Message", "Usage"]
-
-Message = Mapping[str, str]  # {"role": "user" | "assistant" | "system", "content": str}
 
 
 @dataclass(frozen=True)

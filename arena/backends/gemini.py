@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from arena.backends.base import Message, Usage
+from arena.backends.base import Usage
 from arena.backends.keys import api_key
 from arena.backends.sdk import SDKBackend
 from arena.config import ArenaSettings, ModelSpec
+from arena.content import Message, Part, Role, Text
 from arena.errors import PrerequisiteError
 
 __all__ = ["GeminiBackend"]
@@ -32,6 +33,25 @@ PARAMS = {
     "max_tokens": "max_output_tokens",
     "stop": "stop_sequences",
 }
+
+
+def gemini_part(part: Part) -> Any:
+    """One part as the API's ``Part``."""
+    match part:
+        case Text(text):
+            return types.Part(text=text)
+
+
+def gemini_contents(messages: Sequence[Message]) -> list[Any]:
+    """The translator: the request's ``contents``, the assistant's turns with the role
+    ``model`` (the system prompt travels in ``system_instruction``)."""
+    return [
+        types.Content(
+            role="model" if m.role == Role.ASSISTANT else "user",
+            parts=[gemini_part(p) for p in m.parts],
+        )
+        for m in messages
+    ]
 
 
 class GeminiBackend(SDKBackend):
@@ -60,13 +80,7 @@ class GeminiBackend(SDKBackend):
             system_instruction=self.spec.system_prompt or None,
             **{field: params[name] for name, field in PARAMS.items() if name in params},
         )
-        contents = [
-            types.Content(
-                role="model" if m["role"] == "assistant" else "user",
-                parts=[types.Part(text=m["content"])],
-            )
-            for m in messages
-        ]
+        contents = gemini_contents(messages)
         usage: Any = None
         finish: str | None = None
         stream = await self.client().aio.models.generate_content_stream(

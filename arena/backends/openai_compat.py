@@ -19,12 +19,13 @@ from typing import Any
 
 import aiohttp
 
-from arena.backends.base import Backend, Message, Usage
+from arena.backends.base import Backend, Usage
 from arena.backends.keys import api_key
 from arena.config import ArenaSettings, ModelSpec
+from arena.content import Message, Part, Text
 from arena.errors import BackendError, ConfigError
 
-__all__ = ["HTTPStatusError", "OpenAIBackend", "with_system"]
+__all__ = ["HTTPStatusError", "OpenAIBackend", "openai_messages"]
 
 # Worth another try before the first token: rate limits, overload, server errors.
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -38,9 +39,19 @@ class HTTPStatusError(Exception):
         self.status = status
 
 
-def with_system(messages: Sequence[Message], system_prompt: str) -> list[dict[str, str]]:
-    """The chat messages, led by the model's system prompt when it has one."""
-    out = [dict(m) for m in messages]
+def openai_content(parts: Sequence[Part]) -> str | list[dict[str, Any]]:
+    """A message's ``content`` in the chat-completions format: a plain string when it
+    is one text part (what every OpenAI-compatible server takes, including those that
+    know no content parts), else the list of typed content parts."""
+    if len(parts) == 1 and isinstance(parts[0], Text):
+        return parts[0].text
+    return [{"type": "text", "text": p.text} for p in parts]
+
+
+def openai_messages(messages: Sequence[Message], system_prompt: str = "") -> list[dict[str, Any]]:
+    """The translator: the chat-completions ``messages``, led by the model's system
+    prompt when it has one."""
+    out = [{"role": str(m.role), "content": openai_content(m.parts)} for m in messages]
     return [{"role": "system", "content": system_prompt}, *out] if system_prompt else out
 
 
@@ -88,7 +99,7 @@ class OpenAIBackend(Backend):
         return {
             **(self.spec.extra_body or {}),
             "model": self._request_model,
-            "messages": with_system(messages, self.spec.system_prompt),
+            "messages": openai_messages(messages, self.spec.system_prompt),
             "stream": True,
             "stream_options": {"include_usage": True},
             **params,

@@ -23,6 +23,7 @@ from typing import Any
 from arena.backends.base import Backend
 from arena.backends.gpus import assign_gpus
 from arena.config import Config, ModelSpec
+from arena.content import Message
 from arena.errors import ArenaError, BackendError, NoModelsError
 
 __all__ = ["ModelPool", "ModelStatus"]
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # Never the model's name: in an anonymous battle that would reveal it before the vote.
 GONE = "a model of this conversation has left the arena; start a new round to go on"
-PROBE = [{"role": "user", "content": "Say hello in one short sentence."}]
+PROBE = [Message.user("Say hello in one short sentence.")]
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
 from arena.battles import SideState, TurnStart
+from arena.content import Message, Part, Text
 from arena.store import TurnRecord
 
 __all__ = ["answer_text", "chat_of", "live_chat", "placeholder_chat", "safe_markdown"]
@@ -253,12 +254,28 @@ def answer_text(text: str, error: str | None, stopped: bool = False) -> str:
     return shown
 
 
+def parts_html(parts: Sequence[Part]) -> str:
+    """The one renderer of a message's content: each part as sanitised HTML, a text
+    part through the markdown renderer (:func:`safe_markdown`)."""
+    html = []
+    for part in parts:
+        match part:
+            case Text(text):
+                html.append(safe_markdown(text))
+    return "".join(html)
+
+
+def prompt_html(prompt: str) -> str:
+    """A prompt as the panes show it."""
+    return parts_html(Message.user(prompt).parts)
+
+
 def chat_of(turns: list[TurnRecord], side: str) -> list[dict[str, str]]:
     """A side's finished turns as Chatbot messages."""
     messages = []
     for t in turns:
         if t.side == side:
-            messages.append({"role": "user", "content": safe_markdown(t.prompt)})
+            messages.append({"role": "user", "content": prompt_html(t.prompt)})
             messages.append(
                 {
                     "role": "assistant",
@@ -283,7 +300,7 @@ def live_chat(
         answer = _plain(side.text) if side.text else "…"
     return [
         *chat,
-        {"role": "user", "content": safe_markdown(prompt)},
+        {"role": "user", "content": prompt_html(prompt)},
         {"role": "assistant", "content": answer},
     ]
 
@@ -297,6 +314,6 @@ def placeholder_chat(start: TurnStart, side: str) -> list[dict[str, str]]:
     answer that the page's script fills from the turn's stream (static/arena.js)."""
     return [
         *chat_of(start.history, side),
-        {"role": "user", "content": safe_markdown(start.prompt)},
+        {"role": "user", "content": prompt_html(start.prompt)},
         {"role": "assistant", "content": "…"},
     ]
