@@ -18,6 +18,7 @@ from arena.backends import Backend, Usage
 from arena.content import Message, conversation
 from arena.errors import BackendError
 from arena.store import Store, TurnRecord
+from arena.words import TurnEvent
 
 __all__ = ["MAX_ANSWER_CHARS", "SideState", "answer_side", "until_done"]
 
@@ -48,14 +49,15 @@ async def answer_side(
     history: list[TurnRecord],
     prompt: Message,
     state: SideState,
-    notify: Callable[[str], None],
+    notify: Callable[[TurnEvent], None],
     params: Mapping[str, Any],
     stored_after: Awaitable[object] | None = None,
 ) -> None:
     """Stream one side's answer into ``state`` and store it as a turn when it ends:
     completed, failed (``state.error``) or stopped (cancelled: the partial answer is
-    kept with finish reason ``stopped``). Calls ``notify("first")`` for the first chunk,
-    ``notify("chunk")`` for every later one and ``notify("done")`` once stored.
+    kept with finish reason ``stopped``). Calls ``notify(TurnEvent.FIRST)`` for the first
+    chunk, ``notify(TurnEvent.CHUNK)`` for every later one and ``notify(TurnEvent.DONE)``
+    once stored.
 
     ``stored_after``: the storing of the battle itself, when the answer started
     before it was stored (a new battle's first turn); the answer is stored only
@@ -76,9 +78,9 @@ async def answer_side(
                     state.text, cut = state.text[:MAX_ANSWER_CHARS], True
                 if ttft is None:
                     ttft = time.monotonic() - started
-                    notify("first")
+                    notify(TurnEvent.FIRST)
                 else:
-                    notify("chunk")
+                    notify(TurnEvent.CHUNK)
                 if cut:
                     break  # closing the stream ends the request to the model
     except BackendError as exc:
@@ -106,7 +108,7 @@ async def answer_side(
         except BaseException:  # the battle was never stored: neither is its answer
             return
     await _store_answer(store, record, state)
-    notify("done")
+    notify(TurnEvent.DONE)
     if cancelled:
         raise asyncio.CancelledError
 
@@ -131,7 +133,7 @@ async def _store_answer(store: Store, record: TurnRecord, state: SideState) -> N
 
 
 async def until_done(
-    queue: asyncio.Queue[str],
+    queue: asyncio.Queue[TurnEvent],
     tasks: list[asyncio.Task[None]],
     states: Mapping[str, SideState],
     store: Store,
@@ -152,11 +154,11 @@ async def until_done(
             # server sends fewer, larger updates instead of falling behind.
             items = [await queue.get()]
             wait = interval - (time.monotonic() - last)
-            if wait > 0 and finished + items.count("done") < len(states):
+            if wait > 0 and finished + items.count(TurnEvent.DONE) < len(states):
                 await asyncio.sleep(wait)
             while not queue.empty():
                 items.append(queue.get_nowait())
-            finished += items.count("done")
+            finished += items.count(TurnEvent.DONE)
             last = time.monotonic()
             yield None
     finally:

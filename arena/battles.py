@@ -30,7 +30,7 @@ from arena.integrity.proof import ProofOfWork, proof_enabled
 from arena.integrity.verdicts import LeakVerdicts
 from arena.live import LiveTurn, LiveTurns, TurnUpdate, follow
 from arena.store import BattleRecord, Store, TurnRecord
-from arena.store.tables import SIDES
+from arena.words import SIDES, BattleState, Mode, Side
 from ratings.categories import prompt_tags
 
 __all__ = [
@@ -151,13 +151,13 @@ class BattleService:
         voter_hash, ip_hash = self.gate.hashes(voter)
         battle = BattleRecord(
             id=str(uuid.uuid4()),
-            anony=models is None,
-            mode="anony" if models is None else "named",
+            mode=Mode.ANONY if models is None else Mode.NAMED,
+            anony=models is None,  # the LMSYS column, kept beside the mode it repeats
             model_a=model_a,
             model_b=model_b,
             params={
-                "a": params_for(self.pool, model_a, params),
-                "b": params_for(self.pool, model_b, params),
+                Side.A: params_for(self.pool, model_a, params),
+                Side.B: params_for(self.pool, model_b, params),
             },
             voter_hash=voter_hash,
             ip_hash=ip_hash,
@@ -258,7 +258,7 @@ class BattleService:
         turn = battle.turns + 1
         update = TurnUpdate(battle_id, turn)
         live = LiveTurn(battle_id, update, voter_hash, self.gate.hashes(voter)[1])
-        models = {"a": battle.model_a, "b": battle.model_b}
+        models = {Side.A: battle.model_a, Side.B: battle.model_b}
         tasks = [
             asyncio.create_task(
                 answer_side(
@@ -336,7 +336,7 @@ class BattleService:
         self,
         live: LiveTurn,
         tasks: list[asyncio.Task[None]],
-        asked: tuple[list[TurnRecord], str, dict[str, str]],
+        asked: tuple[list[TurnRecord], str, dict[Side, str]],
     ) -> None:
         """Wait for both sides, then close the turn (failed if a side failed), note its
         identity-leak verdict for the vote and hand its place on. Cancelled (Stop),
@@ -353,8 +353,8 @@ class BattleService:
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             errors = [
-                f"model {side.upper()}: {state.error}"
-                for side, state in (("a", update.a), ("b", update.b))
+                f"model {side.label}: {state.error}"
+                for side, state in ((Side.A, update.a), (Side.B, update.b))
                 if state.error
             ]
             try:
@@ -446,7 +446,7 @@ class BattleService:
             battle = self.store.battle(battle_id)
         except BattleStateError:
             return None
-        if battle.state != "voted" or battle.mode == "direct":
+        if battle.state != BattleState.VOTED or battle.mode == Mode.DIRECT:
             return None
         return battle, self.store.turns(battle_id)
 

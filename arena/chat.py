@@ -20,10 +20,9 @@ from arena.errors import BattleStateError, NoModelsError, excerpt
 from arena.gate import Gate, Voter, pick_first
 from arena.live import LiveTurn, TurnUpdate
 from arena.store import BattleRecord, FeedbackRecord, TurnRecord
+from arena.words import Feedback, Mode, Side, TurnEvent
 
-__all__ = ["FEEDBACK", "ChatService"]
-
-FEEDBACK = ("upvote", "downvote", "flag")
+__all__ = ["ChatService"]
 
 
 class ChatService:
@@ -48,11 +47,11 @@ class ChatService:
         offered_model(self.battles.config, self.battles.pool, model, "Direct chat")
         chat = BattleRecord(
             id=str(uuid.uuid4()),
+            mode=Mode.DIRECT,
             anony=False,
-            mode="direct",
             model_a=model,
             model_b="",
-            params={"a": params_for(self.battles.pool, model, params)},
+            params={Side.A: params_for(self.battles.pool, model, params)},
             voter_hash=self.gate.hash(voter.session),
         )
         await self.store.run(self.store.add_battle, chat)
@@ -99,32 +98,32 @@ class ChatService:
         self, chat_id: str, prompt: str, owner: tuple[str, str]
     ) -> AsyncGenerator[SideState, None]:
         settings = self.battles.config.settings
-        if (await self.store.run(self.store.battle, chat_id)).mode != "direct":
+        if (await self.store.run(self.store.battle, chat_id)).mode != Mode.DIRECT:
             raise BattleStateError("that id is a battle, not a direct chat")
         chat = await self.store.run(self.store.begin_turn, chat_id, owner[0], settings.max_turns)
         turn = chat.turns + 1
         history = await self.store.run(self.store.turns, chat_id)
         state = SideState()
-        queue: asyncio.Queue[str] = asyncio.Queue()
+        queue: asyncio.Queue[TurnEvent] = asyncio.Queue()
         task = asyncio.create_task(
             answer_side(
                 self.store,
                 self.battles.pool.backend(chat.model_a),
                 chat_id,
                 turn,
-                "a",
+                Side.A,
                 history,
                 Message.user(prompt),
                 state,
                 queue.put_nowait,
-                chat.params.get("a", {}),
+                chat.params.get(Side.A, {}),
             )
         )
         # Registered as the chat's live turn, so a Stop finds it by the chat's id.
         running = LiveTurn(chat_id, TurnUpdate(chat_id, turn, a=state), *owner, task=task)
         self.battles.live.add(running)
         ticks = until_done(
-            queue, [task], {"a": state}, self.store, chat_id, settings.update_interval_s
+            queue, [task], {Side.A: state}, self.store, chat_id, settings.update_interval_s
         )
         try:
             async with contextlib.aclosing(ticks):
@@ -135,7 +134,7 @@ class ChatService:
 
     async def feedback(self, chat_id: str, kind: str, voter: Voter) -> None:
         """Record an upvote, downvote or flag on the chat's latest answer."""
-        if kind not in FEEDBACK:
+        if kind not in list(Feedback):
             raise BattleStateError(
                 f"unknown feedback {excerpt(kind)}; expected upvote, downvote or flag"
             )

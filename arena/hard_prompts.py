@@ -24,6 +24,7 @@ from arena.backends import Backend, Usage
 from arena.content import Message
 from arena.store import Store
 from arena.store.tables import BattleRecord, PromptLabelRecord, TurnRecord
+from arena.words import BattleState, Side
 
 __all__ = ["CRITERIA", "HARD_AT", "judge_prompt", "label_battles", "read_criteria"]
 
@@ -114,7 +115,11 @@ def _todo(store: Store, judge: str, retry: bool, limit: int) -> list[tuple[str, 
         query = (
             select(BattleRecord.id, TurnRecord.prompt)
             .join(TurnRecord, TurnRecord.battle_id == BattleRecord.id)  # type: ignore[arg-type]
-            .where(BattleRecord.state == "voted", TurnRecord.turn == 1, TurnRecord.side == "a")
+            .where(
+                BattleRecord.state == BattleState.VOTED,
+                TurnRecord.turn == 1,
+                TurnRecord.side == Side.A,
+            )
             .order_by(BattleRecord.created_at)  # type: ignore[arg-type]
         )
         rows = s.exec(query).all()

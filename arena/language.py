@@ -17,6 +17,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from arena.words import Side
+
 __all__ = ["LANGUAGES", "detect", "load", "preload", "ready"]
 
 # The languages most prompts of public arenas are in (LMArena's and ComparIA's data),
@@ -92,7 +94,7 @@ def backfill(
         query = (
             select(BattleRecord.id, TurnRecord.prompt)
             .join(TurnRecord, TurnRecord.battle_id == BattleRecord.id)  # type: ignore[arg-type]
-            .where(TurnRecord.turn == 1, TurnRecord.side == "a", BattleRecord.id > last)
+            .where(TurnRecord.turn == 1, TurnRecord.side == Side.A, BattleRecord.id > last)
             .order_by(BattleRecord.id)
             .limit(page)
         )

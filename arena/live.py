@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from arena.answers import SideState
 from arena.errors import BusyError, LimitError
+from arena.words import TurnEvent
 
 __all__ = ["LiveTurn", "LiveTurns", "TurnUpdate", "follow"]
 
@@ -66,16 +67,16 @@ class LiveTurn:
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _urgent: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def touch(self, what: str = "") -> None:
+    def touch(self, what: TurnEvent | None = None) -> None:
         """Something changed: wake everyone following the turn. A side's first text
-        (``"first"``) and the close are urgent: followers send them without waiting
+        (:attr:`TurnEvent.FIRST`) and the close are urgent: followers send them without waiting
         for their next batch."""
         self.version += 1
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
-        if what == "first":
+        if what == TurnEvent.FIRST:
             self.firsts += 1
-        if what == "first" or self.closed:
+        if what == TurnEvent.FIRST or self.closed:
             urgent, self._urgent = self._urgent, asyncio.Event()
             urgent.set()
 

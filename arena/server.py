@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib.util
+import json
 import logging
 import os
 import sys
@@ -44,11 +45,13 @@ from arena.ui.queue import woken_queue  # noqa: E402
 from arena.ui.sessions import lean_sessions  # noqa: E402
 from arena.ui.share import share_router  # noqa: E402
 from arena.ui.stream import stream_router  # noqa: E402
+from arena.words import page_words  # noqa: E402
 
 __all__ = ["create_server"]
 
 GRADIO_JOBS = 1000
-ARENA_JS = (STATIC / "arena.js").read_text()  # the page's own script (static/arena.js)
+# The page's own script (static/arena.js), led by the names it shares with the server.
+ARENA_JS = f"window.arenaWords = {json.dumps(page_words())};\n" + (STATIC / "arena.js").read_text()
 
 log = logging.getLogger(__name__)
 

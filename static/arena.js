@@ -1,8 +1,12 @@
+// The names this script shares with the server (sides, votes, stream events) are not
+// restated here: the server puts window.arenaWords in front of this script, from
+// arena/words.py (page_words).
+
 // arena: keyboard shortcuts for the four vote buttons (1 A is better, 2 B is better,
 // 3 Tie, 4 Both are bad). Ignored while typing; only an enabled, visible button is
 // pressed, so a shortcut can never vote early or on a hidden tab.
 (() => {
-  const keys = { "1": "vote-a", "2": "vote-b", "3": "vote-tie", "4": "vote-bad" };
+  const keys = Object.fromEntries(window.arenaWords.votes.map((v) => [v.shortcut, `vote-${v.key}`]));
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -44,6 +48,7 @@ document.addEventListener("click", (event) => {
   const waiting = {}; // panel -> a turn in line
   const turns = {}; // panel -> the turn whose answers are being read
   const rounds = {}; // panel -> how many times New round was pressed
+  const { sides: SIDES, events: EVENTS } = window.arenaWords;
   const LOST = "The connection to the arena was lost, so this battle cannot go on. Press **New round** to start another.";
   const NEW_ROUND = "New round. Write a prompt below to start the battle.";
   const warn = (message) => `⚠ ${message.charAt(0).toUpperCase()}${message.slice(1)}`;
@@ -107,8 +112,8 @@ document.addEventListener("click", (event) => {
   const begun = (prefix, turn, event, kept) => {
     const [box, a, b, status, canVote] = kept;
     if (!event) return [box || turn.text, a, b, warn(LOST), canVote];
-    if (event.event === "refused") return [box || turn.text, a, b, warn(event.data.message), canVote];
-    if (event.event === "line") {
+    if (event.event === EVENTS.refused) return [box || turn.text, a, b, warn(event.data.message), canVote];
+    if (event.event === EVENTS.line) {
       waiting[prefix] = turn;
       return [box === turn.text ? "" : box, a, b, event.data.status, "no"];
     }
@@ -146,7 +151,7 @@ document.addEventListener("click", (event) => {
     for (;;) {
       let event = null;
       try { event = await turn.next(); } catch (e) {}
-      if (event && event.event === "line") {
+      if (event && event.event === EVENTS.line) {
         linePlace(prefix, `Now number ${event.data.place} in line.`);
         continue;
       }
@@ -175,7 +180,7 @@ document.addEventListener("click", (event) => {
     // Until a side's first words arrive, its pane counts the seconds (from 2 s on), so a
     // slow model never looks like a page that stopped working.
     const started = Date.now();
-    const quiet = new Set(["a", "b"]);
+    const quiet = new Set(SIDES);
     const clock = setInterval(() => {
       const seconds = Math.floor((Date.now() - started) / 1000);
       if (seconds < 2) return;
@@ -188,11 +193,11 @@ document.addEventListener("click", (event) => {
     try {
       for (let event = await turn.next(); event; event = await turn.next()) {
         if (turn.round !== rounds[prefix]) break; // New round was pressed meanwhile
-        if (event.event === "done") {
+        if (event.event === EVENTS.done) {
           view = event.data;
           break;
         }
-        for (const side of ["a", "b"]) {
+        for (const side of SIDES) {
           if (!event.data[side]) continue;
           const live = pane(prefix, side);
           if (!live) continue;
@@ -252,7 +257,7 @@ document.addEventListener("click", (event) => {
 // arena: the vote buttons wake ("yes") and sleep ("no") as the server says, without a
 // Gradio component update per event (see arena/ui/battle.py).
 window.arenaVotes = (prefix, value) => {
-  for (const suffix of ["a", "b", "tie", "bad"]) {
+  for (const suffix of window.arenaWords.votes.map((v) => v.key)) {
     const button = document.getElementById(`${prefix}-vote-${suffix}`);
     if (button) button.disabled = value !== "yes";
   }

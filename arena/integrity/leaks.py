@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from arena.config import ModelSpec
+from arena.words import Side
 
 __all__ = ["KNOWN_IDENTITIES", "Leak", "find_leaks", "identity_terms"]
 
@@ -106,9 +107,9 @@ def _self_identification(terms: frozenset[str]) -> re.Pattern[str]:
 
 
 def find_leaks(
-    answers: Mapping[str, Sequence[str]],
+    answers: Mapping[Side, Sequence[str]],
     prompts: Sequence[str],
-    own: Mapping[str, ModelSpec | None],
+    own: Mapping[Side, ModelSpec | None],
     every: Iterable[ModelSpec],
 ) -> list[Leak]:
     """The leaks in a battle's ``answers`` (per side, every turn).

@@ -18,7 +18,7 @@ from datetime import datetime
 from arena.config import Config
 from arena.integrity.leaks import find_leaks
 from arena.store import Store, TurnRecord
-from arena.store.tables import SIDES
+from arena.words import SIDES, Side
 
 __all__ = ["LEAK_VERDICTS", "LeakVerdicts"]
 
@@ -40,15 +40,15 @@ class LeakVerdicts:
         ended: datetime,
         history: Sequence[TurnRecord],
         prompt: str,
-        texts: Mapping[str, str],
-        models: Mapping[str, str],
+        texts: Mapping[Side, str],
+        models: Mapping[Side, str],
     ) -> None:
         """The battle's turn after ``history`` ended with ``texts`` (by side, as stored),
         leaving the battle stamped ``ended`` (:meth:`arena.store.Store.end_turn`)."""
         answers = {side: [t.answer for t in history if t.side == side] for side in SIDES}
         for side in SIDES:
             answers[side].append(texts[side])
-        prompts = [t.prompt for t in history if t.side == "a"] + [prompt]
+        prompts = [t.prompt for t in history if t.side == Side.A] + [prompt]
         self.noted[battle_id] = (ended, self._judge(answers, prompts, models))
         self.noted.move_to_end(battle_id)
         while len(self.noted) > self._size:
@@ -62,14 +62,14 @@ class LeakVerdicts:
             return noted[1]
         turns = store.turns(battle_id)
         answers = {side: [t.answer for t in turns if t.side == side] for side in SIDES}
-        prompts = [t.prompt for t in turns if t.side == "a"]
-        return self._judge(answers, prompts, {"a": battle.model_a, "b": battle.model_b})
+        prompts = [t.prompt for t in turns if t.side == Side.A]
+        return self._judge(answers, prompts, {Side.A: battle.model_a, Side.B: battle.model_b})
 
     def _judge(
         self,
-        answers: Mapping[str, list[str]],
+        answers: Mapping[Side, list[str]],
         prompts: list[str],
-        models: Mapping[str, str],
+        models: Mapping[Side, str],
     ) -> str | None:
         config = self._config()
         specs = {m.name: m for m in config.models}

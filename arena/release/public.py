@@ -26,6 +26,7 @@ from arena.duplicates import DUPLICATE_JACCARD, SHINGLE, near_duplicate_clusters
 from arena.release.scrub import KINDS, Scrubber
 from arena.store import Store
 from arena.store.export import export_records
+from arena.words import SIDES
 
 __all__ = ["COLUMNS", "Release", "write_release"]
 
@@ -173,7 +174,7 @@ def _add_categories(rows: list[dict[str, Any]], prompts: Sequence[str]) -> None:
         asked = [m["content"] for m in row["conversation_a"] if m["role"] == "user"]
         answered = [
             m["content"]
-            for side in ("a", "b")
+            for side in SIDES
             for m in row[f"conversation_{side}"]
             if m["role"] == "assistant"
         ]

@@ -14,6 +14,7 @@ from sqlmodel import and_, select
 
 from arena.store.db import Store
 from arena.store.tables import AuditRecord, BattleRecord, MetaRecord, TurnRecord, utcnow
+from arena.words import Side
 
 __all__ = [
     "BattleAnswer",
@@ -84,8 +85,8 @@ def battle_answers(store: Store, model: str, limit: int) -> list[BattleAnswer]:
             TurnRecord.turn == 1,
             TurnRecord.error == None,  # type: ignore[arg-type]  # noqa: E711
             or_(
-                and_(BattleRecord.model_a == model, TurnRecord.side == "a"),
-                and_(BattleRecord.model_b == model, TurnRecord.side == "b"),
+                and_(BattleRecord.model_a == model, TurnRecord.side == Side.A),
+                and_(BattleRecord.model_b == model, TurnRecord.side == Side.B),
             ),
         )
         .order_by(TurnRecord.created_at.desc(), TurnRecord.id.desc())  # type: ignore[attr-defined, union-attr]

@@ -13,6 +13,7 @@ from sqlmodel import select
 from arena.duplicates import DuplicateIndex
 from arena.store.db import Store
 from arena.store.tables import BattleRecord, TurnRecord
+from arena.words import BattleState, Side
 from ratings import BattleTable
 from ratings.categories import is_coding
 from ratings.features import answer_style
@@ -51,7 +52,7 @@ def battle_table(
     """
     # The columns the table needs, as plain rows, not a model object per row (and no
     # parameters' JSON): 20,000 battles read in 1.5 s of CPU instead of 2.5.
-    voted = [BattleRecord.state == "voted"]
+    voted = [BattleRecord.state == BattleState.VOTED]
     if voter_hash is not None:
         voted.append(BattleRecord.voter_hash == voter_hash)
     query = select(*(getattr(BattleRecord, c) for c in _BATTLE_COLUMNS)).where(*voted)
@@ -91,7 +92,7 @@ def votes_per_model(store: Store) -> dict[str, int]:
             rows = s.exec(
                 select(column, func.count())  # type: ignore[call-overload]
                 .where(
-                    BattleRecord.state == "voted",
+                    BattleRecord.state == BattleState.VOTED,
                     BattleRecord.anony == True,  # noqa: E712 - SQL, not Python
                     BattleRecord.valid == True,  # noqa: E712
                 )
@@ -108,7 +109,7 @@ def _details(battles: Sequence[Any], turns: Sequence[Any], index: DuplicateIndex
     prompts: dict[str, list[str]] = {}
     for t in sorted(turns, key=lambda t: t.turn):
         answers.setdefault((t.battle_id, t.side), []).append(t.answer)
-        if t.side == "a":
+        if t.side == Side.A:
             prompts.setdefault(t.battle_id, []).append(t.prompt)
     first = [prompts.get(b.id, [""])[0] for b in battles]
     extra: dict[str, Any] = {
@@ -119,7 +120,7 @@ def _details(battles: Sequence[Any], turns: Sequence[Any], index: DuplicateIndex
         "coding": [
             is_coding(
                 prompts.get(b.id, []),
-                answers.get((b.id, "a"), []) + answers.get((b.id, "b"), []),
+                answers.get((b.id, Side.A), []) + answers.get((b.id, Side.B), []),
             )
             for b in battles
         ],

@@ -34,11 +34,11 @@ from arena.store.tables import (
     TurnRecord,
     utcnow,
 )
-from ratings.battles import WINNER_LABELS
+from arena.words import BattleState, Vote
 
 __all__ = ["Store", "make_engine"]  # make_engine: arena/store/engine.py
 
-VOTE_LABELS = WINNER_LABELS  # one definition: the ratings read what the store writes
+VOTE_LABELS = tuple(Vote)  # the ratings read them as ratings.WINNER_LABELS
 T = TypeVar("T")
 
 
@@ -168,7 +168,7 @@ class Store:
                 update(BattleRecord)
                 .where(
                     BattleRecord.id == battle_id,  # type: ignore[arg-type]
-                    BattleRecord.state == "open",  # type: ignore[arg-type]
+                    BattleRecord.state == BattleState.OPEN,  # type: ignore[arg-type]
                     BattleRecord.streaming == False,  # type: ignore[arg-type]  # noqa: E712
                     BattleRecord.voter_hash == voter_hash,  # type: ignore[arg-type]
                     *conditions,
@@ -288,7 +288,7 @@ class Store:
         if error is None:
             values["turns"] = BattleRecord.turns + 1
         else:
-            values.update(state="failed", error=error)
+            values.update(state=BattleState.FAILED, error=error)
         with self.writing() as c:
             c.execute(update(BattleRecord).where(BattleRecord.id == battle_id).values(**values))  # type: ignore[arg-type]
         return ended
@@ -320,7 +320,11 @@ class Store:
             raise BattleStateError(
                 f"unknown vote {excerpt(winner)}; expected model_a, model_b, tie or tie (bothbad)"
             )
-        values: dict[str, Any] = {"state": "voted", "winner": winner, "voted_at": utcnow()}
+        values: dict[str, Any] = {
+            "state": BattleState.VOTED,
+            "winner": winner,
+            "voted_at": utcnow(),
+        }
         if invalid_reason:
             values.update(valid=False, invalid_reason=invalid_reason)
         applied, _ = self.retrying(
@@ -330,7 +334,11 @@ class Store:
         battle = self.retrying("your vote", lambda: self.battle(battle_id))
         if applied:
             return battle
-        if battle.state == "voted" and battle.winner == winner and battle.voter_hash == voter_hash:
+        if (
+            battle.state == BattleState.VOTED
+            and battle.winner == winner
+            and battle.voter_hash == voter_hash
+        ):
             return battle  # a double click or a replay: already counted once
         self._refuse(battle, voter_hash, action="vote")
         if battle.streaming:
@@ -341,11 +349,11 @@ class Store:
     def _refuse(battle: BattleRecord, voter_hash: str, *, action: str) -> None:
         if battle.voter_hash != voter_hash:
             raise BattleStateError(f"this battle belongs to another browser; you cannot {action}")
-        if battle.state == "voted":
+        if battle.state == BattleState.VOTED:
             raise BattleStateError(
                 f"this battle already has its vote; you cannot {action} — start a new round"
             )
-        if battle.state == "failed":
+        if battle.state == BattleState.FAILED:
             raise BattleStateError(
                 f"this battle failed ({battle.error}); you cannot {action} — start a new round"
             )
@@ -383,7 +391,7 @@ class Store:
                 s.exec(
                     select(func.count()).where(  # type: ignore[arg-type]
                         field == value,
-                        BattleRecord.state == "voted",  # type: ignore[arg-type]
+                        BattleRecord.state == BattleState.VOTED,  # type: ignore[arg-type]
                         BattleRecord.voted_at >= since,  # type: ignore[arg-type, operator]
                     )
                 ).one()
@@ -392,5 +400,5 @@ class Store:
     def vote_count(self) -> int:
         with self.session() as s:
             return int(
-                s.exec(select(func.count()).where(BattleRecord.state == "voted")).one()  # type: ignore[arg-type]
+                s.exec(select(func.count()).where(BattleRecord.state == BattleState.VOTED)).one()  # type: ignore[arg-type]
             )

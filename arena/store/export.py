@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from arena.store.db import Store
 from arena.store.tables import BattleRecord, FeedbackRecord, TurnRecord
+from arena.words import BattleState, Mode, Side
 
 __all__ = ["RECORDS", "export_records"]
 
@@ -78,8 +79,8 @@ def export_records(store: Store, records: Sequence[str] = RECORDS) -> Iterator[d
                 "turn": b.turns,
                 "is_valid": b.valid,
                 "invalid_reason": b.invalid_reason,
-                "conversation_a": talk.get((b.id, "a"), []),
-                "conversation_b": talk.get((b.id, "b"), []),
+                "conversation_a": talk.get((b.id, Side.A), []),
+                "conversation_b": talk.get((b.id, Side.B), []),
                 "language": b.language,
                 "tags": list(b.tags or ()),
             }
@@ -110,8 +111,8 @@ def export_records(store: Store, records: Sequence[str] = RECORDS) -> Iterator[d
 
 def _record_of(battle: BattleRecord) -> str:
     """The kind of export row a battle is (see :func:`export_records`)."""
-    if battle.mode == "direct":
+    if battle.mode == Mode.DIRECT:
         return "chat"
-    if battle.state == "voted":
+    if battle.state == BattleState.VOTED:
         return "vote"
-    return "failed" if battle.state == "failed" else "unvoted"
+    return "failed" if battle.state == BattleState.FAILED else "unvoted"

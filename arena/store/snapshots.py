@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from arena.store.db import Store
 from arena.store.tables import AuditRecord, BattleRecord, BoardSnapshotRecord
+from arena.words import BattleState
 
 __all__ = ["board_stamp", "load_snapshot", "save_snapshot", "snapshot_head"]
 
@@ -18,7 +19,9 @@ def board_stamp(store: Store) -> str:
     voted battles and the audits so far (two counts over indexed columns)."""
     with store.session() as s:
         voted = s.exec(
-            select(func.count()).select_from(BattleRecord).where(BattleRecord.state == "voted")
+            select(func.count())
+            .select_from(BattleRecord)
+            .where(BattleRecord.state == BattleState.VOTED)
         ).one()
         audits = s.exec(select(func.count()).select_from(AuditRecord)).one()
     return f"votes={voted} audits={audits}"

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Index, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from arena.words import BattleState, Mode
+
 __all__ = [
     "AuditRecord",
     "BoardSnapshotRecord",
@@ -73,15 +75,15 @@ class BattleRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     anony: bool = Field(default=True, index=True)
-    mode: str = Field(default="anony", index=True)  # anony | named | direct
+    mode: str = Field(default=Mode.ANONY.value, index=True)  # arena.words.Mode
     model_a: str = Field(index=True)
     model_b: str = Field(index=True)
     params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    state: str = Field(default="open", index=True)  # open | voted | failed
+    state: str = Field(default=BattleState.OPEN.value, index=True)  # arena.words.BattleState
     streaming: bool = False
     turns: int = 0  # turns completed on both sides
     error: str | None = Field(default=None, sa_type=Text)
-    winner: str | None = None  # model_a | model_b | tie | tie (bothbad)
+    winner: str | None = None  # arena.words.Vote
     voted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     voter_hash: str = Field(index=True)
     ip_hash: str = Field(default="", index=True)
@@ -91,9 +93,6 @@ class BattleRecord(SQLModel, table=True):
     language: str | None = Field(default=None, index=True)  # ISO 639-1 of the first prompt
 
 
-SIDES = ("a", "b")  # a battle's two sides, as TurnRecord.side stores them
-
-
 class TurnRecord(SQLModel, table=True):
     __tablename__ = "turns"
     __table_args__ = (UniqueConstraint("battle_id", "turn", "side"),)
@@ -101,7 +100,7 @@ class TurnRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     battle_id: str = Field(foreign_key="battles.id", index=True, max_length=36)
     turn: int  # 1, 2, ...
-    side: str  # a | b
+    side: str  # arena.words.Side
     prompt: str = Field(sa_type=Text)
     answer: str = Field(default="", sa_type=Text)
     error: str | None = Field(default=None, sa_type=Text)

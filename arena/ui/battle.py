@@ -25,16 +25,9 @@ from arena.params import CHOSEN_MAX_TOKENS
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
 from arena.ui.render import placeholder_chat
 from arena.ui.view import ANSWERING, reveal_text, turn_view, waiting_text
+from arena.words import Side, Vote
 
-__all__ = ["VOTE_BUTTONS", "battle_panel"]
-
-# Button label -> (stored vote, element id suffix, keyboard shortcut).
-VOTE_BUTTONS: dict[str, tuple[str, str, str]] = {
-    "A is better": ("model_a", "a", "1"),
-    "B is better": ("model_b", "b", "2"),
-    "Tie": ("tie", "tie", "3"),
-    "Both are bad": ("tie (bothbad)", "bad", "4"),
-}
+__all__ = ["battle_panel"]
 
 
 def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
@@ -63,12 +56,12 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
     with gr.Row(elem_classes="arena-votes"):
         votes = [
             gr.Button(
-                label,
+                vote.label,
                 interactive=False,
-                elem_id=f"{prefix}-vote-{suffix}",
-                elem_classes=["vote", f"vote-{suffix}"],
+                elem_id=f"{prefix}-vote-{vote.key}",
+                elem_classes=["vote", f"vote-{vote.key}"],
             )
-            for label, (_, suffix, _key) in VOTE_BUTTONS.items()
+            for vote in Vote
         ]
     prompt, send = prompt_row(
         f"{prefix}-prompt", "Prompt", "Type your prompt and press Enter", autofocus=not named
@@ -99,8 +92,8 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
                     yield (gr.skip(), gr.skip(), gr.skip(), waiting_text(step), gr.skip(), "")
                     continue
                 yield (
-                    placeholder_chat(step, "a"),
-                    placeholder_chat(step, "b"),
+                    placeholder_chat(step, Side.A),
+                    placeholder_chat(step, Side.B),
                     step.battle_id,
                     ANSWERING,
                     "no",
@@ -144,7 +137,7 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
             )
             return (gr.skip(), gr.skip(), message, "no")
         view = turn_view(*await service.view(current))
-        return (view["a"], view["b"], view["status"], view["can_vote"])
+        return (view[Side.A], view[Side.B], view["status"], view["can_vote"])
 
     async def on_stop(current: str | None) -> Any:
         if not current:
@@ -157,12 +150,12 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
     async def on_new_round() -> tuple[Any, ...]:
         return ([], [], None, "New round. Write a prompt below to start the battle.")
 
-    def on_vote(label: str) -> Callable[..., Coroutine[Any, Any, str]]:
+    def on_vote(vote: Vote) -> Callable[..., Coroutine[Any, Any, str]]:
         async def cast(current: str | None, request: gr.Request) -> str:
             if not current:
                 raise refuse("send a prompt first; there is nothing to vote on yet")
             try:
-                reveal = await service.vote(current, VOTE_BUTTONS[label][0], voter_of(request))
+                reveal = await service.vote(current, vote, voter_of(request))
             except ArenaError as exc:
                 raise refuse(exc) from None
             # The names go in the status line, not the panes' labels: relabelling a
@@ -195,13 +188,13 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
             None, js=f"() => window.arenaStreamDone({page})"
         )
     stop.click(None, js=f"() => window.arenaStop({page})")
-    for button, (value, _, _) in zip(votes, VOTE_BUTTONS.values(), strict=True):
+    for button, vote in zip(votes, Vote, strict=True):
         # After a vote the page also renews its proof of work when it has run out.
         button.click(
             None,
             [status, can_vote],
             [status, can_vote],
-            js=f"(...now) => window.arenaVote({page}, {json.dumps(value)}, now)",
+            js=f"(...now) => window.arenaVote({page}, {json.dumps(vote)}, now)",
         )
     new_round.click(None, None, panes, js=f"() => window.arenaNewRound({page})")
 
@@ -222,8 +215,8 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
     # The finished turn (after its stream).
     call(on_finished, [stream_url, battle_id], panes, "finish")
     call(on_stop, [battle_id], [status], "stop")
-    for label, (value, _, _) in VOTE_BUTTONS.items():
-        call(on_vote(label), [battle_id], [status], value.replace(" (bothbad)", "_bothbad"))
+    for vote in Vote:
+        call(on_vote(vote), [battle_id], [status], vote.api_name)
     call(on_new_round, None, [chat_a, chat_b, battle_id, status], "new_round")
     return [pick_a, pick_b] if named else []
 

@@ -50,11 +50,11 @@ from arena.errors import ArenaError, BattleStateError, BusyError, LimitError, St
 from arena.gate import Voter
 from arena.identity import BROWSER_HEADER
 from arena.integrity.proof import PROOF_HEADER
-from arena.store.tables import SIDES
 from arena.ui.proof import NO_COOKIES
 from arena.ui.render import placeholder_chat
 from arena.ui.stream import SSE_HEADERS, stream_events
 from arena.ui.view import ANSWERING, reveal_text, turn_view, waiting_text, wire_chat
+from arena.words import SIDES, StreamEvent
 
 __all__ = ["battle_router"]
 
@@ -159,14 +159,14 @@ async def _turn_events(
         async with contextlib.aclosing(steps):
             async for step in steps:
                 if isinstance(step, int):
-                    yield _event("line", {"place": step, "status": waiting_text(step)})
+                    yield _event(StreamEvent.LINE, {"place": step, "status": waiting_text(step)})
                 else:
                     start = step
     except ArenaError as exc:
-        yield _event("refused", {"message": str(exc)})
+        yield _event(StreamEvent.REFUSED, {"message": str(exc)})
         return
     assert isinstance(start, TurnStart)
-    panes = {side: wire_chat(placeholder_chat(start, side)) for side in SIDES}
-    yield _event("start", {"battle": start.battle_id, **panes, "status": ANSWERING})
+    panes: dict[str, Any] = {side: wire_chat(placeholder_chat(start, side)) for side in SIDES}
+    yield _event(StreamEvent.START, {"battle": start.battle_id, **panes, "status": ANSWERING})
     async for event in stream_events(arena, arena.battles.live_turn(start.token)):
         yield event

@@ -14,10 +14,9 @@ from arena.gate import check_prompt
 from arena.ui.common import chatbot, prompt_row, refuse, voter_of
 from arena.ui.render import chat_of, live_chat
 from arena.ui.view import waiting_text
+from arena.words import Feedback, Side
 
 __all__ = ["chat_tab"]
-
-FEEDBACK_BUTTONS = {"👍 Upvote": "upvote", "👎 Downvote": "downvote", "🚩 Flag": "flag"}
 
 
 def chat_tab(arena: Arena) -> list[gr.Dropdown]:
@@ -33,7 +32,7 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
     with gr.Row():
         feedback = [
             gr.Button(label, interactive=False, scale=0, min_width=120)
-            for label in FEEDBACK_BUTTONS
+            for label in (kind.label for kind in Feedback)
         ]
         stop = gr.Button("Stop", scale=0, min_width=120, elem_id="chat-stop")
         clear = gr.Button("New chat", scale=0, min_width=120)
@@ -45,7 +44,7 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
         voter = voter_of(request)
         try:
             check_prompt(text, arena.config.settings.max_prompt_chars)  # before any record
-            history = chat_of(await chats.turns(current), "a") if current else []
+            history = chat_of(await chats.turns(current), Side.A) if current else []
             current = current or await chats.start(voter, chosen)
             async for step in chats.stream(current, text, voter):
                 if isinstance(step, int):  # the arena is full: the place in line
@@ -64,7 +63,7 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
         except ArenaError as exc:
             raise refuse(exc) from None
 
-    def on_feedback(kind: str) -> Callable[..., Coroutine[Any, Any, str]]:
+    def on_feedback(kind: Feedback) -> Callable[..., Coroutine[Any, Any, str]]:
         async def rate(current: str | None, request: gr.Request) -> str:
             if not current:
                 raise refuse("there is no answer to rate yet")
@@ -72,11 +71,7 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
                 await chats.feedback(current, kind, voter_of(request))
             except ArenaError as exc:
                 raise refuse(exc) from None
-            return {
-                "upvote": "Thanks, upvote recorded.",
-                "downvote": "Thanks, downvote recorded.",
-                "flag": "Flagged for review. Thank you.",
-            }[kind]
+            return kind.thanks
 
         return rate
 
@@ -101,7 +96,7 @@ def chat_tab(arena: Arena) -> list[gr.Dropdown]:
     prompt.submit(
         on_send, [prompt, chat_id, model], outputs, api_visibility="private", concurrency_limit=None
     )
-    for button, kind in zip(feedback, FEEDBACK_BUTTONS.values(), strict=True):
+    for button, kind in zip(feedback, Feedback, strict=True):
         button.click(on_feedback(kind), [chat_id], [status], api_name=f"chat_{kind}")
     stop.click(on_stop, [chat_id], None, api_name="chat_stop", concurrency_limit=None)
     clear.click(on_clear, None, outputs, api_name="chat_new")

@@ -12,15 +12,9 @@ from fastapi.responses import HTMLResponse
 
 from arena.app import Arena
 from arena.store import BattleRecord, TurnRecord
+from arena.words import Side, Vote
 
 __all__ = ["share_path", "share_router"]
-
-VERDICTS = {
-    "model_a": "the voter preferred Model A",
-    "model_b": "the voter preferred Model B",
-    "tie": "the voter called it a tie",
-    "tie (bothbad)": "the voter found both answers bad",
-}
 
 
 def share_path(battle_id: str) -> str:
@@ -43,16 +37,17 @@ def share_router(arena: Arena) -> APIRouter:
 def page(title: str, battle: BattleRecord, turns: list[TurnRecord]) -> str:
     """The share page: escaped text only, no script."""
     sides = []
-    for side, name in (("a", battle.model_a), ("b", battle.model_b)):
+    for side, name in ((Side.A, battle.model_a), (Side.B, battle.model_b)):
         messages = "".join(
             f'<p class="user"><b>Prompt {t.turn}</b></p><pre>{html.escape(t.prompt)}</pre>'
             f'<p class="model"><b>Answer</b></p><pre>{html.escape(t.answer)}</pre>'
             for t in turns
             if t.side == side
         )
-        label = "A" if side == "a" else "B"
-        sides.append(f"<section><h2>Model {label}: {html.escape(name)}</h2>{messages}</section>")
-    verdict = VERDICTS.get(battle.winner or "", "")
+        sides.append(
+            f"<section><h2>Model {side.label}: {html.escape(name)}</h2>{messages}</section>"
+        )
+    verdict = Vote(battle.winner).verdict if battle.winner in list(Vote) else ""
     when = battle.voted_at.strftime("%Y-%m-%d") if battle.voted_at else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

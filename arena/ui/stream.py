@@ -29,6 +29,7 @@ from arena.app import Arena
 from arena.errors import ArenaError
 from arena.live import LiveTurn, follow
 from arena.ui.view import turn_view
+from arena.words import SIDES, Side, StreamEvent
 
 __all__ = ["SSE_HEADERS", "stream_events", "stream_router"]
 
@@ -57,10 +58,10 @@ def stream_router(arena: Arena) -> APIRouter:
 async def stream_events(arena: Arena, live: LiveTurn) -> AsyncIterator[str]:
     """A live turn as server-sent events: each side's new text, then ``done``."""
     update = live.update
-    sent = {"a": 0, "b": 0}
+    sent = dict.fromkeys(SIDES, 0)
     async for _ in follow(live, arena.config.settings.update_interval_s):
         delta = {}
-        for side, state in (("a", update.a), ("b", update.b)):
+        for side, state in ((Side.A, update.a), (Side.B, update.b)):
             if len(state.text) > sent[side]:
                 delta[side] = state.text[sent[side] :]
                 sent[side] = len(state.text)
@@ -71,4 +72,4 @@ async def stream_events(arena: Arena, live: LiveTurn) -> AsyncIterator[str]:
         final = turn_view(*await arena.battles.view(live.battle_id), wire=True)
     except ArenaError:
         pass  # the page asks for the finished turn itself (its finish event)
-    yield f"event: done\ndata: {json.dumps(final)}\n\n"
+    yield f"event: {StreamEvent.DONE}\ndata: {json.dumps(final)}\n\n"

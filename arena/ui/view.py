@@ -11,14 +11,13 @@ from typing import Any
 
 from arena.battles import Reveal
 from arena.store import BattleRecord, TurnRecord
-from arena.store.tables import SIDES
 from arena.ui.common import chatbot
 from arena.ui.render import chat_of
 from arena.ui.share import share_path
+from arena.words import SIDES, BattleState, votable
 
 __all__ = [
     "ANSWERING",
-    "can_vote",
     "reveal_cards",
     "reveal_text",
     "turn_status",
@@ -34,21 +33,17 @@ def turn_status(battle: BattleRecord, turns: list[TurnRecord]) -> str:
     latest = max((t.turn for t in turns), default=0)
     last = [t for t in turns if t.turn == latest]
     failed = sum(1 for t in last if t.error)
-    if battle.state == "failed" or failed:
+    if battle.state == BattleState.FAILED or failed:
         which = "Both answers" if failed == 2 else "One of the answers"
         return (
             f"{which} failed, so this battle cannot be voted on. "
             "Press **New round** to try another pair."
         )
-    if battle.state == "voted":
+    if battle.state == BattleState.VOTED:
         return "This battle already has its vote. Press **New round** for another."
     if any(t.finish_reason == "stopped" for t in last):
         return "Stopped. You can vote on what the models wrote, regenerate, or go on."
     return "Both answers are in. Which is better? Vote, or keep the conversation going."
-
-
-def can_vote(battle: BattleRecord) -> bool:
-    return battle.state == "open" and battle.turns >= 1 and not battle.streaming
 
 
 def turn_view(
@@ -62,7 +57,7 @@ def turn_view(
     return {
         **panes,
         "status": turn_status(battle, turns),
-        "can_vote": "yes" if can_vote(battle) else "no",
+        "can_vote": "yes" if votable(battle) else "no",
     }
 
 
