@@ -13,8 +13,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Gradio's queue rebuilds a pandas summary of its last 10,000 events after every
@@ -80,25 +80,9 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
     (``run_arena.py serve``), and is tuned for it: the language models load before
     the first request (arena/language.py), the switch interval above, and
     :func:`freeze_heap` once the arena has started."""
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if served and arena.config.settings.detect_languages:
-            language.load()  # before the first request: it holds the interpreter 3-5 s
-        task = asyncio.create_task(arena.start())
-        if served:
-            sys.setswitchinterval(SWITCH_INTERVAL_S)
-            task.add_done_callback(lambda _: freeze_heap())
-        try:
-            yield
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await arena.stop()
-
     # No /docs or /redoc: FastAPI's pages load Swagger from a CDN, which the page's policy
     # (and a LAN without internet) refuses; README documents the API.
-    api = FastAPI(title="arena", lifespan=lifespan, docs_url=None, redoc_url=None)
+    api = FastAPI(title="arena", lifespan=_lifespan(arena, served), docs_url=None, redoc_url=None)
     # Inside the cookies (added last, so outermost): a page from the cache still gives
     # a new browser its own cookie.
     api.state.pages = PageStore()
@@ -116,6 +100,33 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
     api.include_router(proof_router(arena))
     api.include_router(share_router(arena))
     api.include_router(admin_router(arena))
+    _close_gradio_extras(api)
+    mounted = _mount_page(api, arena)
+    bound_requests(mounted, lambda: arena.config.settings.max_body_bytes)  # 413, short 422s
+    return mounted
+
+
+def _lifespan(arena: Arena, served: bool) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if served and arena.config.settings.detect_languages:
+            language.load()  # before the first request: it holds the interpreter 3-5 s
+        task = asyncio.create_task(arena.start())
+        if served:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+            task.add_done_callback(lambda _: freeze_heap())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await arena.stop()
+
+    return lifespan
+
+
+def _close_gradio_extras(api: FastAPI) -> None:
+    """Gradio routes the arena does not use, answered 404 before Gradio sees them."""
 
     @api.get("/gradio_api/deep_link", include_in_schema=False)
     def no_deep_links() -> None:
@@ -131,6 +142,9 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
         # server's disk and served them back from the arena's origin.
         raise HTTPException(404, "this arena takes no uploads")
 
+
+def _mount_page(api: FastAPI, arena: Arena) -> FastAPI:
+    """The Gradio page mounted at ``/`` of ``api``, tuned for a crowd."""
     blocks = build_ui(arena)
     # Gradio runs at most max_threads events at once (40 by default) and holds the rest
     # in its queue. A battle waiting in the arena's own line (max_live_turns) holds its
@@ -156,6 +170,5 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
         footer_links=[],
     )
     lean_sessions(blocks)
-    bound_requests(mounted, lambda: arena.config.settings.max_body_bytes)  # 413, short 422s
     mounted.state.blocks = blocks
     return mounted

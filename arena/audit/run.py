@@ -207,6 +207,49 @@ async def _extend(
     return len(wanted)
 
 
+def _settled(
+    reference: Backend | ReferenceSamples,
+    reference_name: str,
+    params: Mapping[str, Any] | None,
+    queries: int,
+) -> tuple[dict[str, Any], str]:
+    """The audit's sampling parameters and the reference's name, checked: saved
+    samples set both, and must have been drawn with the parameters asked for."""
+    if isinstance(reference, ReferenceSamples):
+        params = reference.params if params is None else params
+        if dict(params) != reference.params:
+            raise ArenaError(
+                f"the reference samples were drawn with {reference.params}, not {dict(params)}: "
+                "an audit compares answers drawn with the same sampling parameters"
+            )
+        reference_name = reference_name or reference.model
+    if queries < GATE_QUERIES:
+        raise ArenaError(
+            f"an audit needs at least {GATE_QUERIES} queries (its gates); got {queries}"
+        )
+    return dict(params or {"temperature": 1.0, "max_tokens": 24}), reference_name
+
+
+async def _reference_stage(
+    reference: Backend | ReferenceSamples,
+    samples: dict[str, list[str]],
+    order: Sequence[str],
+    per_prompt: int,
+    params: Mapping[str, Any],
+) -> None:
+    """The reference's answers for a stage: sampled from its backend, or found among
+    its saved samples (too few of them is an error, not a weaker test)."""
+    if not isinstance(reference, ReferenceSamples):
+        await _extend(reference, samples, order, per_prompt, params)
+        return
+    short = [p for p in order if len(samples.get(p, [])) < per_prompt]
+    if short:
+        raise ArenaError(
+            f"the reference samples hold fewer than {per_prompt} answers to "
+            f"{len(short)} prompt(s); collect more (--queries) or audit with fewer"
+        )
+
+
 async def audit(
     audited: Backend,
     name: str,
@@ -222,19 +265,7 @@ async def audit(
 ) -> AuditReport:
     """Audit ``audited`` against ``reference`` (a backend serving the claimed weights, or
     its saved samples), sending at most ``queries`` requests to ``audited``."""
-    if isinstance(reference, ReferenceSamples):
-        params = reference.params if params is None else params
-        if dict(params) != reference.params:
-            raise ArenaError(
-                f"the reference samples were drawn with {reference.params}, not {dict(params)}: "
-                "an audit compares answers drawn with the same sampling parameters"
-            )
-        reference_name = reference_name or reference.model
-    if queries < GATE_QUERIES:
-        raise ArenaError(
-            f"an audit needs at least {GATE_QUERIES} queries (its gates); got {queries}"
-        )
-    params = dict(params or {"temperature": 1.0, "max_tokens": 24})
+    params, reference_name = _settled(reference, reference_name, params, queries)
     order = list(prompts)
     random.Random(seed).shuffle(order)
     plan = _plan(queries, order)
@@ -270,15 +301,7 @@ async def audit(
     for per_prompt in plan:
         used = await _extend(audited, mine, order, per_prompt, params)
         sent += used
-        if isinstance(reference, ReferenceSamples):
-            short = [p for p in order if len(samples.get(p, [])) < per_prompt]
-            if short:
-                raise ArenaError(
-                    f"the reference samples hold fewer than {per_prompt} answers to "
-                    f"{len(short)} prompt(s); collect more (--queries) or audit with fewer"
-                )
-        else:
-            await _extend(reference, samples, order, per_prompt, params)
+        await _reference_stage(reference, samples, order, per_prompt, params)
         result = mmd_test(
             [(p, c) for p in order for c in mine[p][:per_prompt]],
             [(p, c) for p in order for c in samples[p][:per_prompt]],

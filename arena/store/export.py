@@ -55,45 +55,61 @@ def export_records(store: Store, records: Sequence[str] = RECORDS) -> Iterator[d
             ).all()
         if not battles:
             break
-        talk: dict[tuple[str, str], list[dict[str, str]]] = {}
-        for t in turns:
-            talk.setdefault((t.battle_id, t.side), []).extend(
-                [
-                    {"role": "user", "content": t.prompt},
-                    {"role": "assistant", "content": t.answer},
-                ]
-            )
+        talk = _conversations(turns)
         for b in chosen:
-            kind = _record_of(b)
-            row: dict[str, Any] = {
-                "record": kind,
-                "question_id": b.id,
-                "model_a": b.model_a,
-                "model_b": b.model_b,
-                "winner": b.winner,
-                "judge": b.voter_hash,
-                "ip_hash": b.ip_hash,
-                "anony": b.anony,
-                "mode": b.mode,
-                "tstamp": (b.voted_at or b.created_at).timestamp(),
-                "turn": b.turns,
-                "is_valid": b.valid,
-                "invalid_reason": b.invalid_reason,
-                "conversation_a": talk.get((b.id, Side.A), []),
-                "conversation_b": talk.get((b.id, Side.B), []),
-                "language": b.language,
-                "tags": list(b.tags or ()),
-            }
-            if kind == "failed":
-                row["error"] = b.error
-            if kind == "chat":
-                for key in ("model_b", "winner", "conversation_b", "is_valid", "ip_hash"):
-                    del row[key]
-                row["invalid_reason"] = None
-            yield row
+            yield _battle_row(b, talk)
         offset += page
-    if "feedback" not in records:
-        return
+    if "feedback" in records:
+        yield from _feedback_rows(store)
+
+
+def _conversations(turns: Sequence[TurnRecord]) -> dict[tuple[str, str], list[dict[str, str]]]:
+    """Each side's conversation of each battle, by (battle id, side), in turn order."""
+    talk: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for t in turns:
+        talk.setdefault((t.battle_id, t.side), []).extend(
+            [
+                {"role": "user", "content": t.prompt},
+                {"role": "assistant", "content": t.answer},
+            ]
+        )
+    return talk
+
+
+def _battle_row(
+    b: BattleRecord, talk: dict[tuple[str, str], list[dict[str, str]]]
+) -> dict[str, Any]:
+    """One battle's row: the clean_battle shape, trimmed for a direct chat."""
+    kind = _record_of(b)
+    row: dict[str, Any] = {
+        "record": kind,
+        "question_id": b.id,
+        "model_a": b.model_a,
+        "model_b": b.model_b,
+        "winner": b.winner,
+        "judge": b.voter_hash,
+        "ip_hash": b.ip_hash,
+        "anony": b.anony,
+        "mode": b.mode,
+        "tstamp": (b.voted_at or b.created_at).timestamp(),
+        "turn": b.turns,
+        "is_valid": b.valid,
+        "invalid_reason": b.invalid_reason,
+        "conversation_a": talk.get((b.id, Side.A), []),
+        "conversation_b": talk.get((b.id, Side.B), []),
+        "language": b.language,
+        "tags": list(b.tags or ()),
+    }
+    if kind == "failed":
+        row["error"] = b.error
+    if kind == "chat":
+        for key in ("model_b", "winner", "conversation_b", "is_valid", "ip_hash"):
+            del row[key]
+        row["invalid_reason"] = None
+    return row
+
+
+def _feedback_rows(store: Store) -> Iterator[dict[str, Any]]:
     with store.session() as s:
         feedback = s.exec(
             select(FeedbackRecord).order_by(FeedbackRecord.created_at)  # type: ignore[arg-type]
