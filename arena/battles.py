@@ -24,7 +24,7 @@ from arena.choices import offered_model, params_for
 from arena.config import Config
 from arena.content import Message
 from arena.draw import Draw
-from arena.errors import BattleStateError, NoModelsError
+from arena.errors import BattleStateError, NoModelsError, NotFoundError
 from arena.gate import Gate, Voter, pick_first
 from arena.integrity.proof import ProofOfWork, proof_enabled
 from arena.integrity.verdicts import LeakVerdicts
@@ -374,11 +374,11 @@ class BattleService:
         """The turn streaming under ``token``.
 
         Raises:
-            BattleStateError: no such turn in this process (unknown, or long over).
+            NotFoundError: no such turn in this process (unknown, or long over).
         """
         live = self.live.by_token.get(token)
         if live is None:
-            raise BattleStateError(
+            raise NotFoundError(
                 "this answer stream is over or unknown; press New round to start again"
             )
         return live

@@ -5,7 +5,7 @@ as parts of their own. Only two kinds of code look inside a part: each backend's
 translator, which writes the parts the way its provider documents (``openai_messages``
 in arena/backends/openai_compat.py for every OpenAI-compatible kind,
 ``anthropic_messages`` and ``gemini_contents`` beside their backends), and the
-renderer (``parts_html`` in arena/ui/render.py). Everything between (the turn, the
+renderer (``parts_html`` in arena/web/render.py). Everything between (the turn, the
 line, the store's prompt column, the categories) passes messages along, or reads
 :attr:`Message.text`, the text a person typed.
 """

@@ -1,15 +1,23 @@
 """Errors the arena raises on purpose. Each message says what was wrong, with the
-offending value, and what to do next.
+offending value, and what to do next; each error carries the HTTP status it is answered
+with (``status``, 400 unless below), so one handler answers them all
+(arena/web/voters.py) and no endpoint restates the mapping.
 
-    ArenaError
+    ArenaError                                                                   400
     ├── ConfigError          arena.toml or an ARENA_* variable is wrong (names file, line, key)
     ├── PrerequisiteError    an optional package or model file is missing (names the install)
     ├── PromptError          a prompt the arena refuses (empty, over the limit, bad parameters)
-    ├── BattleStateError     an action the battle's state forbids (vote twice, turn after vote)
+    ├── BattleStateError     an action the battle's state forbids (vote twice, turn   409
+    │                        after vote)
+    ├── NotFoundError        no such thing here (a model, a stream, a shared battle)  404
+    ├── AccessError          the caller may not: no browser cookie, admin views off   403
+    │   └── TokenError       ...without a valid admin token                           401
     ├── NoModelsError        fewer than two healthy models to draw a pair from
-    ├── LimitError           a voter over a rate limit or daily cap (says when to return)
-    ├── BusyError            the arena is at capacity and no place came free in time
-    ├── StoreError           the database stayed locked or unreachable; nothing was stored
+    ├── LimitError           a voter over a rate limit or daily cap (says when to     429
+    │                        return)
+    ├── BusyError            the arena is at capacity and no place came free in time  503
+    ├── StoreError           the database stayed locked or unreachable; nothing was   503
+    │                        stored
     └── BackendError         a model failed to answer
         └── BackendTimeout   ...within its connect, first-token or total timeout
             └── BackendBusy  ...because every slot of its max_concurrent stayed taken
@@ -18,6 +26,7 @@ offending value, and what to do next.
 from __future__ import annotations
 
 __all__ = [
+    "AccessError",
     "ArenaError",
     "BackendError",
     "BackendBusy",
@@ -27,9 +36,11 @@ __all__ = [
     "ConfigError",
     "LimitError",
     "NoModelsError",
+    "NotFoundError",
     "PrerequisiteError",
     "PromptError",
     "StoreError",
+    "TokenError",
     "excerpt",
 ]
 
@@ -50,6 +61,8 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
 class ArenaError(Exception):
     """Base class of the arena's own errors."""
 
+    status = 400  # the HTTP status it is answered with
+
 
 class ConfigError(ArenaError):
     """The configuration cannot be used."""
@@ -65,6 +78,27 @@ class PromptError(ArenaError, ValueError):
 
 class BattleStateError(ArenaError):
     """The battle cannot take this action in its current state."""
+
+    status = 409
+
+
+class NotFoundError(ArenaError):
+    """No such thing here: a model, a live turn's stream, a shared battle."""
+
+    status = 404
+
+
+class AccessError(ArenaError):
+    """The caller may not do this: a request without the page's cookie, or admin views
+    that are off."""
+
+    status = 403
+
+
+class TokenError(AccessError):
+    """An admin view asked for without a valid token."""
+
+    status = 401
 
 
 class NoModelsError(ArenaError):
@@ -82,13 +116,19 @@ class BackendTimeout(BackendError):
 class LimitError(ArenaError):
     """A voter went over a rate limit or a daily cap; the message says when to return."""
 
+    status = 429
+
 
 class StoreError(ArenaError):
     """The database could not store something within the retry bound; nothing was stored."""
 
+    status = 503
+
 
 class BusyError(ArenaError):
     """The arena is at its configured capacity and no place came free in time."""
+
+    status = 503
 
 
 class BackendBusy(BackendTimeout):

@@ -17,7 +17,7 @@
   foreign form targets; scripts from the arena itself, and inline scripts only by the
   SHA-256 of their text), ``Referrer-Policy: no-referrer``, ``X-Content-Type-Options:
   nosniff`` and ``X-Frame-Options: DENY``. Whatever an answer holds, the browser loads
-  nothing from elsewhere (arena/ui/render.py already shows no image).
+  nothing from elsewhere (arena/web/render.py already shows no image).
 
 The policy allows ``'unsafe-eval'``: Gradio compiles the page's own event handlers
 (``js=``) with ``new Function``. No text of a prompt or an answer ever reaches it.

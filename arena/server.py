@@ -29,22 +29,25 @@ if importlib.util.find_spec("matplotlib") is None:
     sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]
 
 import gradio as gr  # noqa: E402
-from fastapi import FastAPI, HTTPException  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
 
 from arena import language  # noqa: E402
-from arena.api import admin_router, api_router  # noqa: E402
 from arena.app import Arena  # noqa: E402
 from arena.bounds import bound_requests  # noqa: E402
+from arena.errors import NotFoundError  # noqa: E402
 from arena.guard import SameOrigin, SecurityHeaders  # noqa: E402
 from arena.identity import BrowserCookies  # noqa: E402
-from arena.ui import STATIC, build_ui  # noqa: E402
-from arena.ui.battle_api import battle_router  # noqa: E402
+from arena.ui import build_ui  # noqa: E402
 from arena.ui.page_cache import PageCache, PageStore  # noqa: E402
-from arena.ui.proof import proof_router  # noqa: E402
 from arena.ui.queue import woken_queue  # noqa: E402
 from arena.ui.sessions import lean_sessions  # noqa: E402
-from arena.ui.share import share_router  # noqa: E402
-from arena.ui.stream import stream_router  # noqa: E402
+from arena.web import STATIC  # noqa: E402
+from arena.web.api import admin_router, api_router  # noqa: E402
+from arena.web.battle import battle_router  # noqa: E402
+from arena.web.proof import proof_router  # noqa: E402
+from arena.web.share import share_router  # noqa: E402
+from arena.web.stream import stream_router  # noqa: E402
+from arena.web.voters import answer_errors  # noqa: E402
 from arena.words import page_words  # noqa: E402
 
 __all__ = ["create_server"]
@@ -94,6 +97,7 @@ def create_server(arena: Arena, *, served: bool = False) -> FastAPI:
     # added by bound_requests below, stands outside: both refuse before reading a body).
     api.add_middleware(SameOrigin, allowed=lambda: arena.config.settings.allowed_origins)
 
+    answer_errors(api)  # each of the arena's errors with its own status (arena/errors.py)
     api.include_router(api_router(arena))
     api.include_router(stream_router(arena))
     api.include_router(battle_router(arena))
@@ -132,7 +136,7 @@ def _close_gradio_extras(api: FastAPI) -> None:
     def no_deep_links() -> None:
         # Gradio's deep links write a folder per call; the arena's sessions keep no
         # state for them (arena/ui/sessions.py).
-        raise HTTPException(404, "this arena has no deep links")
+        raise NotFoundError("this arena has no deep links")
 
     @api.post("/gradio_api/upload", include_in_schema=False)
     @api.post("/gradio_api/process_recording", include_in_schema=False)
@@ -140,7 +144,7 @@ def _close_gradio_extras(api: FastAPI) -> None:
     def no_uploads() -> None:
         # The page takes no files; Gradio's upload route stored anyone's files on the
         # server's disk and served them back from the arena's origin.
-        raise HTTPException(404, "this arena takes no uploads")
+        raise NotFoundError("this arena takes no uploads")
 
 
 def _mount_page(api: FastAPI, arena: Arena) -> FastAPI:

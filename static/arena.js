@@ -24,7 +24,7 @@
 })();
 
 // arena: a message's own copy button copies what the voter reads. The panes hold
-// sanitised HTML (arena/ui/render.py), which Gradio's button would copy as markup.
+// sanitised HTML (arena/web/render.py), which Gradio's button would copy as markup.
 // (Gradio names the button "Copy message"; its row is the element before its buttons.)
 document.addEventListener("click", (event) => {
   const button = event.target.closest?.('.message-buttons button[aria-label="Copy message"]');
@@ -36,7 +36,7 @@ document.addEventListener("click", (event) => {
   navigator.clipboard?.writeText(content.innerText.trim()).catch(() => {});
 }, true);
 
-// arena: a battle on the page, through the panel's own endpoints (arena/ui/battle_api.py)
+// arena: a battle on the page, through the panel's own endpoints (arena/web/battle.py)
 // rather than Gradio's queue. Each function resolves with what the panel shows next,
 // which Gradio draws (markdown, code): arenaTurn posts a prompt (or, for Regenerate,
 // none) and resolves once the turn started, was refused or waits in line; arenaWait

@@ -1,4 +1,4 @@
-"""The battle panel's own endpoints (arena/ui/battle_api.py), which the page's script
+"""The battle panel's own endpoints (arena/web/battle.py), which the page's script
 calls, against the running app and the two real local models: a whole battle, and
 each refusal with its message."""
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from arena.ui.proof import NO_COOKIES
+from arena.web.voters import NO_COOKIES
 from tests.conftest import query
 
 NAMES = ("SmolLM2-135M-Instruct", "Qwen2.5-Coder-0.5B-Instruct")

@@ -94,7 +94,7 @@ def test_a_retired_model_leaves_the_draw_and_stays_on_the_board(tmp_path: Path) 
 
 
 def test_the_reveal_shows_a_card_of_each_model() -> None:
-    from arena.ui.view import reveal_cards
+    from arena.web.view import reveal_cards
 
     a = {
         "name": "m|a",

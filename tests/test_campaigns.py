@@ -117,11 +117,12 @@ def test_the_organizer_sees_the_campaign_in_voters_admin_board_and_release(
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from arena.api import admin_router
     from arena.app import Arena
     from arena.config import load_config
     from arena.release.public import write_release
     from arena.store import Store
+    from arena.web.api import admin_router
+    from arena.web.voters import answer_errors
     from tests.conftest import ROOT, db_url
 
     url = db_url(tmp_path)
@@ -155,6 +156,7 @@ def test_the_organizer_sees_the_campaign_in_voters_admin_board_and_release(
     arena = Arena.create(config)
     try:
         app = FastAPI()
+        answer_errors(app)
         app.include_router(admin_router(arena, token="t"))
         with TestClient(app) as client:
             listed = client.get("/api/admin/campaigns", headers={"Authorization": "Bearer t"})

@@ -10,7 +10,7 @@ from arena.backends.anthropic import anthropic_messages
 from arena.backends.gemini import gemini_contents
 from arena.backends.openai_compat import openai_messages
 from arena.content import Message, Role, Text, conversation
-from arena.ui.render import parts_html
+from arena.web.render import parts_html
 
 pytestmark = pytest.mark.no_database
 

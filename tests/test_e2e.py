@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from arena.ui.render import safe_markdown
+from arena.web.render import safe_markdown
 from tests.conftest import ROOT, play_turn, query
 
 NAMES = ("SmolLM2-135M-Instruct", "Qwen2.5-Coder-0.5B-Instruct")
@@ -69,7 +69,7 @@ def test_battle_end_to_end(live_server: dict[str, str]) -> None:
     assert [(t[0], t[1]) for t in turns] == [(1, "a"), (1, "b"), (2, "a"), (2, "b")]
     assert turns[2][2] == "Now one about mountains."
     assert all(t[3] and t[4] > 0 and t[5] >= t[4] and t[6] > 0 for t in turns)
-    # The answers the voter saw are the answers stored (rendered: arena/ui/render.py).
+    # The answers the voter saw are the answers stored (rendered: arena/web/render.py).
     assert chat_a[-1]["content"][0]["text"] == safe_markdown(turns[2][3])
 
 

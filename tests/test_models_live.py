@@ -236,12 +236,15 @@ async def test_anonymous_only_models_battle_but_are_never_offered_by_name(
 async def test_admin_view_needs_the_token(running: Arena) -> None:
     from fastapi import FastAPI
 
-    from arena.api import admin_router, api_router
+    from arena.web.api import admin_router, api_router
+    from arena.web.voters import answer_errors
 
     app = FastAPI()
     app.include_router(api_router(running))
     app.include_router(admin_router(running, token="s3cret-token"))
     off = FastAPI()
+    for each in (app, off):
+        answer_errors(each)  # the arena's errors with their statuses, as arena/server.py does
     off.include_router(admin_router(running, token=""))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
         assert (await c.get("/api/admin/models")).status_code == 401

@@ -1,4 +1,4 @@
-"""arena/ui/render.py: prompts and answers as HTML, on inputs an attacker writes (the
+"""arena/web/render.py: prompts and answers as HTML, on inputs an attacker writes (the
 browser's side of it is in tests/test_browser_trust.py)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from arena.ui.render import HIGHLIGHT_BUDGET_S, RENDER_MAX_CHARS, safe_markdown
+from arena.web.render import HIGHLIGHT_BUDGET_S, RENDER_MAX_CHARS, safe_markdown
 
 pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
 

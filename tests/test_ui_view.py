@@ -1,11 +1,11 @@
-"""What the battle panel says once a turn is over (arena/ui/view.py), from stored rows."""
+"""What the battle panel says once a turn is over (arena/web/view.py), from stored rows."""
 
 from __future__ import annotations
 
 import pytest
 
 from arena.store import BattleRecord, TurnRecord
-from arena.ui.view import turn_view
+from arena.web.view import turn_view
 
 pytestmark = pytest.mark.no_database  # run once, on SQLite (tests/conftest.py)
 

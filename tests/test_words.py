@@ -12,7 +12,7 @@ import pytest
 from arena.errors import BattleStateError
 from arena.server import ARENA_JS
 from arena.store import BattleRecord, Store
-from arena.ui.view import turn_view
+from arena.web.view import turn_view
 from arena.words import BattleState, Mode, Vote, page_words, votable
 from ratings import WINNER_LABELS
 from tests.conftest import db_url

@@ -8,7 +8,6 @@ browser only in the reveal after the vote, on the named tabs, and on the leaderb
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -17,12 +16,12 @@ from arena.app import Arena
 from arena.ui.about import about_text
 from arena.ui.battle import battle_panel
 from arena.ui.chat import chat_tab
-from arena.ui.common import voter_of
 from arena.ui.leaderboard import leaderboard_tab
+from arena.web import STATIC
+from arena.web.voters import voter_of
 
-__all__ = ["STATIC", "build_ui"]
+__all__ = ["build_ui"]
 
-STATIC = Path(__file__).resolve().parents[2] / "static"  # stylesheet, logo, shortcut script
 
 INTRO = """\
 <div class="arena-header">

@@ -4,7 +4,7 @@ Anonymous (Battle): the arena draws the pair; names appear only after the vote.
 Named (Side-by-side): the voter picks both models and the sampling parameters; the
 vote is stored as named and left out of the default leaderboard.
 
-The page plays a battle through the panel's own endpoints (arena/ui/battle_api.py)
+The page plays a battle through the panel's own endpoints (arena/web/battle.py)
 from its script (static/arena.js); the panel's events here run in the browser. The
 same actions are also Gradio API events (``/send``, ``/model_a``, ``/new_round``, ...)
 for scripts that use gradio_client.
@@ -22,9 +22,10 @@ from arena.app import Arena
 from arena.errors import ArenaError
 from arena.gate import Voter
 from arena.params import CHOSEN_MAX_TOKENS
-from arena.ui.common import chatbot, prompt_row, refuse, voter_of
-from arena.ui.render import placeholder_chat
-from arena.ui.view import ANSWERING, reveal_text, turn_view, waiting_text
+from arena.ui.common import prompt_row, refuse
+from arena.web.battle import Waiting, turn_steps, vote_status
+from arena.web.view import chatbot, turn_view
+from arena.web.voters import voter_of
 from arena.words import Side, Vote
 
 __all__ = ["battle_panel"]
@@ -85,17 +86,15 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
         URL goes to the page's script, which fills the panes from it."""
         models, params = _picked(picked) if named and not current else (None, None)
         try:
-            async for step in service.start_turn(
-                voter, text, current, models=models, params=params
-            ):
-                if isinstance(step, int):
-                    yield (gr.skip(), gr.skip(), gr.skip(), waiting_text(step), gr.skip(), "")
+            async for step in turn_steps(arena, voter, text, current, models, params):
+                if isinstance(step, Waiting):
+                    yield (gr.skip(), gr.skip(), gr.skip(), step.status, gr.skip(), "")
                     continue
                 yield (
-                    placeholder_chat(step, Side.A),
-                    placeholder_chat(step, Side.B),
+                    step.panes[Side.A],
+                    step.panes[Side.B],
                     step.battle_id,
-                    ANSWERING,
+                    step.status,
                     "no",
                     f"/api/stream/{step.token}",
                 )
@@ -155,16 +154,15 @@ def battle_panel(arena: Arena, *, named: bool) -> list[gr.Dropdown]:
             if not current:
                 raise refuse("send a prompt first; there is nothing to vote on yet")
             try:
-                reveal = await service.vote(current, vote, voter_of(request))
+                # The names go in the status line, not the panes' labels: relabelling a
+                # Chatbot makes Gradio rebuild its schema (milliseconds per vote under load).
+                return await vote_status(arena, current, vote, voter_of(request))
             except ArenaError as exc:
                 raise refuse(exc) from None
-            # The names go in the status line, not the panes' labels: relabelling a
-            # Chatbot makes Gradio rebuild its schema (milliseconds per vote under load).
-            return reveal_text(reveal, arena.config.settings.share_battles)
 
         return cast
 
-    # The page plays a battle through the panel's own endpoints (arena/ui/battle_api.py),
+    # The page plays a battle through the panel's own endpoints (arena/web/battle.py),
     # called by its script (static/arena.js): each event below runs in the browser
     # ("js", no server function) and Gradio draws what it returns. Below them, the same
     # actions as Gradio API events for gradio_client, on a trigger nobody clicks.

@@ -11,9 +11,10 @@ from arena.answers import SideState
 from arena.app import Arena
 from arena.errors import ArenaError
 from arena.gate import check_prompt
-from arena.ui.common import chatbot, prompt_row, refuse, voter_of
-from arena.ui.render import chat_of, live_chat
-from arena.ui.view import waiting_text
+from arena.ui.common import prompt_row, refuse
+from arena.web.render import chat_of, live_chat
+from arena.web.view import chatbot, waiting_text
+from arena.web.voters import voter_of
 from arena.words import Feedback, Side
 
 __all__ = ["chat_tab"]

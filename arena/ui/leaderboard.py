@@ -24,7 +24,7 @@ import gradio as gr
 from arena.app import Arena
 from arena.leaderboard import OVERALL, LeaderboardView, personal_view
 from arena.store.tables import utcnow
-from arena.ui.common import voter_of
+from arena.web.voters import voter_of
 from ratings import Leaderboard, LeaderboardError, render
 from ratings.history import history_figure
 from ratings.leaderboard import Row

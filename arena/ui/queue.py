@@ -4,7 +4,7 @@ Gradio's queue looks for work every millisecond while it has none (``asyncio.sle
 (0.001)`` in ``Queue.start_processing``) and for progress to send every 10 ms: an idle
 arena process spent 48 ms of CPU a second on it (4.8% of a core; 19% of a process
 capped at a quarter core, and paid again by every process added behind a balancer).
-The arena's battles do not go through the queue at all (``arena/ui/battle_api.py``);
+The arena's battles do not go through the queue at all (``arena/web/battle.py``);
 what does (the leaderboard's controls, direct chat, the admin view, ``gradio_client``)
 is woken here the moment it is pushed or a job ends. Idle, the process now spends 2-3
 ms a second.

@@ -14,23 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from arena.app import Arena
 from arena.battles import EPOCH
-from arena.identity import BROWSER_HEADER, MAX_AGE
-from arena.integrity.proof import (
-    PROOF_COOKIE,
-    PROOF_HEADER,
-    ProofError,
-    ProofOfWork,
-    proof_enabled,
-)
+from arena.errors import ArenaError
+from arena.identity import MAX_AGE
+from arena.integrity.proof import PROOF_COOKIE, ProofError, ProofOfWork, proof_enabled
+from arena.web.voters import voter_of
 
 __all__ = ["proof_router"]
-
-NO_COOKIES = "this page needs its cookie to count votes; allow cookies for this site"
 
 
 def proof_router(arena: Arena) -> APIRouter:
@@ -42,29 +36,24 @@ def proof_router(arena: Arena) -> APIRouter:
         settings = arena.config.settings
         if not proof_enabled(settings):
             return {"needed": False}
-        browser = request.headers.get(BROWSER_HEADER)
-        if not browser:
-            raise HTTPException(400, NO_COOKIES)
-        proof = request.headers.get(PROOF_HEADER)
-        voter_hash = arena.gate.hash(browser)
+        voter = voter_of(request, cookie=True)
+        voter_hash = arena.gate.hash(voter.session)
         cast = await arena.store.run(arena.store.votes_since, "voter_hash", voter_hash, EPOCH)
-        made = int(proof) if proof and proof.isdigit() else None
-        if ProofOfWork.missing(made, cast, settings.proof_every) is None:
+        if ProofOfWork.missing(voter.proof, cast, settings.proof_every) is None:
             return {"needed": False}
-        return {"needed": True, "challenge": proofs.challenge(browser, cast, settings.proof_work)}
+        challenge = proofs.challenge(voter.session, cast, settings.proof_work)
+        return {"needed": True, "challenge": challenge}
 
     @router.post("/proof")
     async def prove(request: Request) -> JSONResponse:
-        browser = request.headers.get(BROWSER_HEADER)
-        if not browser:
-            raise HTTPException(400, NO_COOKIES)
+        browser = voter_of(request, cookie=True).session
         try:
             body = await request.json()
             votes = proofs.verify(str(body["payload"]), browser)
         except ProofError as exc:
-            raise HTTPException(400, str(exc)) from None
+            raise ArenaError(str(exc)) from None
         except (ValueError, KeyError, TypeError):
-            raise HTTPException(400, 'expected {"payload": "<ALTCHA payload>"}') from None
+            raise ArenaError('expected {"payload": "<ALTCHA payload>"}') from None
         response = JSONResponse({"ok": True, "covers": arena.config.settings.proof_every})
         response.set_cookie(
             PROOF_COOKIE,

@@ -1,5 +1,5 @@
 """A turn's answer stream as server-sent events: :func:`stream_events`, which the
-page's ``POST /api/turn`` (arena/ui/battle_api.py) sends after the turn's start, and
+page's ``POST /api/turn`` (arena/web/battle.py) sends after the turn's start, and
 ``GET /api/stream/{token}``, the same stream for a turn started through the Gradio API.
 
 The hot path of the arena: per update it costs one JSON dump and one write, with no
@@ -22,13 +22,13 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from arena.app import Arena
 from arena.errors import ArenaError
 from arena.live import LiveTurn, follow
-from arena.ui.view import turn_view
+from arena.web.view import turn_view
 from arena.words import SIDES, Side, StreamEvent
 
 __all__ = ["SSE_HEADERS", "stream_events", "stream_router"]
@@ -42,12 +42,8 @@ def stream_router(arena: Arena) -> APIRouter:
 
     @router.get("/stream/{token}")
     async def stream(token: str) -> StreamingResponse:
-        try:
-            live = arena.battles.live_turn(token)
-        except ArenaError as exc:
-            raise HTTPException(404, str(exc)) from None
         return StreamingResponse(
-            stream_events(arena, live),
+            stream_events(arena, arena.battles.live_turn(token)),  # or 404
             media_type="text/event-stream",
             headers=SSE_HEADERS,
         )

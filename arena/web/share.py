@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import html
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from arena.app import Arena
+from arena.errors import NotFoundError
 from arena.store import BattleRecord, TurnRecord
 from arena.words import Side, Vote
 
@@ -28,7 +29,7 @@ def share_router(arena: Arena) -> APIRouter:
     def share(battle_id: str) -> str:
         found = arena.battles.shared(battle_id)
         if found is None:
-            raise HTTPException(status_code=404, detail="no shared battle here")
+            raise NotFoundError("no shared battle here")
         return page(arena.config.settings.title, *found)
 
     return router

@@ -1,6 +1,6 @@
 """The JSON API, mounted beside the page under ``/api``. Read-only: the battle panel's
 own endpoints (a turn, a vote, stop; for the page's script and the browser holding the
-battle) are in :mod:`arena.ui.battle_api`.
+battle) are in :mod:`arena.web.battle`.
 
 - ``GET /api/health``: ``{"status", "problem", "models_ready", "models_configured"}``;
   status ``ok`` (battles can start), ``starting``, ``unavailable`` (fewer than two
@@ -14,7 +14,7 @@ battle) are in :mod:`arena.ui.battle_api`.
   arena/boards.py: computed by one process, read by all)
 
 - ``GET /api/stream/{token}``: a turn's answers as server-sent events, for the Gradio
-  API's ``/send`` (see :mod:`arena.ui.stream`)
+  API's ``/send`` (see :mod:`arena.web.stream`)
 
 The organizer's endpoints under ``/api/admin`` need ``Authorization: Bearer TOKEN``,
 where TOKEN is the ``ARENA_ADMIN_TOKEN`` the arena was started with; without that
@@ -44,14 +44,15 @@ import os
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from arena.app import Arena
+from arena.errors import AccessError, ArenaError, NotFoundError, TokenError
 from arena.leaderboard import OVERALL, campaign_report
 from arena.store.audits import audit_mark, last_audits
 from arena.store.export import RECORDS, export_records
-from arena.ui import STATIC
+from arena.web import STATIC
 from ratings import LeaderboardError
 
 __all__ = ["ADMIN_TOKEN_ENV", "admin_router", "api_router"]
@@ -95,9 +96,9 @@ def api_router(arena: Arena) -> APIRouter:
         try:  # the deployment's snapshot (arena/boards.py), not a fit per request
             view = arena.boards.view(category or OVERALL, style).view
         except LeaderboardError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from None
+            raise ArenaError(str(exc)) from None
         if view.problem:  # style control before any answer varies in style, ...
-            raise HTTPException(status_code=400, detail=view.problem)
+            raise ArenaError(view.problem)
         return view.board.to_dict()
 
     return router
@@ -109,13 +110,10 @@ def admin_router(arena: Arena, token: str | None = None) -> APIRouter:
 
     def authorised(request: Request) -> None:
         if not expected:
-            raise HTTPException(
-                status_code=403,
-                detail=f"admin views are off: start the arena with {ADMIN_TOKEN_ENV} set",
-            )
+            raise AccessError(f"admin views are off: start the arena with {ADMIN_TOKEN_ENV} set")
         given = request.headers.get("authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
-            raise HTTPException(status_code=401, detail="a valid admin token is needed")
+            raise TokenError("a valid admin token is needed")
 
     router = APIRouter()
 
@@ -142,12 +140,9 @@ def admin_router(arena: Arena, token: str | None = None) -> APIRouter:
         try:
             tail = arena.pool.server_log(name, max(1, min(lines, 5000)))
         except KeyError:
-            raise HTTPException(status_code=404, detail=f"no model {name!r} here") from None
+            raise NotFoundError(f"no model {name!r} here") from None
         if tail is None:
-            raise HTTPException(
-                status_code=404,
-                detail=f"{name} runs no server of its own: its logs are its provider's",
-            )
+            raise NotFoundError(f"{name} runs no server of its own: its logs are its provider's")
         return {"model": name, "lines": tail}
 
     @router.get("/api/admin/battles", dependencies=[Depends(authorised)])
@@ -159,10 +154,7 @@ def admin_router(arena: Arena, token: str | None = None) -> APIRouter:
         kinds = tuple(record or RECORDS)
         unknown = sorted(set(kinds) - set(RECORDS))
         if unknown:
-            raise HTTPException(
-                status_code=400,
-                detail=f"unknown record kind {unknown[0]!r}; expected {', '.join(RECORDS)}",
-            )
+            raise ArenaError(f"unknown record kind {unknown[0]!r}; expected {', '.join(RECORDS)}")
         return StreamingResponse(
             (json.dumps(row) + "\n" for row in export_records(arena.store, kinds)),
             media_type="application/x-ndjson",

@@ -1,7 +1,7 @@
 """What the battle panel shows, as text and chats: once a turn is over (both panes,
 the status line, whether the vote buttons wake, all from what was stored), while a
 turn waits or streams, and the reveal after the vote. The page gets these from the
-panel's endpoints (:mod:`arena.ui.battle_api`) or from its Gradio API events."""
+panel's endpoints (:mod:`arena.web.battle`) or from its Gradio API events."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import html
 from functools import cache
 from typing import Any
 
+import gradio as gr
+
 from arena.battles import Reveal
 from arena.store import BattleRecord, TurnRecord
-from arena.ui.common import chatbot
-from arena.ui.render import chat_of
-from arena.ui.share import share_path
+from arena.web.render import chat_of
+from arena.web.share import share_path
 from arena.words import SIDES, BattleState, votable
 
 __all__ = [
@@ -59,6 +60,23 @@ def turn_view(
         "status": turn_status(battle, turns),
         "can_vote": "yes" if votable(battle) else "no",
     }
+
+
+def chatbot(label: str, elem_id: str, **kw: Any) -> gr.Chatbot:
+    """A pane of messages given as sanitised HTML (:mod:`arena.web.render`): the page
+    does not interpret them as markdown again."""
+    return gr.Chatbot(
+        label=label,
+        elem_id=elem_id,
+        height=kw.pop("height", 460),
+        buttons=["copy"],
+        group_consecutive_messages=False,
+        render_markdown=False,
+        latex_delimiters=[],  # KaTeX would draw an answer's $$...$$: colours, boxes of any size
+        sanitize_html=True,
+        allow_tags=False,
+        **kw,
+    )
 
 
 def wire_chat(messages: list[dict[str, str]]) -> Any:

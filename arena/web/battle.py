@@ -25,7 +25,11 @@ events (``/send``, ``/model_a``, ``/new_round``, ...) for scripts that use
 - ``POST /api/stop`` ``{"battle"}``: cut the running turn short; its stream then ends
   with the stored turn.
 - ``GET /api/turn/{battle}``: the finished turn as ``event: done`` carries it (for a
-  page whose stream broke).
+  page whose stream broke); 404 for a battle that is not this browser's.
+
+The handlers both front ends share live here too: :func:`turn_steps` (a turn's place
+in line, then its start, as views) and :func:`vote_status` (the vote and its reveal),
+which the Gradio API events of arena/ui/battle.py call as these endpoints do.
 
 Each needs the browser's cookie (the page's first response sets it) and acts only on
 that browser's battles. No model name is sent before the vote. A body over
@@ -37,26 +41,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from arena.app import Arena
 from arena.battles import TurnStart
-from arena.errors import ArenaError, BattleStateError, BusyError, LimitError, StoreError
+from arena.errors import ArenaError, BattleStateError, NotFoundError
 from arena.gate import Voter
-from arena.identity import BROWSER_HEADER
-from arena.integrity.proof import PROOF_HEADER
-from arena.ui.proof import NO_COOKIES
-from arena.ui.render import placeholder_chat
-from arena.ui.stream import SSE_HEADERS, stream_events
-from arena.ui.view import ANSWERING, reveal_text, turn_view, waiting_text, wire_chat
-from arena.words import SIDES, StreamEvent
+from arena.web.render import placeholder_chat
+from arena.web.stream import SSE_HEADERS, stream_events
+from arena.web.view import ANSWERING, reveal_text, turn_view, waiting_text, wire_chat
+from arena.web.voters import voter_of
+from arena.words import SIDES, Side, StreamEvent
 
-__all__ = ["battle_router"]
+__all__ = ["Started", "Waiting", "battle_router", "turn_steps", "vote_status"]
 
 
 class TurnAsk(BaseModel):
@@ -75,31 +78,53 @@ class StopAsk(BaseModel):
     battle: str
 
 
-def page_voter(request: Request) -> Voter:
-    """The browser behind a request of the page's script (see
-    :func:`arena.ui.common.voter_of`); a request without the page's cookie is refused,
-    since nothing it started could be voted on."""
-    browser = request.headers.get(BROWSER_HEADER)
-    if not browser:
-        raise HTTPException(403, NO_COOKIES)
-    proof = request.headers.get(PROOF_HEADER)
-    return Voter(
-        session=browser,
-        ip=request.client.host if request.client else "",
-        proof=int(proof) if proof and proof.isdigit() else None,
-    )
+@dataclass(frozen=True)
+class Waiting:
+    """The turn waits in line: its place, and what the status line says."""
+
+    place: int
+    status: str
 
 
-def _event(name: str, data: dict[str, Any]) -> str:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+@dataclass(frozen=True)
+class Started:
+    """The turn started: its battle, each side's pane (the prompt and a placeholder
+    answer, as Chatbot messages), the status line, and where its answers stream."""
+
+    battle_id: str
+    panes: dict[Side, list[dict[str, str]]]
+    status: str
+    token: str
 
 
-# A refusal's HTTP status; any other of the arena's errors is a 400.
-STATUS = {BattleStateError: 409, LimitError: 429, BusyError: 503, StoreError: 503}
+async def turn_steps(
+    arena: Arena,
+    voter: Voter,
+    prompt: str | None,
+    battle: str | None,
+    models: tuple[str, str] | None = None,
+    params: dict[str, Any] | None = None,
+) -> AsyncGenerator[Waiting | Started, None]:
+    """A turn as a front end shows it: :class:`Waiting` while in line, then one
+    :class:`Started`. Raises the arena's refusal (nothing started)."""
+    steps = arena.battles.start_turn(voter, prompt, battle, models=models, params=params)
+    async with contextlib.aclosing(steps):
+        async for step in steps:
+            if isinstance(step, int):
+                yield Waiting(step, waiting_text(step))
+            else:
+                yield _started(step)
 
 
-def _status_code(exc: ArenaError) -> int:
-    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+def _started(start: TurnStart) -> Started:
+    panes = {side: placeholder_chat(start, side) for side in SIDES}
+    return Started(start.battle_id, panes, ANSWERING, start.token)
+
+
+async def vote_status(arena: Arena, battle: str, vote: str, voter: Voter) -> str:
+    """Cast the battle's vote; the status line that reveals both models."""
+    reveal = await arena.battles.vote(battle, vote, voter)
+    return reveal_text(reveal, arena.config.settings.share_battles)
 
 
 def battle_router(arena: Arena) -> APIRouter:
@@ -108,7 +133,7 @@ def battle_router(arena: Arena) -> APIRouter:
 
     @router.post("/turn")
     async def turn(ask: TurnAsk, request: Request) -> StreamingResponse:
-        voter = page_voter(request)
+        voter = voter_of(request, cookie=True)
         models, params = (ask.models, ask.params) if ask.battle is None else (None, None)
         return StreamingResponse(
             _turn_events(arena, voter, ask.prompt, ask.battle, models, params),
@@ -118,29 +143,29 @@ def battle_router(arena: Arena) -> APIRouter:
 
     @router.post("/vote")
     async def vote(ask: VoteAsk, request: Request) -> dict[str, Any]:
-        voter = page_voter(request)
-        try:
-            reveal = await service.vote(ask.battle, ask.vote, voter)
-        except ArenaError as exc:
-            raise HTTPException(_status_code(exc), str(exc)) from None
-        return {"status": reveal_text(reveal, arena.config.settings.share_battles)}
+        return {
+            "status": await vote_status(arena, ask.battle, ask.vote, voter_of(request, cookie=True))
+        }
 
     @router.post("/stop")
     async def stop(ask: StopAsk, request: Request) -> dict[str, Any]:
-        voter = page_voter(request)
-        await service.stop(ask.battle, voter)
+        await service.stop(ask.battle, voter_of(request, cookie=True))
         return {}
 
     @router.get("/turn/{battle}")
     async def finished(battle: str, request: Request) -> dict[str, Any]:
-        voter = page_voter(request)
+        voter = voter_of(request, cookie=True)
         try:
             record, turns = await service.view(battle, voter)
-        except ArenaError as exc:
-            raise HTTPException(404, str(exc)) from None
+        except BattleStateError as exc:  # unknown, or another browser's: not found to it
+            raise NotFoundError(str(exc)) from None
         return turn_view(record, turns, wire=True)
 
     return router
+
+
+def _event(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
 
 
 async def _turn_events(
@@ -153,20 +178,20 @@ async def _turn_events(
 ) -> AsyncIterator[str]:
     """One turn as server-sent events: the place in line, the start, the answers."""
     start = None
-    steps = arena.battles.start_turn(voter, prompt, battle, models=models, params=params)
+    steps = turn_steps(arena, voter, prompt, battle, models, params)
     try:
         # Closed at once if the page goes away while in line: its place is given up.
         async with contextlib.aclosing(steps):
             async for step in steps:
-                if isinstance(step, int):
-                    yield _event(StreamEvent.LINE, {"place": step, "status": waiting_text(step)})
+                if isinstance(step, Waiting):
+                    yield _event(StreamEvent.LINE, {"place": step.place, "status": step.status})
                 else:
                     start = step
     except ArenaError as exc:
         yield _event(StreamEvent.REFUSED, {"message": str(exc)})
         return
-    assert isinstance(start, TurnStart)
-    panes: dict[str, Any] = {side: wire_chat(placeholder_chat(start, side)) for side in SIDES}
-    yield _event(StreamEvent.START, {"battle": start.battle_id, **panes, "status": ANSWERING})
+    assert start is not None
+    panes: dict[str, Any] = {side: wire_chat(chat) for side, chat in start.panes.items()}
+    yield _event(StreamEvent.START, {"battle": start.battle_id, **panes, "status": start.status})
     async for event in stream_events(arena, arena.battles.live_turn(start.token)):
         yield event
