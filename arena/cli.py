@@ -17,6 +17,7 @@ from arena.cli_board import leaderboard_command, voters_command
 from arena.cli_data import battles_command, export_command
 from arena.config import Config, load_config
 from arena.errors import ArenaError
+from arena.kinds import kinds_that
 from ratings import RatingsError
 
 __all__ = ["main"]
@@ -374,7 +375,7 @@ def _check(config: Config, fmt: str) -> int:
     return 0 if all(p.ok for p in probes) else 1
 
 
-SERVED_KINDS = ("vllm", "local")
+SERVED_KINDS = kinds_that("runs_server")
 
 
 def _serve_models(config: Config, host: str) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 
 from arena.errors import excerpt
 
-__all__ = ["CHOSEN", "CHOSEN_MAX_TOKENS", "RULES", "Param", "ParamRules", "rules_for"]
+__all__ = ["ANTHROPIC", "CHOSEN", "CHOSEN_MAX_TOKENS", "GEMINI", "OPENAI", "Param", "ParamRules"]
 
 # What a voter may choose for a side-by-side battle (the page's sliders); an
 # organizer's arena.toml may set any parameter its kind takes.
@@ -154,48 +154,43 @@ _COMMON = {
     "stop": Param(sequence=True),
 }
 
-RULES: dict[str, ParamRules] = {
-    # platform.openai.com/docs/api-reference/chat/create; OpenAI-compatible servers
-    # (vLLM, llama.cpp) follow it and take further parameters of their own.
-    "openai": ParamRules(
-        "OpenAI-compatible servers",
-        {
-            "temperature": Param(0, 2),
-            "top_p": Param(0, 1),
-            "presence_penalty": Param(-2, 2),
-            "frequency_penalty": Param(-2, 2),
-            "seed": Param(integer=True),
-            **_COMMON,
-        },
-    ),
-    # docs.anthropic.com/en/api/messages: temperature 0-1; Claude Sonnet/Haiku 4.5,
-    # Opus 4.1 and later refuse temperature together with top_p ("cannot both be
-    # specified for this model"), so only one is ever sent: temperature first.
-    "anthropic": ParamRules(
-        "Anthropic",
-        {
-            "temperature": Param(0, 1),
-            "top_p": Param(0, 1),
-            "top_k": Param(0, None, integer=True),
-            **_COMMON,
-        },
-        closed=True,
-        exclusive=(("temperature", "top_p"),),
-    ),
-    # ai.google.dev/api/generate-content#generationconfig
-    "gemini": ParamRules(
-        "Gemini",
-        {
-            "temperature": Param(0, 2),
-            "top_p": Param(0, 1),
-            "top_k": Param(1, None, integer=True),
-            **_COMMON,
-        },
-        closed=True,
-    ),
-}
+# Each provider's rules; arena/kinds.py gives each model kind its own.
 
-
-def rules_for(kind: str) -> ParamRules:
-    """The rules of a model kind (local and vllm models speak the OpenAI protocol)."""
-    return RULES.get(kind, RULES["openai"])
+# platform.openai.com/docs/api-reference/chat/create; OpenAI-compatible servers
+# (vLLM, llama.cpp) follow it and take further parameters of their own.
+OPENAI = ParamRules(
+    "OpenAI-compatible servers",
+    {
+        "temperature": Param(0, 2),
+        "top_p": Param(0, 1),
+        "presence_penalty": Param(-2, 2),
+        "frequency_penalty": Param(-2, 2),
+        "seed": Param(integer=True),
+        **_COMMON,
+    },
+)
+# docs.anthropic.com/en/api/messages: temperature 0-1; Claude Sonnet/Haiku 4.5,
+# Opus 4.1 and later refuse temperature together with top_p ("cannot both be
+# specified for this model"), so only one is ever sent: temperature first.
+ANTHROPIC = ParamRules(
+    "Anthropic",
+    {
+        "temperature": Param(0, 1),
+        "top_p": Param(0, 1),
+        "top_k": Param(0, None, integer=True),
+        **_COMMON,
+    },
+    closed=True,
+    exclusive=(("temperature", "top_p"),),
+)
+# ai.google.dev/api/generate-content#generationconfig
+GEMINI = ParamRules(
+    "Gemini",
+    {
+        "temperature": Param(0, 2),
+        "top_p": Param(0, 1),
+        "top_k": Param(1, None, integer=True),
+        **_COMMON,
+    },
+    closed=True,
+)

@@ -227,10 +227,10 @@ async def test_side_by_side_parameters_reach_each_provider_as_it_takes_them(
 
 
 async def test_the_stand_in_refuses_what_the_anthropic_api_refuses(wire: WireServer) -> None:
-    from arena.params import RULES
+    from arena.params import OPENAI
 
     backend = create_backend(spec("anthropic", wire, params={}), ArenaSettings())
-    backend.rules = RULES["openai"]  # a backend that forgot Anthropic's rules...
+    backend.rules = OPENAI  # a backend that forgot Anthropic's rules...
     try:
         with pytest.raises(BackendError, match="HTTP 400"):
             async for _ in backend.stream([Message.user("Hi")], SIDE_BY_SIDE):

@@ -19,7 +19,8 @@ from typing import Any
 from arena.config import ArenaSettings, ModelSpec
 from arena.content import Message
 from arena.errors import BackendBusy, BackendError, BackendTimeout
-from arena.params import ParamRules, rules_for
+from arena.kinds import Kind, kind_of
+from arena.params import ParamRules
 
 __all__ = ["Backend", "Health", "Message", "Usage"]
 
@@ -64,15 +65,20 @@ class Backend(ABC):
     retries: int = 2
     retry_delay_s: float = 0.5
     bind_host: str = "127.0.0.1"  # where a server the backend runs itself listens
-    runs_server: bool = False  # whether :meth:`start` starts a server of its own
 
     def __init__(self, spec: ModelSpec, settings: ArenaSettings) -> None:
         self.spec = spec
         self.settings = settings
-        self.rules: ParamRules = rules_for(spec.kind)  # the provider's sampling parameters
+        self.kind: Kind = kind_of(spec.kind)  # what its kind can do (arena/kinds.py)
+        self.rules: ParamRules = self.kind.params  # the provider's sampling parameters
         self.in_flight = 0  # answers being streamed (or waiting for a slot) now
         self.health = Health()
         self._slots = asyncio.Semaphore(spec.max_concurrent) if spec.max_concurrent > 0 else None
+
+    @property
+    def runs_server(self) -> bool:
+        """Whether :meth:`start` starts a server of its own (its kind says)."""
+        return self.kind.runs_server
 
     @property
     def saturated(self) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from arena.config import ModelSpec
 from arena.errors import ConfigError
+from arena.kinds import kind_of
 
 __all__ = ["assign_gpus", "visible_gpus"]
 
@@ -40,7 +41,7 @@ def assign_gpus(models: Sequence[ModelSpec], gpus: str = "") -> dict[str, str]:
         ConfigError: a model's tensor_parallel does not match its own gpus, or the free
             GPUs run out (the message names the model and what is left).
     """
-    vllm = [m for m in models if m.kind == "vllm"]
+    vllm = [m for m in models if kind_of(m.kind).takes_gpus]
     if not vllm:
         return {}
     out: dict[str, str] = {}

@@ -33,8 +33,6 @@ def model_file(spec: ModelSpec, settings: ArenaSettings) -> Path:
 
 
 class LocalBackend(OpenAIBackend):
-    runs_server = True
-
     def __init__(self, spec: ModelSpec, settings: ArenaSettings) -> None:
         super().__init__(spec, settings)
         self.supervisor: Supervisor | None = None

@@ -25,6 +25,7 @@ from arena.backends.gpus import assign_gpus
 from arena.config import Config, ModelSpec
 from arena.content import Message
 from arena.errors import ArenaError, BackendError, NoModelsError
+from arena.kinds import kind_of
 
 __all__ = ["ModelPool", "ModelStatus"]
 
@@ -82,12 +83,12 @@ class ModelPool:
     def _prepared(self, config: Config) -> list[ModelSpec]:
         """The models to run (retired ones are not), with their threads and GPUs."""
         active = [m for m in config.models if not m.retired]
-        local = [m for m in active if m.kind == "local"]
-        share = max(1, (os.cpu_count() or 1) // max(1, len(local)))
+        sharing = [m for m in active if kind_of(m.kind).shares_cpu]
+        share = max(1, (os.cpu_count() or 1) // max(1, len(sharing)))
         gpus = assign_gpus(active, config.settings.gpus)
         specs = []
         for spec in active:
-            if spec.kind == "local" and spec.threads == 0:
+            if kind_of(spec.kind).shares_cpu and spec.threads == 0:
                 spec = replace(spec, threads=share)
             if spec.name in gpus:
                 spec = replace(spec, gpus=gpus[spec.name])
@@ -136,7 +137,7 @@ class ModelPool:
         removed and changed. Backends are built before anything stops, so a model
         that cannot be built leaves the pool as it was."""
         old = {n: b.spec for n, b in self.backends.items()}
-        keep_gpus = {n: s.gpus for n, s in old.items() if s.kind == "vllm"}
+        keep_gpus = {n: s.gpus for n, s in old.items() if kind_of(s.kind).takes_gpus}
         specs = {s.name: s for s in self._prepared(config)}
         for name, spec in specs.items():  # a running vllm model keeps its GPUs
             if name in keep_gpus and replace(spec, gpus=keep_gpus[name]) == old[name]:

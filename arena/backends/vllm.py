@@ -52,8 +52,6 @@ def vllm_command(spec: ModelSpec, host: str, port: int) -> list[str]:
 class VLLMBackend(OpenAIBackend):
     """Requests go to the served name; the supervisor owns the process."""
 
-    runs_server = True
-
     def __init__(self, *args: object, **kw: object) -> None:
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.supervisor: Supervisor | None = None

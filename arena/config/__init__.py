@@ -10,13 +10,6 @@ test keeps the two in step.
 """
 
 from arena.config.load import load_config
-from arena.config.settings import (
-    API,
-    DEFAULT_MODELS,
-    KINDS,
-    ArenaSettings,
-    Config,
-    ModelSpec,
-)
+from arena.config.settings import DEFAULT_MODELS, ArenaSettings, Config, ModelSpec
 
-__all__ = ["API", "DEFAULT_MODELS", "KINDS", "ArenaSettings", "Config", "ModelSpec", "load_config"]
+__all__ = ["DEFAULT_MODELS", "ArenaSettings", "Config", "ModelSpec", "load_config"]

@@ -14,10 +14,10 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from arena.config.settings import DEFAULT_MODELS, KINDS, ArenaSettings, Config, ModelSpec
+from arena.config.settings import DEFAULT_MODELS, ArenaSettings, Config, ModelSpec
 from arena.config.values import QUOTED_CHARS, from_text, problem, type_of, type_problem
 from arena.errors import ConfigError, excerpt
-from arena.params import rules_for
+from arena.kinds import KINDS, kind_of
 
 __all__ = ["load_config"]
 
@@ -102,7 +102,7 @@ def _read_file(path: Path) -> tuple[ArenaSettings, tuple[ModelSpec, ...]]:
                 f"{path}, line {_line_of(text, key, i)}: {key} applies to {takes} models, "
                 f"not to {spec.name!r} (kind {spec.kind})"
             )
-        problems = rules_for(spec.kind).problems(spec.params)
+        problems = kind_of(spec.kind).params.problems(spec.params)
         if problems:
             raise ConfigError(
                 f"{path}, line {_line_of(text, 'name', i)}: params of model {spec.name!r}: "

@@ -9,29 +9,15 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from arena.errors import ConfigError
+from arena.kinds import HOSTED, KINDS
 
-__all__ = ["API", "DEFAULT_MODELS", "KINDS", "ArenaSettings", "Config", "ModelSpec"]
-
-
-# Each model kind and the class that implements it, imported only when a model of that
-# kind is configured (arena.backends.create_backend), so an optional SDK is needed only
-# by those who use it.
-KINDS: dict[str, str] = {
-    "openai": "arena.backends.openai_compat:OpenAIBackend",
-    "anthropic": "arena.backends.anthropic:AnthropicBackend",
-    "gemini": "arena.backends.gemini:GeminiBackend",
-    "vllm": "arena.backends.vllm:VLLMBackend",
-    "local": "arena.backends.local:LocalBackend",
-}
+__all__ = ["DEFAULT_MODELS", "ArenaSettings", "Config", "ModelSpec"]
 
 
 def _setting(default: Any, help: str, *, kinds: tuple[str, ...] | None = None) -> Any:
     """A setting: its default, its help line (the docs keep in step), and for a model key
     the kinds it applies to (None: every kind). Its type is its annotation."""
     return field(default=default, metadata={"help": help, "kinds": kinds})
-
-
-API = ("openai", "anthropic", "gemini")
 
 
 @dataclass(frozen=True)
@@ -301,28 +287,25 @@ class ModelSpec:
 
     name: str = _setting("", "Name shown to voters after they vote; unique.")
     kind: str = _setting(
-        "",
-        "Backend kind: openai (any OpenAI-compatible endpoint), anthropic, gemini, vllm "
-        "(a vllm serve process the arena runs on local GPUs) or local (a GGUF file the "
-        "arena serves with llama.cpp).",
+        "", "Backend kind: " + "; ".join(f"{k.name} ({k.about})" for k in KINDS.values()) + "."
     )
     model: str = _setting(
         "",
         "openai, anthropic, gemini: the model id the endpoint expects; vllm: the model to "
         "serve (a Hugging Face id or a local folder). Defaults to name.",
-        kinds=(*API, "vllm"),
+        kinds=(*HOSTED, "vllm"),
     )
     base_url: str = _setting(
         "",
         "openai: the endpoint, e.g. http://gpu-host:8000/v1 (required); anthropic, "
         "gemini: another endpoint than the provider's own (optional).",
-        kinds=API,
+        kinds=HOSTED,
     )
     api_key_env: str = _setting(
         "",
         "openai, anthropic, gemini: name of the environment variable holding the key "
         "(anthropic defaults to ANTHROPIC_API_KEY, gemini to GEMINI_API_KEY).",
-        kinds=API,
+        kinds=HOSTED,
     )
     system_prompt: str = _setting(
         "", "A system prompt sent with every conversation, in the provider's own way."
