@@ -19,6 +19,8 @@ from arena.config import Config, load_config
 from arena.errors import ArenaError
 from arena.kinds import kinds_that
 from ratings import RatingsError
+from ratings.categories import category_forms
+from ratings.methods import INTERVALS, METHODS
 
 __all__ = ["main"]
 
@@ -169,13 +171,10 @@ def _parser() -> argparse.ArgumentParser:
     board.add_argument("--config", help="arena.toml, for the database URL and model metadata")
     board.add_argument("--format", choices=("table", "csv", "json", "md", "html"), default="table")
     board.add_argument("--out", help="write to this file instead of standard output")
+    board.add_argument("--method", choices=tuple(METHODS), default="bradley-terry")
+    defaults = "; ".join(f"{m.default_interval} for {name}" for name, m in METHODS.items())
     board.add_argument(
-        "--method", choices=("bradley-terry", "davidson", "elo"), default="bradley-terry"
-    )
-    board.add_argument(
-        "--interval",
-        choices=("sandwich", "fisher", "bootstrap", "none"),
-        help="interval method (default: sandwich; fisher for davidson; none for elo)",
+        "--interval", choices=INTERVALS, help=f"interval method (default: {defaults})"
     )
     board.add_argument("--level", type=float, default=0.95, help="interval level (0.95)")
     board.add_argument(
@@ -229,10 +228,7 @@ def _parser() -> argparse.ArgumentParser:
         "--since", help="only battles at or after this time (ISO date/time or unix seconds)"
     )
     board.add_argument("--until", help="only battles before this time")
-    board.add_argument(
-        "--category",
-        help="one category: language:<code>, long_prompt, multi_turn, coding or tag:<name>",
-    )
+    board.add_argument("--category", help=f"one category: {category_forms()}")
     board.add_argument("--categories", action="store_true", help="a board for every category")
     board.add_argument(
         "--plots", metavar="DIR", help="write interval and heatmap plots (HTML) here"

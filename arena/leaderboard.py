@@ -12,7 +12,7 @@ from arena.store import Store
 from arena.store.audits import audit_mark, last_audits
 from arena.store.battle_table import battle_table
 from ratings import BattleTable, Leaderboard, LeaderboardError, Settings, build_leaderboard
-from ratings.categories import category_mask, list_categories
+from ratings.categories import category_label, category_mask, list_categories
 from ratings.history import HistoryPoint, rating_history
 from ratings.leaderboard import Row, select_battles
 from ratings.tables import PairTables, pair_tables
@@ -30,38 +30,6 @@ __all__ = [
 
 OVERALL = "Overall"
 LANGUAGE_MIN_VOTES = 10  # a language gets a board of its own from this many votes on
-LANGUAGE_NAMES = {
-    "en": "English",
-    "zh": "Chinese",
-    "ru": "Russian",
-    "es": "Spanish",
-    "de": "German",
-    "fr": "French",
-    "ja": "Japanese",
-    "ko": "Korean",
-    "pt": "Portuguese",
-    "it": "Italian",
-    "pl": "Polish",
-    "vi": "Vietnamese",
-    "ar": "Arabic",
-    "tr": "Turkish",
-    "id": "Indonesian",
-    "fa": "Persian",
-    "uk": "Ukrainian",
-    "nl": "Dutch",
-    "hi": "Hindi",
-    "cs": "Czech",
-    "sv": "Swedish",
-    "el": "Greek",
-    "he": "Hebrew",
-    "th": "Thai",
-    "bn": "Bengali",
-    "ro": "Romanian",
-    "hu": "Hungarian",
-    "da": "Danish",
-    "fi": "Finnish",
-    "nb": "Norwegian",
-}
 
 
 # Past weeks' boards of one database, by their settings and battle counts.
@@ -204,7 +172,7 @@ class LeaderboardView:
     def choices(self) -> list[tuple[str, str]]:
         """The category selector's (label, value) pairs: each with its votes."""
         return [
-            (f"{_label(name)} ({self.counts.get(name, 0):,} votes)", name)
+            (f"{category_label(name)} ({self.counts.get(name, 0):,} votes)", name)
             for name in self.categories
         ]
 
@@ -215,17 +183,6 @@ def _plain(values: np.ndarray) -> list[Any]:
     plain[np.isnan(values)] = None
     out: list[Any] = plain.tolist()
     return out
-
-
-def _label(name: str) -> str:
-    kind, _, value = name.partition(":")
-    if kind == "language":
-        return f"Language: {LANGUAGE_NAMES.get(value, value)}"
-    if kind == "tag":
-        return f"Tag: {value}"
-    return {"long_prompt": "Long prompts", "multi_turn": "Multi-turn", "coding": "Coding"}.get(
-        name, name
-    )
 
 
 def leaderboard_view(

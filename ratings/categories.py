@@ -12,12 +12,16 @@
   prompt matches an organizer's expression: :func:`prompt_tags`).
 
 A category needs the column it is built on; a table without it has no such category.
+Each kind is one :class:`Category` in :data:`CATEGORIES` (its column, its label, which
+battles it holds): a new category goes there, and the board, its selector and the
+command line read it from there.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,7 +29,12 @@ from ratings.battles import BattleTable
 from ratings.errors import LeaderboardError
 
 __all__ = [
+    "CATEGORIES",
+    "LANGUAGE_NAMES",
     "LONG_PROMPT_CHARS",
+    "Category",
+    "category_forms",
+    "category_label",
     "category_mask",
     "is_coding",
     "list_categories",
@@ -77,19 +86,125 @@ def is_coding(prompts: Sequence[str], answers: Sequence[str] = ()) -> bool:
     return bool(answers) and fenced * 2 >= len(answers)
 
 
+# How the board names a language category (the ISO 639-1 codes Lingua detects most).
+LANGUAGE_NAMES = {
+    "en": "English",
+    "zh": "Chinese",
+    "ru": "Russian",
+    "es": "Spanish",
+    "de": "German",
+    "fr": "French",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "pt": "Portuguese",
+    "it": "Italian",
+    "pl": "Polish",
+    "vi": "Vietnamese",
+    "ar": "Arabic",
+    "tr": "Turkish",
+    "id": "Indonesian",
+    "fa": "Persian",
+    "uk": "Ukrainian",
+    "nl": "Dutch",
+    "hi": "Hindi",
+    "cs": "Czech",
+    "sv": "Swedish",
+    "el": "Greek",
+    "he": "Hebrew",
+    "th": "Thai",
+    "bn": "Bengali",
+    "ro": "Romanian",
+    "hu": "Hungarian",
+    "da": "Danish",
+    "fi": "Finnish",
+    "nb": "Norwegian",
+}
+
+
+@dataclass(frozen=True)
+class Category:
+    """A kind of category, registered once in :data:`CATEGORIES`: the battle column it
+    is built on, how the board names it, and which battles it holds. A kind with
+    ``values`` has a category per value (``language:fr``, ``tag:law``)."""
+
+    key: str
+    column: str
+    label: str
+    member: Callable[[BattleTable, np.ndarray, str], np.ndarray]  # (table, column, value)
+    values: Callable[[np.ndarray], list[str]] | None = None  # a column's values, sorted
+    value_names: Mapping[str, str] = field(default_factory=dict)
+    hint: str = ""  # what its value is, for an error message: language:<code>
+
+    def names(self, table: BattleTable) -> list[str]:
+        """This kind's categories in ``table`` (none when it lacks the column)."""
+        data = table.column(self.column)
+        if data is None:
+            return []
+        if self.values is None:
+            return [self.key]
+        return [f"{self.key}:{v}" for v in self.values(data)]
+
+
+def _coding(table: BattleTable, prompts: np.ndarray, _value: str) -> np.ndarray:
+    coding = table.column("coding")  # the arena's, from every prompt and answer
+    if coding is not None:
+        return np.asarray(coding, dtype=bool)
+    return np.asarray([looks_like_coding(str(p)) for p in prompts])
+
+
+CATEGORIES: dict[str, Category] = {
+    c.key: c
+    for c in (
+        Category(
+            "language",
+            "language",
+            "Language",
+            lambda _t, data, value: np.asarray([str(v) == value for v in data]),
+            values=lambda data: sorted({str(v) for v in data if str(v)}),
+            value_names=LANGUAGE_NAMES,
+            hint="code",
+        ),
+        Category(
+            "long_prompt",
+            "prompt",
+            "Long prompts",
+            lambda _t, data, _v: np.asarray([len(str(p)) >= LONG_PROMPT_CHARS for p in data]),
+        ),
+        Category("coding", "prompt", "Coding", _coding),
+        Category(
+            "multi_turn", "turn", "Multi-turn", lambda _t, data, _v: np.asarray(data, float) > 1
+        ),
+        Category(
+            "tag",
+            "tags",
+            "Tag",
+            lambda _t, data, value: np.asarray([value in tags for tags in data]),
+            values=lambda data: sorted({str(t) for tags in data for t in tags}),
+            hint="name",
+        ),
+    )
+}
+
+
+def category_forms() -> str:
+    """The categories one can ask for, as an error or a help line shows them."""
+    return ", ".join(f"{c.key}:<{c.hint}>" if c.values else c.key for c in CATEGORIES.values())
+
+
+def category_label(name: str) -> str:
+    """How the board's selector names a category: ``Language: French``, ``Coding``."""
+    kind, _, value = name.partition(":")
+    category = CATEGORIES.get(kind)
+    if category is None:
+        return name
+    return (
+        f"{category.label}: {category.value_names.get(value, value)}" if value else category.label
+    )
+
+
 def list_categories(table: BattleTable, min_battles: int = 1) -> list[str]:
     """Every category this table has battles in (at least ``min_battles``)."""
-    names = []
-    language, tags = table.column("language"), table.column("tags")
-    if language is not None:
-        values, counts = np.unique(language.astype(str), return_counts=True)
-        names += [f"language:{v}" for v, c in zip(values, counts, strict=True) if v and c]
-    if table.column("prompt") is not None:
-        names += ["long_prompt", "coding"]
-    if table.column("turn") is not None:
-        names.append("multi_turn")
-    if tags is not None:
-        names += sorted({f"tag:{t}" for battle_tags in tags for t in battle_tags})
+    names = [name for category in CATEGORIES.values() for name in category.names(table)]
     return [n for n in names if int(category_mask(table, n).sum()) >= min_battles]
 
 
@@ -100,32 +215,12 @@ def category_mask(table: BattleTable, name: str) -> np.ndarray:
         LeaderboardError: an unknown category, or one whose column the table lacks.
     """
     kind, _, value = name.partition(":")
-    column = {
-        "language": "language",
-        "long_prompt": "prompt",
-        "coding": "prompt",
-        "multi_turn": "turn",
-        "tag": "tags",
-    }.get(kind)
-    if column is None:
-        raise LeaderboardError(
-            f"unknown category {name!r}; expected language:<code>, long_prompt, multi_turn, "
-            "coding or tag:<name>"
-        )
-    data = table.column(column)
+    category = CATEGORIES.get(kind)
+    if category is None or bool(value) != bool(category.values):
+        raise LeaderboardError(f"unknown category {name!r}; expected {category_forms()}")
+    data = table.column(category.column)
     if data is None:
         raise LeaderboardError(
-            f"category {name!r} needs a {column!r} column, which these battles lack"
+            f"category {name!r} needs a {category.column!r} column, which these battles lack"
         )
-    if kind == "language":
-        return np.asarray([str(v) == value for v in data])
-    if kind == "long_prompt":
-        return np.asarray([len(str(p)) >= LONG_PROMPT_CHARS for p in data])
-    if kind == "coding":
-        coding = table.column("coding")  # the arena's, from every prompt and answer
-        if coding is not None:
-            return np.asarray(coding, dtype=bool)
-        return np.asarray([looks_like_coding(str(p)) for p in data])
-    if kind == "multi_turn":
-        return np.asarray(data, dtype=float) > 1
-    return np.asarray([value in tags for tags in data])
+    return category.member(table, data, value)

@@ -37,6 +37,7 @@ from ratings.errors import LeaderboardError
 from ratings.methods import (
     FALLBACK_L2,
     INITIAL_RATING,
+    INTERVALS,
     METHODS,
     Component,
     method_of,
@@ -54,9 +55,6 @@ __all__ = [
     "mle_exists",
     "select_battles",
 ]
-
-INTERVALS = ("sandwich", "fisher", "bootstrap", "none")
-_DEFAULT_INTERVAL = {"bradley-terry": "sandwich", "davidson": "fisher", "elo": "none"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,9 @@ class Settings:
     inverse_pair_weights: bool = False
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
+        """Checked against what the method supports (:data:`ratings.methods.METHODS`)."""
+        method = METHODS.get(self.method)
+        if method is None:
             raise LeaderboardError(
                 f"unknown method {self.method!r}; expected one of {', '.join(METHODS)}"
             )
@@ -103,25 +103,26 @@ class Settings:
             )
         if not 0 < self.level < 1:
             raise LeaderboardError(f"interval level must be between 0 and 1, got {self.level}")
-        if self.method == "elo" and interval in ("sandwich", "fisher"):
+        if interval not in method.intervals:
             raise LeaderboardError(
-                "online Elo has no sandwich or Fisher interval; use bootstrap or none"
+                f"{self.method} has no {interval} interval; use {' or '.join(method.intervals)}"
             )
         if self.inverse_pair_weights and (
-            self.method != "bradley-terry" or interval == "bootstrap" or self.style
+            not method.pair_weights or interval == "bootstrap" or self.style
         ):
             raise LeaderboardError(
                 "inverse pair weights are built for plain Bradley–Terry with sandwich or "
                 "Fisher intervals (not style control, Davidson, Elo or bootstrap)"
             )
-        if self.style and (self.method != "bradley-terry" or interval == "bootstrap"):
+        if self.style and (not method.style or interval == "bootstrap"):
             raise LeaderboardError(
                 "style control is a Bradley–Terry model with sandwich or Fisher intervals"
             )
 
     @property
     def resolved_interval(self) -> str:
-        return self.interval or _DEFAULT_INTERVAL.get(self.method, "sandwich")
+        method = METHODS.get(self.method)
+        return self.interval or (method.default_interval if method else "sandwich")
 
     @classmethod
     def from_manifest(cls, data: Mapping[str, Any]) -> Settings:
@@ -346,7 +347,7 @@ def _component(
     interval = settings.resolved_interval
     l2 = settings.l2
     warnings = []
-    if settings.method != "elo" and l2 == 0.0 and not mle_exists(sub_counts):
+    if METHODS[settings.method].likelihood and l2 == 0.0 and not mle_exists(sub_counts):
         l2 = FALLBACK_L2
         interval = "fisher" if interval == "sandwich" else interval
         shown = ", ".join(names[:5]) + ("…" if len(names) > 5 else "")

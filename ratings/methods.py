@@ -5,8 +5,10 @@ the style coefficients). ``Settings.method`` names one of :data:`METHODS`;
 ``bradley-terry`` with ``style=True`` is the contextual model of
 :mod:`ratings.contextual`.
 
-Add a method by writing ``def mine(part, settings, progress) -> Estimate`` and an
-entry in :data:`METHODS` (and its default interval in ``ratings.leaderboard``).
+Add a method by writing ``def mine(part, settings, progress) -> Estimate`` and one
+:class:`RatingMethod` entry in :data:`METHODS`, which says what it supports (its
+intervals and default, style control, pair weights); ``ratings.leaderboard.Settings``
+checks a request against it and the command line offers every entry.
 """
 
 from __future__ import annotations
@@ -51,7 +53,17 @@ class Settings(Protocol):
     def resolved_interval(self) -> str: ...
 
 
-__all__ = ["METHODS", "Component", "Estimate", "method_of", "mle_exists"]
+__all__ = [
+    "INTERVALS",
+    "METHODS",
+    "Component",
+    "Estimate",
+    "RatingMethod",
+    "method_of",
+    "mle_exists",
+]
+
+INTERVALS = ("sandwich", "fisher", "bootstrap", "none")
 
 SCALE = 400.0 / math.log(10.0)
 INITIAL_RATING = 1000.0
@@ -182,15 +194,29 @@ def elo(part: Component, settings: Settings, progress: bool) -> Estimate:
     return Estimate(rating, np.minimum(lower, rating), np.maximum(upper, rating))
 
 
-METHODS: dict[str, Method] = {
-    "bradley-terry": bradley_terry,
-    "davidson": davidson,
-    "elo": elo,
+@dataclass(frozen=True)
+class RatingMethod:
+    """A rating method and what it supports."""
+
+    fit: Method
+    default_interval: str
+    intervals: tuple[str, ...] = INTERVALS  # the intervals it can give
+    # A maximum-likelihood fit: where some model never lost (or never won) it takes a
+    # weak prior instead (FALLBACK_L2), as ratings.leaderboard applies.
+    likelihood: bool = True
+    style: bool = False  # style control (with sandwich or Fisher intervals)
+    pair_weights: bool = False  # inverse pair weights (with sandwich or Fisher, no style)
+
+
+METHODS: dict[str, RatingMethod] = {
+    "bradley-terry": RatingMethod(bradley_terry, "sandwich", style=True, pair_weights=True),
+    "davidson": RatingMethod(davidson, "fisher"),
+    "elo": RatingMethod(elo, "none", ("bootstrap", "none"), likelihood=False),
 }
 
 
 def method_of(settings: Settings) -> Method:
-    return METHODS[settings.method]
+    return METHODS[settings.method].fit
 
 
 def _from_cov(

@@ -296,3 +296,47 @@ def test_the_arena_s_board_caps_near_duplicate_prompts_too(tmp_path: Path) -> No
     assert len(set(clusters[-40:])) == 1 and len(set(clusters[:150])) == 150
     keep = repeated_prompt_mask(table, 0.99)
     assert keep[:150].all() and keep[-40:].sum() == 1
+
+
+def test_each_registered_category_is_offered_named_and_selected_from_its_column() -> None:
+    """ratings.categories.CATEGORIES is the one place a category is defined: a table
+    with the columns lists each, the selector names it, and its mask picks battles."""
+    from ratings import BattleTable
+    from ratings.categories import CATEGORIES, category_label, category_mask, list_categories
+    from ratings.errors import LeaderboardError
+
+    code = "def f(x):\n    return x\n"
+    table = BattleTable.from_records(
+        ["m1", "m2", "m1"],
+        ["m2", "m1", "m2"],
+        ["model_a", "tie", "model_b"],
+        extra={
+            "language": ["fr", "en", "fr"],
+            "prompt": ["x" * 2000, code, "hello"],
+            "turn": [1, 3, 1],
+            "tags": [["law"], [], ["law"]],
+        },
+    )
+    listed = list_categories(table)
+    assert listed == [
+        "language:en",
+        "language:fr",
+        "long_prompt",
+        "coding",
+        "multi_turn",
+        "tag:law",
+    ]
+    assert {name.partition(":")[0] for name in listed} == set(CATEGORIES)
+    assert [category_label(n) for n in ("language:fr", "coding", "tag:law")] == [
+        "Language: French",
+        "Coding",
+        "Tag: law",
+    ]
+    picked = {name: category_mask(table, name).tolist() for name in listed}
+    assert picked["language:fr"] == [True, False, True]
+    assert picked["long_prompt"] == [True, False, False]
+    assert picked["coding"] == [False, True, False]
+    assert picked["multi_turn"] == [False, True, False]
+    assert picked["tag:law"] == [True, False, True]
+    with pytest.raises(LeaderboardError, match="expected language:<code>, long_prompt"):
+        category_mask(table, "poetry")

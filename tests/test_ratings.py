@@ -339,3 +339,23 @@ def test_one_vote_does_not_separate_two_models() -> None:
 def test_a_clean_sweep_of_twenty_does_separate_them() -> None:
     board = build_leaderboard(BattleTable.from_records(["A"] * 20, ["B"] * 20, ["model_a"] * 20))
     assert [(r.model, r.rank) for r in board.rows] == [("A", 1), ("B", 2)]
+
+
+def test_settings_take_what_each_registered_method_supports() -> None:
+    """ratings.methods.METHODS is the one place a method's abilities are said."""
+    from ratings.errors import LeaderboardError
+    from ratings.leaderboard import Settings
+    from ratings.methods import INTERVALS, METHODS
+
+    for name, method in METHODS.items():
+        assert Settings(method=name).resolved_interval == method.default_interval
+        for interval in INTERVALS:
+            if interval in method.intervals:
+                Settings(method=name, interval=interval)
+            else:
+                with pytest.raises(LeaderboardError, match=f"{name} has no {interval} interval"):
+                    Settings(method=name, interval=interval)
+        if not method.style:
+            with pytest.raises(LeaderboardError, match="style control"):
+                Settings(method=name, style=True, interval=method.intervals[0])
+    assert [n for n, m in METHODS.items() if not m.likelihood] == ["elo"]
