@@ -28,6 +28,7 @@ from arena.gate import Gate
 from arena.integrity.proof_watch import ProofWatch
 from arena.leaderboard import compute_leaderboard
 from arena.store import Store
+from arena.votes import VoteService
 from ratings import Leaderboard
 
 __all__ = ["Arena"]
@@ -73,7 +74,8 @@ class Arena:
         self.pool = pool
         self.battles = BattleService(lambda: self.config, store, pool)
         self.gate: Gate = self.battles.gate
-        self.chats = ChatService(self.battles, self.gate)
+        self.votes = VoteService(lambda: self.config, store, self.gate, self.battles.leaks)
+        self.chats = ChatService(lambda: self.config, store, pool, self.gate, self.battles.live)
         self.monitor = Monitor(lambda: self.config, store, pool)
         self.proof_watch = ProofWatch(lambda: self.config, store)  # votes without a proof
         self.boards = Boards(lambda: self.config, store)  # the leaderboard's snapshots

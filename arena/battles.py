@@ -1,5 +1,5 @@
-"""Battles: draw a pair, stream both answers at once, store each turn, take one vote,
-reveal the names.
+"""Battles: draw a pair, stream both answers at once, store each turn (the vote and
+the reveal: arena/votes.py).
 
 This module knows nothing of Gradio; the web page, the JSON API and the tests all
 drive the same :class:`BattleService`. Conversation history is rebuilt from the
@@ -14,7 +14,6 @@ import random
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from arena import language
@@ -26,7 +25,6 @@ from arena.content import Message
 from arena.draw import Draw
 from arena.errors import BattleStateError, NoModelsError, NotFoundError
 from arena.gate import Gate, Voter, pick_first
-from arena.integrity.proof import ProofOfWork, proof_enabled
 from arena.integrity.verdicts import LeakVerdicts
 from arena.live import LiveTurn, LiveTurns, TurnUpdate, follow
 from arena.store import BattleRecord, Store, TurnRecord
@@ -35,13 +33,10 @@ from ratings.categories import prompt_tags
 
 __all__ = [
     "BattleService",
-    "Reveal",
     "SideState",
     "TurnStart",
     "TurnUpdate",
 ]
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -53,16 +48,6 @@ class TurnStart:
     turn: int
     prompt: str
     history: list[TurnRecord]  # the battle's finished turns before this one
-
-
-@dataclass(frozen=True)
-class Reveal:
-    """Shown after the vote."""
-
-    battle_id: str
-    winner: str
-    model_a: dict[str, Any]  # ModelSpec.public(): name, organization, licence, link, price
-    model_b: dict[str, Any]
 
 
 class BattleService:
@@ -88,13 +73,15 @@ class BattleService:
         pool: ModelPool,
         rng: random.Random | None = None,
         gate: Gate | None = None,
+        leaks: LeakVerdicts | None = None,
     ) -> None:
         self._config = config  # the arena's configuration in force, read at each use
         self.store = store
         self.pool = pool
         self.draw = Draw(lambda: self.config, store, pool, rng or random.Random())
         self.gate = gate or Gate(lambda: self.config, store)
-        self.leaks = LeakVerdicts(lambda: self.config)  # noted as turns end, for the vote
+        # Noted as turns end, for the vote (arena/votes.py).
+        self.leaks = leaks or LeakVerdicts(lambda: self.config)
         self.live = LiveTurns(
             lambda: self.config.settings.max_live_turns,
             lambda: self.config.settings.max_wait_s,
@@ -449,34 +436,3 @@ class BattleService:
         if battle.state != BattleState.VOTED or battle.mode == Mode.DIRECT:
             return None
         return battle, self.store.turns(battle_id)
-
-    async def vote(self, battle_id: str, winner: str, voter: Voter) -> Reveal:
-        """Record the battle's one vote and reveal both models.
-
-        ``winner`` is ``model_a``, ``model_b``, ``tie`` or ``tie (bothbad)``. Voting
-        again with the same choice returns the same reveal (a double click counts once).
-
-        Raises:
-            BattleStateError: see :meth:`arena.store.Store.record_vote`.
-        """
-        voter_hash, ip_hash = self.gate.hashes(voter)
-
-        settings = self.config.settings
-
-        def record() -> BattleRecord:  # one trip to the store's thread
-            self.gate.limits.vote(settings, voter_hash, ip_hash)
-            flags = [self.leaks.of(self.store, battle_id)]
-            if proof_enabled(settings):
-                cast = self.store.votes_since("voter_hash", voter_hash, EPOCH)
-                flags.append(ProofOfWork.missing(voter.proof, cast, settings.proof_every))
-            reason = "; ".join(flag for flag in flags if flag) or None
-            return self.store.record_vote(battle_id, winner, voter_hash, reason)
-
-        battle = await self.store.run(record)
-        return Reveal(battle.id, winner, self._public(battle.model_a), self._public(battle.model_b))
-
-    def _public(self, name: str) -> dict[str, Any]:
-        try:
-            return self.config.model(name).public()
-        except Exception:  # a model since removed from the config: its name is all we know
-            return {"name": name, "kind": "", "organization": "", "license": ""}

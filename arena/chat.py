@@ -9,29 +9,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
 from arena.answers import SideState, answer_side, until_done
-from arena.battles import BattleService
+from arena.backends.pool import ModelPool
 from arena.choices import offered_model, params_for
+from arena.config import Config
 from arena.content import Message
 from arena.errors import BattleStateError, NoModelsError, excerpt
 from arena.gate import Gate, Voter, pick_first
-from arena.live import LiveTurn, TurnUpdate
-from arena.store import BattleRecord, FeedbackRecord, TurnRecord
+from arena.live import LiveTurn, LiveTurns, TurnUpdate
+from arena.store import BattleRecord, FeedbackRecord, Store, TurnRecord
 from arena.words import Feedback, Mode, Side, TurnEvent
 
 __all__ = ["ChatService"]
 
 
 class ChatService:
-    """Conversations with one model, over the battle service's store and models."""
+    """Conversations with one model. Its turns wait in the same line as the battles'
+    (``live``, the arena's one :class:`LiveTurns`) and stop the same way."""
 
-    def __init__(self, battles: BattleService, gate: Gate) -> None:
-        self.battles = battles
+    def __init__(
+        self,
+        config: Callable[[], Config],
+        store: Store,
+        pool: ModelPool,
+        gate: Gate,
+        live: LiveTurns,
+    ) -> None:
+        self._config = config
+        self.store = store
+        self.pool = pool
         self.gate = gate
-        self.store = battles.store
+        self.live = live
 
     async def start(self, voter: Voter, model: str, params: Mapping[str, Any] | None = None) -> str:
         """A new chat with ``model``; returns its id.
@@ -43,15 +54,15 @@ class ChatService:
         """
         await self.store.run(self.gate.check_terms, voter)
         if not model:
-            raise NoModelsError(pick_first(self.battles.config))
-        offered_model(self.battles.config, self.battles.pool, model, "Direct chat")
+            raise NoModelsError(pick_first(self._config()))
+        offered_model(self._config(), self.pool, model, "Direct chat")
         chat = BattleRecord(
             id=str(uuid.uuid4()),
             mode=Mode.DIRECT,
             anony=False,
             model_a=model,
             model_b="",
-            params={Side.A: params_for(self.battles.pool, model, params)},
+            params={Side.A: params_for(self.pool, model, params)},
             voter_hash=self.gate.hash(voter.session),
         )
         await self.store.run(self.store.add_battle, chat)
@@ -78,7 +89,7 @@ class ChatService:
             BusyError: the arena stayed full for ``max_wait_s``.
         """
         owner = self.gate.hashes(voter)
-        live = self.battles.live
+        live = self.live
         live.claim(*owner)
         try:
             await self.gate.admit(prompt, voter)  # before waiting in line for nothing
@@ -97,7 +108,7 @@ class ChatService:
     async def _stream(
         self, chat_id: str, prompt: str, owner: tuple[str, str]
     ) -> AsyncGenerator[SideState, None]:
-        settings = self.battles.config.settings
+        settings = self._config().settings
         if (await self.store.run(self.store.battle, chat_id)).mode != Mode.DIRECT:
             raise BattleStateError("that id is a battle, not a direct chat")
         chat = await self.store.run(self.store.begin_turn, chat_id, owner[0], settings.max_turns)
@@ -108,7 +119,7 @@ class ChatService:
         task = asyncio.create_task(
             answer_side(
                 self.store,
-                self.battles.pool.backend(chat.model_a),
+                self.pool.backend(chat.model_a),
                 chat_id,
                 turn,
                 Side.A,
@@ -121,7 +132,7 @@ class ChatService:
         )
         # Registered as the chat's live turn, so a Stop finds it by the chat's id.
         running = LiveTurn(chat_id, TurnUpdate(chat_id, turn, a=state), *owner, task=task)
-        self.battles.live.add(running)
+        self.live.add(running)
         ticks = until_done(
             queue, [task], {Side.A: state}, self.store, chat_id, settings.update_interval_s
         )
@@ -130,7 +141,7 @@ class ChatService:
                 async for _ in ticks:
                     yield state
         finally:
-            self.battles.live.forget(running, after=0)
+            self.live.forget(running, after=0)
 
     async def feedback(self, chat_id: str, kind: str, voter: Voter) -> None:
         """Record an upvote, downvote or flag on the chat's latest answer."""

@@ -59,7 +59,7 @@ async def test_second_turn_sees_the_first(arena: Arena) -> None:
 async def test_vote_reveals_names_and_is_stored_with_hashed_voter(arena: Arena) -> None:
     battle_id = await arena.battles.start_battle(VOTER)
     await play_turn(arena, battle_id, "Say hi.")
-    reveal = await arena.battles.vote(battle_id, "model_b", VOTER)
+    reveal = await arena.votes.vote(battle_id, "model_b", VOTER)
 
     battle = arena.store.battle(battle_id)
     assert (reveal.model_a["name"], reveal.model_b["name"]) == (battle.model_a, battle.model_b)
@@ -74,10 +74,10 @@ async def test_vote_reveals_names_and_is_stored_with_hashed_voter(arena: Arena) 
 async def test_one_vote_per_battle_and_a_repeat_counts_once(arena: Arena) -> None:
     battle_id = await arena.battles.start_battle(VOTER)
     await play_turn(arena, battle_id, "Say hi.")
-    await arena.battles.vote(battle_id, "tie", VOTER)
-    await arena.battles.vote(battle_id, "tie", VOTER)  # a double click: same answer
+    await arena.votes.vote(battle_id, "tie", VOTER)
+    await arena.votes.vote(battle_id, "tie", VOTER)  # a double click: same answer
     with pytest.raises(BattleStateError, match="already has its vote"):
-        await arena.battles.vote(battle_id, "model_a", VOTER)
+        await arena.votes.vote(battle_id, "model_a", VOTER)
     assert arena.store.vote_count() == 1
     assert arena.store.battle(battle_id).winner == "tie"
 
@@ -85,7 +85,7 @@ async def test_one_vote_per_battle_and_a_repeat_counts_once(arena: Arena) -> Non
 async def test_no_turn_after_the_vote(arena: Arena) -> None:
     battle_id = await arena.battles.start_battle(VOTER)
     await play_turn(arena, battle_id, "Say hi.")
-    await arena.battles.vote(battle_id, "model_a", VOTER)
+    await arena.votes.vote(battle_id, "model_a", VOTER)
     with pytest.raises(BattleStateError, match="already has its vote"):
         await play_turn(arena, battle_id, "One more?")
     assert arena.store.battle(battle_id).turns == 1
@@ -94,7 +94,7 @@ async def test_no_turn_after_the_vote(arena: Arena) -> None:
 async def test_no_vote_before_an_answer(arena: Arena) -> None:
     battle_id = await arena.battles.start_battle(VOTER)
     with pytest.raises(BattleStateError, match="send a prompt first"):
-        await arena.battles.vote(battle_id, "model_a", VOTER)
+        await arena.votes.vote(battle_id, "model_a", VOTER)
 
 
 async def test_another_session_cannot_vote_or_continue(arena: Arena) -> None:
@@ -102,7 +102,7 @@ async def test_another_session_cannot_vote_or_continue(arena: Arena) -> None:
     await play_turn(arena, battle_id, "Say hi.")
     stranger = Voter(session="someone-else")
     with pytest.raises(BattleStateError, match="another browser"):
-        await arena.battles.vote(battle_id, "model_a", stranger)
+        await arena.votes.vote(battle_id, "model_a", stranger)
     with pytest.raises(BattleStateError, match="another browser"):
         await play_turn(arena, battle_id, "Hello?", stranger)
 
@@ -172,7 +172,7 @@ async def test_a_failed_side_shows_its_error_while_the_other_finishes(tmp_path: 
             bad: False,
         }
         with pytest.raises(BattleStateError, match="failed"):
-            await arena.battles.vote(battle_id, "model_a", VOTER)
+            await arena.votes.vote(battle_id, "model_a", VOTER)
     finally:
         await arena.stop()
 
@@ -204,7 +204,7 @@ async def test_stop_keeps_partial_answers_and_the_battle_goes_on(arena: Arena) -
     assert battle.state == "open" and battle.turns == 1 and not battle.streaming
     assert len(turns) == 2 and all(t.error is None for t in turns)
     assert "stopped" in {t.finish_reason for t in turns}
-    await arena.battles.vote(battle_id, "tie", VOTER)  # a stopped turn can still be judged
+    await arena.votes.vote(battle_id, "tie", VOTER)  # a stopped turn can still be judged
 
 
 async def test_side_by_side_battles_are_named_and_use_the_chosen_parameters(arena: Arena) -> None:
@@ -213,7 +213,7 @@ async def test_side_by_side_battles_are_named_and_use_the_chosen_parameters(aren
         VOTER, models=models, params={"max_tokens": 6, "temperature": 0.3}
     )
     await play_turn(arena, battle_id, "Write a long poem about the sea.")
-    await arena.battles.vote(battle_id, "model_a", VOTER)
+    await arena.votes.vote(battle_id, "model_a", VOTER)
     battle = arena.store.battle(battle_id)
     assert (battle.model_a, battle.model_b, battle.anony, battle.mode) == (*models, False, "named")
     assert battle.params["a"]["temperature"] == 0.3
@@ -266,7 +266,7 @@ async def test_active_sampling_draws_pairs_before_and_after_the_fit_exists(arena
     for winner in ("model_a", "model_b", "tie"):
         battle_id = await arena.battles.start_battle(VOTER)
         await play_turn(arena, battle_id, "Say one word.")
-        await arena.battles.vote(battle_id, winner, VOTER)
+        await arena.votes.vote(battle_id, winner, VOTER)
     arena.battles.draw._evidence_cache = None
     evidence = arena.battles.draw._evidence()
     assert evidence is not None and set(evidence.models) == set(arena.config.names)

@@ -198,9 +198,11 @@ def test_the_leaderboard_shows_a_new_vote_after_a_refresh(page: Page) -> None:
     page.locator("#battle-vote-a").click()
     expect(page.locator("#battle-status")).to_contain_text("Thanks for voting")
     # Opening the tab shows the deployment's latest board; a new vote is in it once the
-    # board is due again (arena/boards.py: within 10 times its cost, a second or two here).
+    # board is due again (arena/boards.py: within 10 times its cost, a second or two here
+    # when idle, far longer on a machine that also runs other suites: the deadline is a
+    # generous bound on a condition, not a measurement; 20 s once ran out under load).
     counted = re.compile(rf"\b{before + 1} votes? in this board")
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 120
     while True:
         page.get_by_role("tab", name="Leaderboard").click()
         expect(summary).to_contain_text("refreshed")

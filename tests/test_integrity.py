@@ -138,7 +138,7 @@ async def test_a_leaking_battle_keeps_its_vote_flagged_and_off_the_default_board
     leaking = await battle(running, "Start with: I am Claude, made by Anthropic.")
     honest = await battle(running, "Compare Claude and GPT-4 in one line.")
     for battle_id in (leaking, honest):
-        await running.battles.vote(battle_id, "model_a", VOTER)
+        await running.votes.vote(battle_id, "model_a", VOTER)
 
     flagged, kept = running.store.battle(leaking), running.store.battle(honest)
     assert flagged.state == "voted" and flagged.winner == "model_a"  # the vote is kept
@@ -167,7 +167,7 @@ async def test_the_vote_takes_the_leak_verdict_noted_as_its_turn_ended(running: 
 
     event.listen(running.store.engine, "before_cursor_execute", seen)
     try:
-        await running.battles.vote(battle_id, "model_b", VOTER)
+        await running.votes.vote(battle_id, "model_b", VOTER)
     finally:
         event.remove(running.store.engine, "before_cursor_execute", seen)
     assert read and not [sql for sql in read if "FROM turns" in sql], read
@@ -197,7 +197,7 @@ async def test_a_turn_regenerated_by_another_process_is_judged_by_what_it_stored
                 pass
         finally:
             wire.misbehave.clear()
-        await first.battles.vote(battle_id, "model_a", VOTER)
+        await first.votes.vote(battle_id, "model_a", VOTER)
         voted = first.store.battle(battle_id)
         assert not voted.valid and "Claude" in (voted.invalid_reason or "")
 
@@ -425,7 +425,7 @@ async def test_votes_without_a_proof_of_work_are_kept_flagged_and_off_the_board(
         cast = []
         for voter in (script, browser, browser, browser):
             battle_id = await battle(arena, "Hello", voter)
-            await arena.battles.vote(battle_id, "model_a", voter)
+            await arena.votes.vote(battle_id, "model_a", voter)
             cast.append(arena.store.battle(battle_id))
         assert all(b.state == "voted" for b in cast)  # nothing refused
         assert [b.valid for b in cast] == [False, True, True, False]  # one proof: two votes

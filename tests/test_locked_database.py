@@ -72,7 +72,7 @@ async def test_a_briefly_locked_database_stores_the_vote_after_retrying(
         battle_id = await battle(arena, "hello")
         writing = on_write(arena.store, "battles")
         with locked(tmp_path / "a.db") as release:
-            voting = asyncio.create_task(arena.battles.vote(battle_id, "model_b", VOTER))
+            voting = asyncio.create_task(arena.votes.vote(battle_id, "model_b", VOTER))
             assert await asyncio.to_thread(writing.wait, 60), "the vote never wrote"
             await asyncio.sleep(0.2)
             assert not voting.done()  # the vote meets the lock and waits...
@@ -94,9 +94,9 @@ async def test_a_database_locked_too_long_reports_the_vote_not_stored(
                 match=r"NOT stored: the database stayed unavailable for 0.5 s \(database is locked",
             ),
         ):
-            await arena.battles.vote(battle_id, "model_b", VOTER)
+            await arena.votes.vote(battle_id, "model_b", VOTER)
         assert arena.store.battle(battle_id).state == "open"  # not stored, as reported
-        await arena.battles.vote(battle_id, "model_b", VOTER)  # voting again works
+        await arena.votes.vote(battle_id, "model_b", VOTER)  # voting again works
         assert arena.store.battle(battle_id).state == "voted"
 
 
@@ -120,5 +120,5 @@ async def test_dropped_database_connections_are_reopened_and_the_vote_stored(
             f"where datname = '{database}' and pid <> pg_backend_pid()",
         )
         assert ended  # the arena's pooled connections were cut
-        await arena.battles.vote(battle_id, "model_a", VOTER)
+        await arena.votes.vote(battle_id, "model_a", VOTER)
         assert arena.store.battle(battle_id).state == "voted"

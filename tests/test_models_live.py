@@ -75,7 +75,7 @@ async def play(arena: Arena, winner: str = "model_a") -> tuple[str, str]:
         pass
     battle = arena.store.battle(battle_id)
     if battle.state == "open":
-        await arena.battles.vote(battle_id, winner, VOTER)
+        await arena.votes.vote(battle_id, winner, VOTER)
     return battle.model_a, battle.model_b
 
 
@@ -309,7 +309,7 @@ async def test_a_model_removed_while_its_battle_streams_lets_the_battle_end_unna
         battle = arena.store.battle(battle_id)
         assert not battle.streaming and battle.turns == 2 and battle.state == "open"
         assert len(arena.store.turns(battle_id)) == 4
-        await arena.battles.vote(battle_id, "model_a", VOTER)
+        await arena.votes.vote(battle_id, "model_a", VOTER)
     finally:
         await arena.stop()
 

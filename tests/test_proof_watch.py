@@ -47,7 +47,7 @@ async def cast(arena: Arena, voter: Voter, votes: int, prompt: str = "Hello") ->
     ids = []
     for _ in range(votes):
         ids.append(await battle(arena, prompt, voter))
-        await arena.battles.vote(ids[-1], "model_a", voter)
+        await arena.votes.vote(ids[-1], "model_a", voter)
     return ids
 
 

@@ -272,7 +272,7 @@ def test_export_without_public_says_what_it_does(tmp_path: Path) -> None:
 
 
 def test_a_battle_can_be_shared_after_the_vote_and_never_before(tmp_path: Path) -> None:
-    from arena.battles import Reveal
+    from arena.votes import Reveal
     from arena.web.view import reveal_text
 
     db = db_url(tmp_path)

@@ -83,7 +83,7 @@ async def test_an_answer_with_lone_surrogates_and_nul_is_cleaned_and_stored(
     assert answers[a].answer == expected.replace("\ud800", "\ufffd").replace("\x00", "")
     assert answers[b].answer == "You said: Hello"
     assert {t.finish_reason for t in answers.values()} == {"stop"}  # neither side was cut
-    await arena.battles.vote(battle_id, "model_a", VOTER)
+    await arena.votes.vote(battle_id, "model_a", VOTER)
     assert arena.store.battle(battle_id).winner == "model_a"
 
 
@@ -131,5 +131,5 @@ async def test_an_answer_whose_write_fails_fails_the_battle(arena: Arena) -> Non
     rival = [t for t in arena.store.turns(battle_id) if t.side == "b"]
     assert [(t.answer, t.finish_reason) for t in rival] == [("You said: Hello", "stop")]
     with pytest.raises(BattleStateError, match="battle failed .*could not be stored"):
-        await arena.battles.vote(battle_id, "model_b", VOTER)
+        await arena.votes.vote(battle_id, "model_b", VOTER)
     assert arena.store.battle(battle_id).state == "failed"

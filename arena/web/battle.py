@@ -123,7 +123,7 @@ def _started(start: TurnStart) -> Started:
 
 async def vote_status(arena: Arena, battle: str, vote: str, voter: Voter) -> str:
     """Cast the battle's vote; the status line that reveals both models."""
-    reveal = await arena.battles.vote(battle, vote, voter)
+    reveal = await arena.votes.vote(battle, vote, voter)
     return reveal_text(reveal, arena.config.settings.share_battles)
 
 

@@ -18,10 +18,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from arena.app import Arena
-from arena.battles import EPOCH
 from arena.errors import ArenaError
 from arena.identity import MAX_AGE
-from arena.integrity.proof import PROOF_COOKIE, ProofError, ProofOfWork, proof_enabled
+from arena.integrity.proof import PROOF_COOKIE, ProofError, proof_enabled
 from arena.web.voters import voter_of
 
 __all__ = ["proof_router"]
@@ -33,15 +32,13 @@ def proof_router(arena: Arena) -> APIRouter:
 
     @router.get("/proof")
     async def challenge(request: Request) -> dict[str, Any]:
-        settings = arena.config.settings
-        if not proof_enabled(settings):
-            return {"needed": False}
+        if not proof_enabled(arena.config.settings):
+            return {"needed": False}  # asked before the cookie: a page with none still loads
         voter = voter_of(request, cookie=True)
-        voter_hash = arena.gate.hash(voter.session)
-        cast = await arena.store.run(arena.store.votes_since, "voter_hash", voter_hash, EPOCH)
-        if ProofOfWork.missing(voter.proof, cast, settings.proof_every) is None:
+        cast = await arena.store.run(arena.votes.proof_needed, voter)
+        if cast is None:
             return {"needed": False}
-        challenge = proofs.challenge(voter.session, cast, settings.proof_work)
+        challenge = proofs.challenge(voter.session, cast, arena.config.settings.proof_work)
         return {"needed": True, "challenge": challenge}
 
     @router.post("/proof")

@@ -11,8 +11,8 @@ from typing import Any
 
 import gradio as gr
 
-from arena.battles import Reveal
 from arena.store import BattleRecord, TurnRecord
+from arena.votes import Reveal
 from arena.web.render import chat_of
 from arena.web.share import share_path
 from arena.words import SIDES, BattleState, votable
