@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-__all__ = ["Message", "Part", "Role", "Text", "conversation"]
+__all__ = ["Message", "Part", "Role", "Text", "conversation", "plain_text"]
 
 
 class Role(StrEnum):
@@ -63,6 +63,12 @@ class Message:
         """The message's text parts, joined: what the store's ``prompt`` column keeps
         and what language detection, categories and near-duplicates read."""
         return "\n\n".join(p.text for p in self.parts if isinstance(p, Text))
+
+
+def plain_text(parts: tuple[Part, ...]) -> str | None:
+    """The text of content that is one text part, which the chat APIs take as a plain
+    string; None for anything else, which each translator writes as typed parts."""
+    return parts[0].text if len(parts) == 1 and isinstance(parts[0], Text) else None
 
 
 class Turn(Protocol):

@@ -67,3 +67,4 @@ def test_the_pages_script_reads_the_servers_words() -> None:
         assert f'"vote-{vote["key"]}"' not in script
     for event in words["events"].values():
         assert f'=== "{event}"' not in script
+    assert '["a", "b"]' not in script  # the sides come from window.arenaWords too

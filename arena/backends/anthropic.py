@@ -14,7 +14,7 @@ from arena.backends.base import Usage
 from arena.backends.keys import api_key
 from arena.backends.sdk import SDKBackend
 from arena.config import ArenaSettings, ModelSpec
-from arena.content import Message, Part, Text
+from arena.content import Message, Part, plain_text
 from arena.errors import PrerequisiteError
 
 __all__ = ["AnthropicBackend"]
@@ -29,12 +29,11 @@ except ImportError:  # pragma: no cover - the message says what to install
 BODY_PARAMS = ("temperature", "top_p", "top_k")
 
 
-def anthropic_content(parts: Sequence[Part]) -> str | list[dict[str, Any]]:
+def anthropic_content(parts: tuple[Part, ...]) -> str | list[dict[str, Any]]:
     """A message's ``content`` for the Messages API: a string for one text part, else
     a list of content blocks."""
-    if len(parts) == 1 and isinstance(parts[0], Text):
-        return parts[0].text
-    return [{"type": "text", "text": p.text} for p in parts]
+    plain = plain_text(parts)
+    return plain if plain is not None else [{"type": "text", "text": p.text} for p in parts]
 
 
 def anthropic_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:

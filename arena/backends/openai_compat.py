@@ -22,7 +22,7 @@ import aiohttp
 from arena.backends.base import Backend, Usage
 from arena.backends.keys import api_key
 from arena.config import ArenaSettings, ModelSpec
-from arena.content import Message, Part, Text
+from arena.content import Message, Part, plain_text
 from arena.errors import BackendError, ConfigError
 
 __all__ = ["HTTPStatusError", "OpenAIBackend", "openai_messages"]
@@ -39,13 +39,12 @@ class HTTPStatusError(Exception):
         self.status = status
 
 
-def openai_content(parts: Sequence[Part]) -> str | list[dict[str, Any]]:
+def openai_content(parts: tuple[Part, ...]) -> str | list[dict[str, Any]]:
     """A message's ``content`` in the chat-completions format: a plain string when it
     is one text part (what every OpenAI-compatible server takes, including those that
     know no content parts), else the list of typed content parts."""
-    if len(parts) == 1 and isinstance(parts[0], Text):
-        return parts[0].text
-    return [{"type": "text", "text": p.text} for p in parts]
+    plain = plain_text(parts)
+    return plain if plain is not None else [{"type": "text", "text": p.text} for p in parts]
 
 
 def openai_messages(messages: Sequence[Message], system_prompt: str = "") -> list[dict[str, Any]]:
